@@ -1,0 +1,1 @@
+"""Lock boards: the port the station drives doors through, and its backends."""

@@ -1,0 +1,261 @@
+"""The station's configuration: read and checked once at start.
+
+Like Klipper, a config file is either fully valid or the station refuses to start, naming the
+file, the key and what was expected. Nothing else in the code reads the file; everything takes
+the validated model from the composition root.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import tomllib
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Role = Literal["kiosk", "staff", "central"]
+Protocol = Literal["cu", "dip8", "gpio", "sim"]
+Purpose = Literal["tool", "lost_found", "storage"]
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; the message is meant for the person who wrote it."""
+
+
+class Section(BaseModel):
+    """Base for every config table: unknown keys are errors, values are never coerced loosely."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StationInfo(Section):
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+    name: str = "共享益站"
+    name_en: str = "Shared Benefit Station"
+    data_dir: Path = Path("/var/lib/station")
+    help_phone: str = ""
+    """Number shown to users when something goes wrong (a service number, not a member's)."""
+
+
+class ApiToken(Section):
+    name: Annotated[str, Field(min_length=1)]
+    role: Role
+    token: str | None = Field(default=None, min_length=16)
+    token_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> ApiToken:
+        if (self.token is None) == (self.token_sha256 is None):
+            raise ValueError("give exactly one of 'token' (16+ characters) or 'token_sha256'")
+        return self
+
+    def matches(self, presented: str) -> bool:
+        digest = hashlib.sha256(presented.encode()).hexdigest()
+        expected = self.token_sha256 or hashlib.sha256((self.token or "").encode()).hexdigest()
+        return hmac.compare_digest(digest, expected)
+
+
+class ApiConfig(Section):
+    bind: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8470
+    tokens: list[ApiToken] = []
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 256 * 1024
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ApiConfig:
+        dup = [n for n, c in Counter(t.name for t in self.tokens).items() if c > 1]
+        if dup:
+            raise ValueError(f"token names must be unique; repeated: {', '.join(dup)}")
+        return self
+
+
+class Timeouts(Section):
+    """Door and bus timing. Defaults follow the board documents in shared/design/hardware.md."""
+
+    answer_ms: Annotated[int, Field(ge=50, le=10_000)] = 1000
+    """How long to wait for a board's answer before calling the command lost."""
+    quiet_ms: Annotated[int, Field(ge=5, le=2_000)] = 60
+    """Silence on the line that counts as resynchronised after garbage or a timeout."""
+    poll_ms: Annotated[int, Field(ge=20, le=2_000)] = 100
+    """How often each board's door status is read; state changes are seen within one poll."""
+    open_window_s: Annotated[float, Field(gt=0, le=120)] = 8.0
+    """An unlock not followed by the door opening within this window is a jammed door."""
+    expected_open_s: Annotated[float, Field(gt=0, le=600)] = 30.0
+    """A door opening later than this after its unlock counts as forced."""
+    left_open_s: Annotated[float, Field(gt=0, le=86_400)] = 120.0
+    """A door open longer than this raises door_left_open."""
+    offline_after_failures: Annotated[int, Field(ge=1, le=100)] = 3
+    """Consecutive unanswered polls before a board is called offline."""
+    reconnect_max_s: Annotated[float, Field(gt=0, le=600)] = 30.0
+    """Ceiling of the back-off between attempts to reopen a vanished serial adapter."""
+
+
+class BoardConfig(Section):
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+    protocol: Protocol
+    port: str | None = None
+    """Serial device for cu/dip8: use /dev/serial/by-id/... or a udev symlink."""
+    baud: Annotated[int, Field(ge=1200, le=1_000_000)] | None = None
+    address: Annotated[int, Field(ge=0, le=255)] = 0
+    channels: Annotated[int, Field(ge=1, le=48)] = 16
+    feedback: Literal["closed", "open"] = "closed"
+    """What a set feedback bit means for this board's wiring."""
+    # gpio
+    relay_pins: list[Annotated[int, Field(ge=0, le=27)]] = []
+    sensor_pins: list[Annotated[int, Field(ge=0, le=27)]] = []
+    relay_active_high: bool = False
+    pulse_ms: Annotated[int, Field(ge=50, le=5_000)] = 500
+    debounce_ms: Annotated[int, Field(ge=0, le=1_000)] = 50
+    # sim
+    sim_protocol: Literal["cu", "dip8"] = "cu"
+    sim_auto_close_s: Annotated[float, Field(ge=0, le=3_600)] = 6.0
+    """Simulated doors close by themselves this long after opening; 0 = only when told."""
+
+    @model_validator(mode="after")
+    def _fits_protocol(self) -> BoardConfig:
+        if self.protocol in ("cu", "dip8") and not self.port:
+            raise ValueError(f"protocol '{self.protocol}' needs 'port' (a serial device path)")
+        if self.protocol == "cu" and (self.address > 15 or self.channels > 16):
+            raise ValueError("protocol 'cu' has board addresses 0..15 and at most 16 channels")
+        if self.protocol == "gpio":
+            if len(self.relay_pins) != self.channels:
+                raise ValueError(
+                    f"protocol 'gpio' needs one relay pin per channel: channels = "
+                    f"{self.channels} but relay_pins has {len(self.relay_pins)}"
+                )
+            if self.sensor_pins and len(self.sensor_pins) != self.channels:
+                raise ValueError("sensor_pins must be empty or have one pin per channel")
+            pins = self.relay_pins + self.sensor_pins
+            dup = sorted({p for p in pins if pins.count(p) > 1})
+            if dup:
+                raise ValueError(f"GPIO pins used twice: {dup}")
+        return self
+
+    @property
+    def wire_protocol(self) -> Literal["cu", "dip8"] | None:
+        """The byte protocol spoken on the wire (a sim board speaks one of the real ones)."""
+        if self.protocol in ("cu", "dip8"):
+            return self.protocol  # type: ignore[return-value]
+        if self.protocol == "sim":
+            return self.sim_protocol
+        return None
+
+    @property
+    def effective_baud(self) -> int:
+        return self.baud or 9600
+
+
+class LockerConfig(Section):
+    id: Annotated[str, Field(pattern=r"^[A-Z][0-9]{2}$")]
+    board: str
+    channel: Annotated[int, Field(ge=1, le=48)]
+    size: Literal["S", "M", "L"] = "M"
+    purpose: Purpose = "tool"
+
+
+class StationConfig(Section):
+    station: StationInfo
+    api: ApiConfig = ApiConfig()
+    timeouts: Timeouts = Timeouts()
+    boards: list[BoardConfig]
+    lockers: list[LockerConfig]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StationConfig:
+        _no_repeats("boards", [b.id for b in self.boards], "board id")
+        _no_repeats("lockers", [lk.id for lk in self.lockers], "locker id")
+        boards = {b.id: b for b in self.boards}
+        for i, lk in enumerate(self.lockers):
+            board = boards.get(lk.board)
+            if board is None:
+                raise ValueError(
+                    f"lockers[{i}] ({lk.id}): board '{lk.board}' is not defined; "
+                    f"defined boards: {', '.join(boards) or 'none'}"
+                )
+            if lk.channel > board.channels:
+                raise ValueError(
+                    f"lockers[{i}] ({lk.id}): channel {lk.channel} is beyond board "
+                    f"'{board.id}', which has {board.channels} channels"
+                )
+        used = Counter((lk.board, lk.channel) for lk in self.lockers)
+        for (board_id, channel), n in used.items():
+            if n > 1:
+                ids = [
+                    lk.id for lk in self.lockers if (lk.board, lk.channel) == (board_id, channel)
+                ]
+                raise ValueError(
+                    f"lockers {', '.join(ids)} share board '{board_id}' channel {channel}; "
+                    "each channel drives one door"
+                )
+        on_bus = Counter((b.port, b.address) for b in self.boards if b.port)
+        for (port, address), n in on_bus.items():
+            if n > 1:
+                raise ValueError(
+                    f"{n} boards on {port} share address {address}: boards at one address "
+                    "both fire, so addresses must be unique"
+                )
+        return self
+
+    def board(self, board_id: str) -> BoardConfig:
+        return next(b for b in self.boards if b.id == board_id)
+
+
+def _no_repeats(table: str, values: list[str], what: str) -> None:
+    dup = [v for v, c in Counter(values).items() if c > 1]
+    if dup:
+        raise ValueError(f"{table}: {what} repeated: {', '.join(dup)}")
+
+
+def load_config(path: str | Path) -> StationConfig:
+    """Read and check a TOML config file, or raise ConfigError saying what to fix."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file; copy deploy/station.example.toml") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(data, source=str(path))
+
+
+def parse_config(data: dict[str, Any], source: str = "<config>") -> StationConfig:
+    try:
+        return StationConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, source, data)) from None
+
+
+def format_validation_error(exc: ValidationError, source: str, data: Any = None) -> str:
+    lines = [f"{source}: {exc.error_count()} problem(s):"]
+    for err in exc.errors():
+        key = _dotted(err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling against deploy/station.example.toml)"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        shown = ""
+        if err["type"] not in ("missing", "model_type") and "input" in err:
+            value = err["input"]
+            if not isinstance(value, dict | list):
+                shown = f" (got {value!r})"
+        lines.append(f"  {key or '(top level)'}: {msg}{shown}")
+    return "\n".join(lines)
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    """Render a pydantic location the way the TOML author wrote it: boards[1].port."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out

@@ -1,0 +1,7 @@
+"""The station's durable store: SQLite through sqlite-utils, one writer, an append-only usage log."""
+
+from station.store.db import Store, StoreError, StoreFull
+from station.store.events import Event, Tx
+from station.store.schema import Schema
+
+__all__ = ["Event", "Schema", "Store", "StoreError", "StoreFull", "Tx"]

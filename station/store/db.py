@@ -1,0 +1,171 @@
+"""Store: the one writer of the station's database, and readers beside it.
+
+All writes run on one dedicated thread, each as a single transaction with synchronous=FULL, so
+that an event the caller was told about survives a power cut. The asyncio daemon awaits writes
+without blocking its loop; listeners hear about committed events after the commit, never before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlite_utils
+
+from station.clock import Clock
+from station.store.core_schema import CORE_SCHEMA
+from station.store.events import Event, Tx
+from station.store.schema import Schema, migrate
+
+T = TypeVar("T")
+Listener = Callable[[list[Event]], None]
+
+
+class StoreError(Exception):
+    """The database could not do what was asked; the message says what and what to do."""
+
+
+class StoreFull(StoreError):
+    """The disk is full: nothing was written, and the caller's action did not happen."""
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=10000")
+    return conn
+
+
+def _translate(exc: sqlite3.Error, path: Path) -> StoreError:
+    text = str(exc)
+    if isinstance(exc, sqlite3.OperationalError) and ("full" in text or "disk I/O" in text):
+        return StoreFull(
+            f"{path}: the disk is full or failing ({text}); nothing was saved. "
+            "Free space on the data partition (old backups, logs) and try again."
+        )
+    return StoreError(f"{path}: database error: {text}")
+
+
+class Store:
+    def __init__(self, path: Path, clock: Clock, schemas: Sequence[Schema] = ()) -> None:
+        self.path = Path(path)
+        self.clock = clock
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+        self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="store-reader")
+        self._local = threading.local()
+        self._reader_conns: list[sqlite3.Connection] = []
+        self._listeners: list[Listener] = []
+        self._conn = _connect(self.path)
+        self.db = sqlite_utils.Database(self._conn)
+        self.versions = migrate(self._conn, [CORE_SCHEMA, *schemas])
+        self._lock = threading.Lock()
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def write_sync(self, fn: Callable[[Tx], T]) -> tuple[T, list[Event]]:
+        """Run fn in one immediate transaction; return its result and the events it appended."""
+        with self._lock:
+            tx = Tx(self.db, self.clock)
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = fn(tx)
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise _translate(exc, self.path) from exc
+            return result, tx.events
+
+    async def write(self, fn: Callable[[Tx], T]) -> T:
+        """Commit fn's changes off the event loop, then tell listeners of the new events."""
+        loop = asyncio.get_running_loop()
+        result, events = await loop.run_in_executor(self._writer, self.write_sync, fn)
+        if events:
+            self._notify(events)
+        return result
+
+    def write_now(self, fn: Callable[[Tx], T]) -> T:
+        """Synchronous write for CLI tools and tests with no event loop; listeners are told."""
+        result, events = self.write_sync(fn)
+        if events:
+            self._notify(events)
+        return result
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def _reader_db(self) -> sqlite_utils.Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            conn = _connect(self.path)
+            conn.execute("PRAGMA query_only=ON")
+            self._reader_conns.append(conn)
+            db = sqlite_utils.Database(conn)
+            self._local.db = db
+        return db
+
+    def read_sync(self, fn: Callable[[sqlite_utils.Database], T]) -> T:
+        try:
+            return fn(self._reader_db())
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from exc
+
+    async def read(self, fn: Callable[[sqlite_utils.Database], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, self.read_sync, fn)
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        return self.read_sync(lambda db: [dict(r) for r in db.execute(sql, params).fetchall()])
+
+    async def aquery(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
+    ) -> list[dict[str, Any]]:
+        return await self.read(lambda db: [dict(r) for r in db.execute(sql, params).fetchall()])
+
+    # --- events ----------------------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _notify(self, events: list[Event]) -> None:
+        for listener in list(self._listeners):
+            listener(events)
+
+    def events_after(
+        self, after_seq: int = 0, limit: int = 100, types: Sequence[str] = ()
+    ) -> list[Event]:
+        sql = "SELECT * FROM events WHERE seq > ?"
+        params: list[Any] = [after_seq]
+        if types:
+            sql += f" AND type IN ({','.join('?' * len(types))})"
+            params.extend(types)
+        sql += " ORDER BY seq LIMIT ?"
+        params.append(limit)
+        return [Event.from_row(r) for r in self.query(sql, params)]
+
+    def meta(self, key: str) -> str | None:
+        rows = self.query("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0]["value"] if rows else None
+
+    # --- life ------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
+        self._readers.shutdown(wait=True)
+        with self._lock:
+            self._conn.close()
+        for conn in self._reader_conns:
+            conn.close()
