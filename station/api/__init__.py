@@ -1,0 +1,1 @@
+"""The daemon's local HTTP API: the only way the UI, staff tools and central reach the station."""

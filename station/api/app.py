@@ -1,0 +1,104 @@
+"""The FastAPI application: routers of each service, authentication, size limits, errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from station.api.auth import Authenticator
+from station.api.routes_core import router as core_router
+from station.runtime import Station
+from station.store import StoreError, StoreFull
+
+
+class BodyLimit:
+    """Refuse request bodies over the configured size before reading them whole."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await _too_large(self.max_bytes)(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> dict:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _BodyTooLarge:
+            await _too_large(self.max_bytes)(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return JSONResponse({"detail": f"request body over {limit} bytes"}, status_code=413)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        parts.append(f"{where or 'body'}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def create_app(station: Station, extra_routers: Iterable[APIRouter] = ()) -> FastAPI:
+    app = FastAPI(
+        title=f"共享益站 station {station.config.station.id}",
+        version="1",
+        description=(
+            "Local API of a station controller. Every route except /healthz needs "
+            "`Authorization: Bearer <token>`; roles are kiosk, staff and central."
+        ),
+    )
+    app.state.station = station
+    app.state.auth = Authenticator(station.config.api.tokens)
+    app.include_router(core_router)
+    for router in extra_routers:
+        app.include_router(router)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": _validation_message(exc), "errors": _plain(exc.errors())},
+            status_code=422,
+        )
+
+    @app.exception_handler(StoreFull)
+    async def _full(_: Request, exc: StoreFull) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=507)
+
+    @app.exception_handler(StoreError)
+    async def _store(_: Request, exc: StoreError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    app.add_middleware(BodyLimit, max_bytes=station.config.api.max_body_bytes)
+    return app
+
+
+def _plain(errors: Iterable[dict]) -> list[dict]:
+    """Validation errors without the raw input, which may hold a PIN or a phone number."""
+    return [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors
+    ]

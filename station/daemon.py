@@ -1,0 +1,177 @@
+"""The composition root: the one place that builds drivers and services from the config.
+
+`Daemon.start()` opens the store, builds the boards, reconciles every door with what the boards
+report, and serves the API; `Daemon.stop()` undoes it in reverse. Tests and the CLI use the same
+class, so what the tests start is what runs on a Pi.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from station import systemd
+from station.alarms import AlarmService
+from station.api.app import create_app
+from station.boards import BoardSet, build_boards
+from station.clock import Clock, SystemClock
+from station.config import StationConfig
+from station.live import LiveHub
+from station.lockers import LockerService
+from station.runtime import Station
+from station.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the daemon owns SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):  # type: ignore[override]
+        yield
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: StationConfig,
+        *,
+        clock: Clock | None = None,
+        pin_factory: Any = None,
+        port: int | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self._pin_factory = pin_factory
+        self._port = config.api.port if port is None else port
+        self._closers: list[Callable[[], Awaitable[None]]] = []
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._server: _Server | None = None
+        self.station: Station | None = None
+        self.boards: BoardSet | None = None
+        self.app: FastAPI | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.config.api.bind}:{self.bound_port}"
+
+    @property
+    def bound_port(self) -> int:
+        if self._server and self._server.servers:
+            return self._server.servers[0].sockets[0].getsockname()[1]
+        return self._port
+
+    async def start(self) -> Station:
+        cfg = self.config
+        data_dir = cfg.station.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        store = Store(data_dir / "station.db", self.clock, schemas=())
+        self._closers.append(_async(store.close))
+        await store.write(lambda tx: _record_start(tx, cfg))
+        self.boards = await build_boards(cfg, pin_factory=self._pin_factory)
+        self._closers.append(self.boards.close)
+        alarms = AlarmService(store)
+        live = LiveHub()
+        store.subscribe(live.publish_events)
+        lockers = LockerService(cfg, store, alarms, self.boards.drivers, self.clock)
+        await lockers.start()
+        self._closers.append(lockers.stop)
+        self.station = Station(
+            config=cfg, clock=self.clock, store=store, alarms=alarms, lockers=lockers, live=live
+        )
+        self.app = create_app(self.station)
+        await self._serve_http(self.app)
+        interval = systemd.watchdog_interval()
+        if interval:
+            self._tasks.append(asyncio.create_task(self._watchdog(interval), name="watchdog"))
+        systemd.notify("READY=1\nSTATUS=serving")
+        log.info("station %s ready on %s", cfg.station.id, self.url)
+        return self.station
+
+    async def _serve_http(self, app: FastAPI) -> None:
+        cfg = uvicorn.Config(
+            app,
+            host=self.config.api.bind,
+            port=self._port,
+            log_level="warning",
+            lifespan="off",
+            ws_ping_interval=20,
+        )
+        self._server = _Server(cfg)
+        task = asyncio.create_task(self._server.serve(), name="http")
+        self._tasks.append(task)
+        while not self._server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("the API server stopped while starting")
+            await asyncio.sleep(0.01)
+
+    async def _watchdog(self, interval: float) -> None:
+        """Ping systemd only while the event loop turns: a stuck loop gets the daemon restarted."""
+        while True:
+            systemd.notify("WATCHDOG=1")
+            await asyncio.sleep(interval)
+
+    async def stop(self) -> None:
+        systemd.notify("STOPPING=1")
+        if self._server:
+            self._server.should_exit = True
+        for task in self._tasks:
+            if task.get_name() != "http":
+                task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, timeout=5)
+        self._tasks.clear()
+        while self._closers:
+            closer = self._closers.pop()
+            try:
+                await closer()
+            except Exception:
+                log.exception("error while shutting down")
+
+
+def _async(fn: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        await asyncio.get_running_loop().run_in_executor(None, fn)
+
+    return run
+
+
+def _record_start(tx: Any, cfg: StationConfig) -> None:
+    tx.conn.execute(
+        "INSERT INTO meta(key, value) VALUES ('station_id', ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (cfg.station.id,),
+    )
+    tx.append(
+        "station_started",
+        actor="system",
+        payload={"boards": len(cfg.boards), "lockers": len(cfg.lockers)},
+    )
+
+
+async def run(config: StationConfig) -> int:
+    """Run until SIGTERM or SIGINT, then shut down cleanly."""
+    daemon = Daemon(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await daemon.start()
+    except Exception:
+        await daemon.stop()
+        raise
+    await stop.wait()
+    log.info("stopping")
+    await daemon.stop()
+    return 0

@@ -1,0 +1,468 @@
+"""Lockers: every door's state as the boards report it, unlocks with their audit, door alarms.
+
+The service polls each board every `timeouts.poll_ms` (the boards have no events to push), so a
+change is seen within one poll plus one exchange on the bus. It never guesses: a door the board
+cannot report is `unknown`, and an unlock is never re-sent by the station on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from drivers.lockboard.port import BoardUnavailable, DoorReading, LockBoard, UnlockUncertain
+from station.alarms import AlarmService
+from station.clock import Clock
+from station.config import LockerConfig, StationConfig
+from station.store import Store, Tx
+
+log = logging.getLogger(__name__)
+
+DoorState = Literal["open", "closed", "unknown"]
+_DOOR_EVENTS: dict[DoorState, str] = {
+    "open": "door_opened",
+    "closed": "door_closed",
+    "unknown": "door_unknown",
+}
+
+
+class LockerError(Exception):
+    """A locker action refused; the message says why in words staff can act on."""
+
+
+class UnknownLocker(LockerError):
+    pass
+
+
+class LockerUnavailable(LockerError):
+    """The door cannot be opened now (faulty, board offline, unlock already under way)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UnlockResult:
+    locker: str
+    unlock_seq: int
+    confirmed: bool
+    """False when the board's answer was lost: it may have fired; watch the door."""
+
+
+@dataclass
+class _Pending:
+    seq: int
+    deadline: float
+
+
+@dataclass
+class _Locker:
+    cfg: LockerConfig
+    door: DoorState = "unknown"
+    last_known: DoorState = "unknown"
+    door_since_mono: float = 0.0
+    faulty: bool = False
+    fault_reason: str | None = None
+    pending: _Pending | None = None
+    last_unlock_mono: float | None = None
+    last_unlock_seq: int | None = None
+    busy: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+@dataclass
+class _Board:
+    driver: LockBoard
+    online: bool | None = None
+    failures: int = 0
+    lockers: list[_Locker] = field(default_factory=list)
+
+
+class LockerService:
+    def __init__(
+        self,
+        config: StationConfig,
+        store: Store,
+        alarms: AlarmService,
+        boards: Mapping[str, LockBoard],
+        clock: Clock,
+    ) -> None:
+        self._t = config.timeouts
+        self._store = store
+        self._alarms = alarms
+        self._clock = clock
+        self._lockers = {lk.id: _Locker(lk) for lk in config.lockers}
+        self._boards = {bid: _Board(drv) for bid, drv in boards.items()}
+        for lk in self._lockers.values():
+            self._boards[lk.cfg.board].lockers.append(lk)
+        self._changed = asyncio.Condition()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # --- life --------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load stored state, read every board once and reconcile, then start polling."""
+        await self._store.write(self._sync_rows)
+        rows = await self._store.aquery("SELECT * FROM lockers")
+        for row in rows:
+            lk = self._lockers[row["id"]]
+            lk.door = row["door"]
+            lk.last_known = row["door"]
+            lk.faulty = bool(row["faulty"])
+            lk.fault_reason = row["fault_reason"]
+            lk.door_since_mono = self._clock.monotonic()
+        await asyncio.gather(*(self._poll_once(bid, reconcile=True) for bid in self._boards))
+        self._tasks = [
+            asyncio.create_task(self._poll_loop(bid), name=f"poll-{bid}") for bid in self._boards
+        ]
+        self._tasks.append(asyncio.create_task(self._timer_loop(), name="locker-timers"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    def _sync_rows(self, tx: Tx) -> None:
+        """Make the lockers table match the config: new lockers added, moved ones updated."""
+        known = {r[0] for r in tx.conn.execute("SELECT id FROM lockers")}
+        for lk in self._lockers.values():
+            c = lk.cfg
+            if c.id in known:
+                tx.conn.execute(
+                    "UPDATE lockers SET board = ?, channel = ?, size = ?, purpose = ? WHERE id = ?",
+                    (c.board, c.channel, c.size, c.purpose, c.id),
+                )
+            else:
+                tx.conn.execute(
+                    "INSERT INTO lockers (id, board, channel, size, purpose) VALUES (?, ?, ?, ?, ?)",
+                    (c.id, c.board, c.channel, c.size, c.purpose),
+                )
+        for gone in known - set(self._lockers):
+            tx.conn.execute("DELETE FROM lockers WHERE id = ?", (gone,))
+
+    # --- reading the boards --------------------------------------------------------------------
+
+    async def _poll_loop(self, board_id: str) -> None:
+        period = self._t.poll_ms / 1000
+        while True:
+            started = self._clock.monotonic()
+            try:
+                await self._poll_once(board_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("polling board %s failed; will retry", board_id)
+            elapsed = self._clock.monotonic() - started
+            await asyncio.sleep(max(0.0, period - elapsed))
+
+    async def _poll_once(self, board_id: str, reconcile: bool = False) -> None:
+        board = self._boards[board_id]
+        try:
+            status = await board.driver.read_status()
+        except BoardUnavailable as exc:
+            board.failures += 1
+            if board.online is not False and (
+                reconcile or board.failures >= self._t.offline_after_failures
+            ):
+                await self._board_offline(board_id, str(exc))
+            return
+        board.failures = 0
+        readings: dict[str, DoorState] = {
+            lk.cfg.id: _reading(status.doors.get(lk.cfg.channel)) for lk in board.lockers
+        }
+        await self._apply(
+            board_id, readings, came_online=board.online is not True, reconcile=reconcile
+        )
+
+    async def _board_offline(self, board_id: str, why: str) -> None:
+        board = self._boards[board_id]
+
+        def write(tx: Tx) -> None:
+            self._alarms.raise_alarm(
+                tx, "board_offline", board_id, f"board {board_id} does not answer: {why}"
+            )
+            tx.append("board_offline", actor="system", payload={"board": board_id, "error": why})
+            for lk in board.lockers:
+                if lk.door != "unknown":
+                    self._set_door(tx, lk, "unknown", cause="board_offline")
+
+        await self._store.write(write)
+        board.online = False
+        for lk in board.lockers:
+            self._commit_door(lk, "unknown")
+        await self._notify()
+
+    async def _apply(
+        self, board_id: str, readings: dict[str, DoorState], came_online: bool, reconcile: bool
+    ) -> None:
+        board = self._boards[board_id]
+        changes = {lid: s for lid, s in readings.items() if self._lockers[lid].door != s}
+        if not changes and not came_online:
+            return
+        now = self._clock.monotonic()
+        jams_ended: list[_Locker] = []
+
+        def write(tx: Tx) -> None:
+            if came_online:
+                if board.online is False:
+                    tx.append("board_online", actor="system", payload={"board": board_id})
+                self._alarms.clear_alarm(tx, "board_offline", board_id, "board answers again")
+            for lid, new in changes.items():
+                lk = self._lockers[lid]
+                cause = "reconcile" if reconcile else "sensor"
+                if new == "open" and lk.last_known != "open":
+                    expected = lk.last_unlock_mono is not None and (
+                        now - lk.last_unlock_mono <= self._t.expected_open_s
+                    )
+                    cause = "unlock" if expected else cause
+                    if not expected:
+                        detail = (
+                            f"door {lid} found open at start with no unlock"
+                            if reconcile
+                            else f"door {lid} opened with no unlock"
+                        )
+                        self._alarms.raise_alarm(tx, "forced_open", lid, detail)
+                    if lk.faulty and lk.fault_reason == "door_jammed":
+                        self._alarms.clear_alarm(tx, "door_jammed", lid, "door opened")
+                        tx.conn.execute(
+                            "UPDATE lockers SET faulty = 0, fault_reason = NULL WHERE id = ?",
+                            (lid,),
+                        )
+                        jams_ended.append(lk)
+                if new == "closed":
+                    self._alarms.clear_alarm(tx, "door_left_open", lid, "door closed")
+                    self._alarms.clear_alarm(tx, "forced_open", lid, "door closed")
+                self._set_door(tx, lk, new, cause=cause)
+
+        await self._store.write(write)
+        board.online = True
+        for lk in jams_ended:
+            lk.faulty, lk.fault_reason = False, None
+        for lid, new in changes.items():
+            lk = self._lockers[lid]
+            if new == "open":
+                lk.pending = None
+            self._commit_door(lk, new)
+        await self._notify()
+
+    def _set_door(self, tx: Tx, lk: _Locker, new: DoorState, cause: str) -> None:
+        lid = lk.cfg.id
+        tx.conn.execute(
+            "UPDATE lockers SET door = ?, door_since = ? WHERE id = ?", (new, tx.now(), lid)
+        )
+        payload: dict[str, Any] = {"from": lk.door, "cause": cause}
+        if new == "open" and cause == "unlock" and lk.last_unlock_seq is not None:
+            payload["unlock_seq"] = lk.last_unlock_seq
+        tx.append(_DOOR_EVENTS[new], actor="system", locker=lid, payload=payload)
+
+    def _commit_door(self, lk: _Locker, new: DoorState) -> None:
+        if lk.door != new:
+            lk.door = new
+            lk.door_since_mono = self._clock.monotonic()
+        if new != "unknown":
+            lk.last_known = new
+
+    # --- timers: jammed and left open ----------------------------------------------------------
+
+    async def _timer_loop(self) -> None:
+        while True:
+            await asyncio.sleep(0.2)
+            try:
+                await self.check_timers()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("locker timer check failed; will retry")
+
+    async def check_timers(self) -> None:
+        """Raise door_jammed and door_left_open for doors whose windows have passed."""
+        now = self._clock.monotonic()
+        jammed = [lk for lk in self._lockers.values() if lk.pending and now >= lk.pending.deadline]
+        left_open = [
+            lk
+            for lk in self._lockers.values()
+            if lk.door == "open" and now - lk.door_since_mono >= self._t.left_open_s
+        ]
+        if not jammed and not left_open:
+            return
+
+        def write(tx: Tx) -> None:
+            for lk in jammed:
+                lid = lk.cfg.id
+                detail = f"door {lid} did not open within {self._t.open_window_s:g} s of its unlock"
+                tx.conn.execute(
+                    "UPDATE lockers SET faulty = 1, fault_reason = 'door_jammed' WHERE id = ?",
+                    (lid,),
+                )
+                self._alarms.raise_alarm(tx, "door_jammed", lid, detail)
+            for lk in left_open:
+                self._alarms.raise_alarm(
+                    tx,
+                    "door_left_open",
+                    lk.cfg.id,
+                    f"door {lk.cfg.id} open for more than {self._t.left_open_s:g} s",
+                )
+
+        await self._store.write(write)
+        for lk in jammed:
+            lk.pending = None
+            lk.faulty, lk.fault_reason = True, "door_jammed"
+        await self._notify()
+
+    # --- unlocking ------------------------------------------------------------------------------
+
+    async def open_door(
+        self, locker_id: str, *, actor: str, reason: str, allow_faulty: bool = False
+    ) -> UnlockResult:
+        """Unlock one door once, audited before the command goes out.
+
+        The `door_unlocked` event is committed before the frame is sent, so an opening can never
+        happen without its actor and reason in the log, even across a power cut.
+        """
+        if not reason.strip():
+            raise LockerError("an unlock needs a reason")
+        lk = self._locker(locker_id)
+        board = self._boards[lk.cfg.board]
+        if board.online is False:
+            raise LockerUnavailable(
+                f"locker {locker_id}: its board {lk.cfg.board} is offline; staff have been alerted"
+            )
+        if lk.faulty and not allow_faulty:
+            raise LockerUnavailable(f"locker {locker_id} is out of service ({lk.fault_reason})")
+        if lk.busy.locked() or lk.pending is not None:
+            raise LockerUnavailable(f"locker {locker_id} is already being opened")
+        async with lk.busy:
+
+            def audit(tx: Tx) -> int:
+                tx.conn.execute(
+                    "UPDATE lockers SET last_unlock_at = ? WHERE id = ?", (tx.now(), locker_id)
+                )
+                ev = tx.append(
+                    "door_unlocked",
+                    actor=actor,
+                    locker=locker_id,
+                    payload={"reason": reason, "board": lk.cfg.board, "channel": lk.cfg.channel},
+                )
+                tx.conn.execute(
+                    "UPDATE lockers SET last_unlock_seq = ? WHERE id = ?", (ev.seq, locker_id)
+                )
+                return ev.seq
+
+            seq = await self._store.write(audit)
+            lk.last_unlock_seq = seq
+            sent_at = self._clock.monotonic()
+            confirmed = True
+            try:
+                await board.driver.unlock(lk.cfg.channel)
+            except UnlockUncertain:
+                confirmed = False
+                await self._store.write(
+                    lambda tx: tx.append(
+                        "door_unlock_uncertain",
+                        actor="system",
+                        locker=locker_id,
+                        payload={"unlock_seq": seq, "error": str(exc)},
+                    )
+                )
+            except BoardUnavailable as exc:
+                await self._store.write(
+                    lambda tx: tx.append(
+                        "door_unlock_failed",
+                        actor="system",
+                        locker=locker_id,
+                        payload={"unlock_seq": seq, "error": str(exc)},
+                    )
+                )
+                raise LockerUnavailable(
+                    f"locker {locker_id}: the board did not take the command ({exc})"
+                ) from exc
+            lk.last_unlock_mono = sent_at
+            if lk.door != "open":
+                lk.pending = _Pending(seq=seq, deadline=sent_at + self._t.open_window_s)
+            return UnlockResult(locker=locker_id, unlock_seq=seq, confirmed=confirmed)
+
+    async def release(self, locker_id: str, *, actor: str, note: str) -> None:
+        """Staff put a faulty locker back in service after seeing to it."""
+        lk = self._locker(locker_id)
+
+        def write(tx: Tx) -> None:
+            tx.conn.execute(
+                "UPDATE lockers SET faulty = 0, fault_reason = NULL WHERE id = ?", (locker_id,)
+            )
+            self._alarms.clear_alarm(tx, "door_jammed", locker_id, f"released by {actor}")
+            tx.append(
+                "locker_released",
+                actor=actor,
+                locker=locker_id,
+                payload={"note": note, "was": lk.fault_reason},
+            )
+
+        await self._store.write(write)
+        lk.faulty, lk.fault_reason = False, None
+        await self._notify()
+
+    async def wait_door(self, locker_id: str, state: DoorState, timeout: float) -> bool:
+        """Wait until the door is seen in `state`; False if the timeout passes first."""
+        lk = self._locker(locker_id)
+        async with self._changed:
+            try:
+                await asyncio.wait_for(
+                    self._changed.wait_for(lambda: lk.door == state), timeout=timeout
+                )
+            except TimeoutError:
+                return False
+        return True
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    # --- views ----------------------------------------------------------------------------------
+
+    def _locker(self, locker_id: str) -> _Locker:
+        try:
+            return self._lockers[locker_id]
+        except KeyError:
+            raise UnknownLocker(f"no locker called {locker_id!r}") from None
+
+    def door(self, locker_id: str) -> DoorState:
+        return self._locker(locker_id).door
+
+    def is_usable(self, locker_id: str) -> bool:
+        """Whether a resident's flow may use this door now."""
+        lk = self._locker(locker_id)
+        board = self._boards[lk.cfg.board]
+        return not lk.faulty and board.online is True and lk.door == "closed" and not lk.pending
+
+    def board_online(self, board_id: str) -> bool | None:
+        return self._boards[board_id].online
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        return [self._view(lk) for lk in self._lockers.values()]
+
+    def view(self, locker_id: str) -> dict[str, Any]:
+        return self._view(self._locker(locker_id))
+
+    def _view(self, lk: _Locker) -> dict[str, Any]:
+        c = lk.cfg
+        return {
+            "id": c.id,
+            "board": c.board,
+            "channel": c.channel,
+            "size": c.size,
+            "purpose": c.purpose,
+            "door": lk.door,
+            "faulty": lk.faulty,
+            "fault_reason": lk.fault_reason,
+            "board_online": self._boards[c.board].online is True,
+            "opening": lk.pending is not None,
+        }
+
+
+def _reading(value: DoorReading | None) -> DoorState:
+    if value is None:
+        return "unknown"
+    return "open" if value == DoorReading.OPEN else "closed"

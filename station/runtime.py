@@ -1,0 +1,26 @@
+"""The running station's parts, as built by the composition root (station/daemon.py).
+
+The API and the CLI take this one object instead of reaching for globals; tests build it
+the same way the daemon does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from station.alarms import AlarmService
+from station.clock import Clock
+from station.config import StationConfig
+from station.live import LiveHub
+from station.lockers import LockerService
+from station.store import Store
+
+
+@dataclass
+class Station:
+    config: StationConfig
+    clock: Clock
+    store: Store
+    alarms: AlarmService
+    lockers: LockerService
+    live: LiveHub
