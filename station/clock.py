@@ -79,7 +79,7 @@ def read_boot_id() -> str:
 
 
 class SystemClock:
-    """The real clock; `assume_synced` overrides the kernel's answer (config `clock.assume_synced`)."""
+    """The real clock; `assume_synced` overrides the kernel's answer (for containers)."""
 
     def __init__(self, assume_synced: bool | None = None) -> None:
         self.boot_id = read_boot_id()

@@ -137,7 +137,8 @@ class LockerService:
                 )
             else:
                 tx.conn.execute(
-                    "INSERT INTO lockers (id, board, channel, size, purpose) VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO lockers (id, board, channel, size, purpose)"
+                    " VALUES (?, ?, ?, ?, ?)",
                     (c.id, c.board, c.channel, c.size, c.purpose),
                 )
         for gone in known - set(self._lockers):
@@ -357,25 +358,11 @@ class LockerService:
             confirmed = True
             try:
                 await board.driver.unlock(lk.cfg.channel)
-            except UnlockUncertain:
+            except UnlockUncertain as exc:
                 confirmed = False
-                await self._store.write(
-                    lambda tx: tx.append(
-                        "door_unlock_uncertain",
-                        actor="system",
-                        locker=locker_id,
-                        payload={"unlock_seq": seq, "error": str(exc)},
-                    )
-                )
+                await self._log_unlock_trouble("door_unlock_uncertain", locker_id, seq, str(exc))
             except BoardUnavailable as exc:
-                await self._store.write(
-                    lambda tx: tx.append(
-                        "door_unlock_failed",
-                        actor="system",
-                        locker=locker_id,
-                        payload={"unlock_seq": seq, "error": str(exc)},
-                    )
-                )
+                await self._log_unlock_trouble("door_unlock_failed", locker_id, seq, str(exc))
                 raise LockerUnavailable(
                     f"locker {locker_id}: the board did not take the command ({exc})"
                 ) from exc
@@ -383,6 +370,12 @@ class LockerService:
             if lk.door != "open":
                 lk.pending = _Pending(seq=seq, deadline=sent_at + self._t.open_window_s)
             return UnlockResult(locker=locker_id, unlock_seq=seq, confirmed=confirmed)
+
+    async def _log_unlock_trouble(self, type: str, locker_id: str, seq: int, error: str) -> None:
+        payload = {"unlock_seq": seq, "error": error}
+        await self._store.write(
+            lambda tx: tx.append(type, actor="system", locker=locker_id, payload=payload)
+        )
 
     async def release(self, locker_id: str, *, actor: str, note: str) -> None:
         """Staff put a faulty locker back in service after seeing to it."""
@@ -404,16 +397,14 @@ class LockerService:
         lk.faulty, lk.fault_reason = False, None
         await self._notify()
 
-    async def wait_door(self, locker_id: str, state: DoorState, timeout: float) -> bool:
-        """Wait until the door is seen in `state`; False if the timeout passes first."""
+    async def wait_door(self, locker_id: str, state: DoorState, within: float) -> bool:
+        """Wait until the door is seen in `state`; False if `within` seconds pass first."""
         lk = self._locker(locker_id)
-        async with self._changed:
-            try:
-                await asyncio.wait_for(
-                    self._changed.wait_for(lambda: lk.door == state), timeout=timeout
-                )
-            except TimeoutError:
-                return False
+        try:
+            async with asyncio.timeout(within), self._changed:
+                await self._changed.wait_for(lambda: lk.door == state)
+        except TimeoutError:
+            return False
         return True
 
     async def _notify(self) -> None:

@@ -1,4 +1,4 @@
-"""The station's durable store: SQLite through sqlite-utils, one writer, an append-only usage log."""
+"""The station's durable store: SQLite through sqlite-utils, one writer, an append-only log."""
 
 from station.store.db import Store, StoreError, StoreFull
 from station.store.events import Event, Tx
