@@ -77,16 +77,15 @@ class Store:
             tx = Tx(self.db, self.clock)
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    result = fn(tx)
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
+                result = fn(tx)
                 self._conn.execute("COMMIT")
-            except sqlite3.Error as exc:
+            except BaseException as exc:
+                # SQLite may already have rolled back (a full disk does): only undo what is open.
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
-                raise _translate(exc, self.path) from exc
+                if isinstance(exc, sqlite3.Error):
+                    raise _translate(exc, self.path) from exc
+                raise
             return result, tx.events
 
     async def write(self, fn: Callable[[Tx], T]) -> T:

@@ -1,0 +1,85 @@
+"""The `station` command: run the daemon, the UI, the central server, the demo and tools."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from station.config import ConfigError, StationConfig, load_config
+
+DEFAULT_CONFIG = "/etc/station/station.toml"
+
+
+def _config(path: str) -> StationConfig:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from station.daemon import run
+
+    config = _config(args.config)
+    return asyncio.run(run(config))
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = _config(args.config)
+    print(
+        f"{args.config}: ok: station {config.station.id}, {len(config.boards)} board(s), "
+        f"{len(config.lockers)} locker(s)"
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from station.demo import run_demo
+
+    return run_demo(Path(args.dir), headless=args.headless, web=args.web)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="station", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run the station daemon (owns the hardware, serves the API)")
+    p.add_argument("--config", default=DEFAULT_CONFIG)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("check-config", help="read and check a config file, then exit")
+    p.add_argument("--config", default=DEFAULT_CONFIG)
+    p.set_defaults(func=cmd_check_config)
+
+    p = sub.add_parser(
+        "demo", help="run a whole station on simulated hardware with a local central server"
+    )
+    p.add_argument("--dir", default="var/demo", help="where the demo keeps its config and data")
+    p.add_argument("--headless", action="store_true", help="no touchscreen UI; serve the API only")
+    p.add_argument("--web", action="store_true", help="serve the UI to a browser instead")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _logging(args.verbose)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
