@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ui.settings import UiConfig
+
 Role = Literal["kiosk", "staff", "central"]
 Protocol = Literal["cu", "dip8", "gpio", "sim"]
 Purpose = Literal["tool", "lost_found", "storage"]
@@ -162,6 +164,7 @@ class StationConfig(Section):
     timeouts: Timeouts = Timeouts()
     boards: list[BoardConfig]
     lockers: list[LockerConfig]
+    ui: UiConfig = UiConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> StationConfig:

@@ -1,0 +1,93 @@
+"""The `[ui]` config table and how the touchscreen finds the daemon.
+
+The UI reads the same station.toml as the daemon so a station has one file to edit. The model
+lives here (not in station/config.py) because only the UI uses it; station/config.py wires it
+in as `StationConfig.ui`. It repeats the two-line pydantic settings of `station.config.Section`
+instead of importing it, because station/config.py imports this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+if TYPE_CHECKING:
+    from station.config import StationConfig
+
+Language = Literal["zh", "en"]
+
+
+class UiConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    daemon_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(:\d+)?/?$")] | None = None
+    """Where the daemon's API is; empty means http://<api.bind>:<api.port> on this machine."""
+    token: Annotated[str, Field(min_length=16)] | None = None
+    """The kiosk token; empty means the first `[[api.tokens]]` entry with role kiosk."""
+    language: Language = "zh"
+    """Language shown after start and after every idle return to Home."""
+    idle_timeout_s: Annotated[float, Field(ge=10, le=3_600)] = 60.0
+    """No touch for this long returns to Home and forgets who was identified."""
+    staff_idle_timeout_s: Annotated[float, Field(ge=10, le=3_600)] = 120.0
+    """No touch for this long logs staff out of the maintenance screen."""
+    notice_cycle_s: Annotated[float, Field(ge=2, le=600)] = 8.0
+    """How long each central-office notice stays on Home before the next one."""
+    timezone: str = "Asia/Shanghai"
+    """IANA zone in which due times and pickup deadlines are shown."""
+    web_bind: str = "127.0.0.1"
+    """Address `station ui --web` serves the browser UI on."""
+    web_port: Annotated[int, Field(ge=1, le=65535)] = 8471
+    reconnect_max_s: Annotated[float, Field(gt=0, le=60)] = 3.0
+    """Longest wait between attempts to reach a daemon that went away."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as 'Asia/Shanghai'"
+            ) from None
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """What the UI needs to reach the daemon, resolved from the whole station config."""
+
+    base_url: str
+    token: str
+
+
+class NoKioskToken(ValueError):
+    """The config names no token the touchscreen could use."""
+
+
+def connection_of(config: StationConfig) -> Connection:
+    """Resolve the daemon URL and kiosk token, or say which key to set."""
+    ui = config.ui
+    if ui.daemon_url:
+        base = ui.daemon_url.rstrip("/")
+    else:
+        host = config.api.bind
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        base = f"http://{host}:{config.api.port}"
+    token = ui.token
+    if token is None:
+        token = next(
+            (t.token for t in config.api.tokens if t.role == "kiosk" and t.token is not None),
+            None,
+        )
+    if token is None:
+        raise NoKioskToken(
+            "the touchscreen needs a kiosk token: set [ui] token, or give a [[api.tokens]] "
+            "entry with role = \"kiosk\" a plain 'token' (not only 'token_sha256')"
+        )
+    return Connection(base_url=base, token=token)
