@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from station.services_config import PeopleConfig, ServicesConfig
 from ui.settings import UiConfig
 
 Role = Literal["kiosk", "staff", "central"]
@@ -165,6 +166,8 @@ class StationConfig(Section):
     boards: list[BoardConfig]
     lockers: list[LockerConfig]
     ui: UiConfig = UiConfig()
+    people: PeopleConfig = PeopleConfig()
+    services: ServicesConfig = ServicesConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> StationConfig:
