@@ -1,0 +1,204 @@
+"""`station central ...`: serve the central API and administer stations, tokens and bundles.
+
+Tokens are printed once, alone on stdout (so `TOKEN=$(station central register S001)` works),
+with the explanation on stderr; only their hashes are stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import sys
+import time
+from collections.abc import Sequence
+
+from central.auth import new_token, token_hash
+from central.bundles import bundle_body, load_bundle_files
+from central.settings import CentralSettings
+from central.storage import StationExists, Storage, StorageError, UnknownStation, open_storage
+from station.sync_bundle import BundleError
+
+DEFAULT_DB = "/var/lib/station-central/central.db"
+STATION_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def cmd_serve(args: argparse.Namespace, storage: Storage) -> int:
+    import uvicorn
+
+    from central.app import create_app
+
+    settings = CentralSettings(
+        max_body_bytes=args.max_body_bytes, max_batch_events=args.max_batch_events
+    )
+    app = create_app(storage, settings)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        ssl_certfile=args.ssl_certfile,
+        ssl_keyfile=args.ssl_keyfile,
+        proxy_headers=True,
+        log_level="info",
+    )
+    return 0
+
+
+def cmd_register(args: argparse.Namespace, storage: Storage) -> int:
+    token = new_token()
+    storage.add_station(args.station, args.name or args.station, token_hash(token), time.time())
+    _say(f"station {args.station} registered. Its token follows, shown this once: put it in")
+    _say('the station\'s config as [sync] token = "..." (central keeps only its hash).')
+    print(token)
+    return 0
+
+
+def cmd_rotate(args: argparse.Namespace, storage: Storage) -> int:
+    token = new_token()
+    storage.rotate_station_token(args.station, token_hash(token), time.time())
+    _say(f"station {args.station}: old tokens revoked; the new token follows, shown this once.")
+    _say("Until the station's [sync] token is updated, its events wait safely on the station.")
+    print(token)
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace, storage: Storage) -> int:
+    n = storage.revoke_station(args.station, time.time())
+    _say(f"station {args.station}: {n} token(s) revoked; it keeps its events until given a new one")
+    return 0
+
+
+def cmd_office_token(args: argparse.Namespace, storage: Storage) -> int:
+    token = new_token()
+    storage.add_office_token(args.name, token_hash(token), time.time())
+    _say(f"office token '{args.name}' created; it follows, shown this once:")
+    print(token)
+    return 0
+
+
+def cmd_revoke_office(args: argparse.Namespace, storage: Storage) -> int:
+    n = storage.revoke_office_token(args.name, time.time())
+    _say(f"office token '{args.name}': {n} revoked")
+    return 0 if n else 1
+
+
+def cmd_publish(args: argparse.Namespace, storage: Storage) -> int:
+    bundle = load_bundle_files(args.files)
+    body, digest = bundle_body(bundle)
+    counts = ", ".join(f"{n} {what}" for what, n in bundle.counts().items())
+    target = ", ".join(args.station) if args.station else "every station"
+    if args.dry_run:
+        _say(f"valid bundle ({counts}) for {target}; not published (--dry-run)")
+        return 0
+    version = storage.publish_bundle(body, digest, args.station or [], time.time())
+    _say(f"published bundle version {version} ({counts}) for {target}")
+    print(version)
+    return 0
+
+
+def cmd_stations(args: argparse.Namespace, storage: Storage) -> int:
+    now = time.time()
+    for s in storage.stations():
+        seen = f"{now - s.last_seen:.0f}s ago" if s.last_seen else "never"
+        print(f"{s.id}\t{s.name}\tacked={s.acked_seq}\tseen={seen}\ttokens={s.active_tokens}")
+    return 0
+
+
+def cmd_bundles(args: argparse.Namespace, storage: Storage) -> int:
+    for b in storage.bundles():
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(b.published_at))
+        print(f"{b.version}\t{when}\t{b.sha256[:12]}\t{', '.join(b.stations) or 'all'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="station central", description=__doc__)
+    parser.add_argument(
+        "--db",
+        default=os.environ.get("CENTRAL_DB", DEFAULT_DB),
+        help="SQLite file path, or a postgresql:// URL (env CENTRAL_DB; default %(default)s)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("serve", help="serve the central API with uvicorn")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8480)
+    p.add_argument("--ssl-certfile", help="serve HTTPS directly (else put a TLS proxy in front)")
+    p.add_argument("--ssl-keyfile")
+    p.add_argument("--max-body-bytes", type=int, default=CentralSettings().max_body_bytes)
+    p.add_argument("--max-batch-events", type=int, default=CentralSettings().max_batch_events)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("register", help="register a station and print its token once")
+    p.add_argument("station")
+    p.add_argument("--name", default="")
+    p.set_defaults(func=cmd_register)
+
+    p = sub.add_parser("rotate", help="revoke a station's tokens and print a new one once")
+    p.add_argument("station")
+    p.set_defaults(func=cmd_rotate)
+
+    p = sub.add_parser("revoke", help="revoke every token of a station")
+    p.add_argument("station")
+    p.set_defaults(func=cmd_revoke)
+
+    p = sub.add_parser("office-token", help="create a token for the office's query API")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_office_token)
+
+    p = sub.add_parser("revoke-office", help="revoke an office token by name")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_revoke_office)
+
+    p = sub.add_parser("publish", help="validate TOML/JSON files and publish them as a bundle")
+    p.add_argument("files", nargs="+")
+    p.add_argument(
+        "--station", action="append", default=[], help="only for this station (repeatable)"
+    )
+    p.add_argument("--dry-run", action="store_true", help="validate only")
+    p.set_defaults(func=cmd_publish)
+
+    p = sub.add_parser("stations", help="list stations: acknowledged sequence, last seen")
+    p.set_defaults(func=cmd_stations)
+
+    p = sub.add_parser("bundles", help="list published bundles")
+    p.set_defaults(func=cmd_bundles)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    station = getattr(args, "station", None)
+    if isinstance(station, str) and not _valid_station(station):
+        _say(f"error: station id '{station}' must be 1-64 letters, digits, '_' or '-'")
+        return 2
+    try:
+        storage = open_storage(args.db)
+    except StorageError as exc:
+        _say(f"error: {exc}")
+        return 1
+    try:
+        return int(args.func(args, storage))
+    except (StationExists, UnknownStation, BundleError, StorageError) as exc:
+        _say(f"error: {exc}")
+        return 1
+    finally:
+        storage.close()
+
+
+def _valid_station(station: str) -> bool:
+    return re.fullmatch(STATION_ID, station) is not None
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,277 @@
+"""The one small interface central's storage backends implement, and the records they exchange.
+
+The HTTP app and the admin CLI talk only to `Storage`; SQLite (zero set-up) and PostgreSQL (a
+city-scale fleet) differ only in SQL. Shared rules that are not SQL (how a batch becomes rows,
+how the contiguous sequence advances) live here and in central/contiguity.py, written once.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+TimeSource = Literal["measured", "corrected", "unsynced"]
+TokenKind = Literal["station", "office"]
+
+
+class StorageError(Exception):
+    """Central storage could not do what was asked; the message says what to do."""
+
+
+class UnknownStation(StorageError):
+    pass
+
+
+class StationExists(StorageError):
+    pass
+
+
+class SeqConflict(StorageError):
+    """A station sent a different event under a sequence number central already holds."""
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingEvent:
+    """One usage-log event as the station sent it; `payload` is JSON object text."""
+
+    seq: int
+    id: str
+    type: str
+    ts: float
+    ts_corrected: float | None
+    mono: float
+    boot_id: str
+    clock_synced: bool
+    actor: str
+    locker: str | None
+    payload: str
+
+    @property
+    def time_source(self) -> TimeSource:
+        """Measured: the clock was synchronised. Corrected: the station fixed it afterwards from
+        a synchronised time of the same boot. Unsynced: nobody could; `ts` may be far off."""
+        if self.clock_synced:
+            return "measured"
+        return "corrected" if self.ts_corrected is not None else "unsynced"
+
+    @property
+    def time(self) -> float:
+        """The best time known for the event, the one queries filter and sort on."""
+        if not self.clock_synced and self.ts_corrected is not None:
+            return self.ts_corrected
+        return self.ts
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    acked_seq: int
+    stored: int
+    duplicates: int
+
+
+@dataclass(frozen=True, slots=True)
+class StationRecord:
+    id: str
+    name: str
+    created_at: float
+    acked_seq: int
+    last_seen: float | None
+    active_tokens: int
+    telemetry: dict[str, Any] | None
+    telemetry_at: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "created_at": self.created_at,
+            "acked_seq": self.acked_seq,
+            "last_seen": self.last_seen,
+            "active_tokens": self.active_tokens,
+            "telemetry": self.telemetry,
+            "telemetry_at": self.telemetry_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    kind: TokenKind
+    subject: str
+    """The station id for a station token, the holder's name for an office token."""
+    revoked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BundleRecord:
+    version: int
+    sha256: str
+    body: str
+    published_at: float
+    stations: tuple[str, ...]
+    """Empty for a fleet-wide bundle."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventQuery:
+    station: str | None = None
+    type: str | None = None
+    since: float | None = None
+    until: float | None = None
+    after: int = 0
+    limit: int = 100
+
+
+def row_tuple(station: str, e: IncomingEvent, received_at: float) -> tuple[Any, ...]:
+    """The column values of one event, in EVENT_COLUMNS order, for both backends."""
+    return (
+        station,
+        e.seq,
+        e.id,
+        e.type,
+        e.ts,
+        e.ts_corrected,
+        e.time,
+        e.time_source,
+        e.mono,
+        e.boot_id,
+        e.clock_synced,
+        e.actor,
+        e.locker,
+        e.payload,
+        received_at,
+    )
+
+
+EVENT_COLUMNS = (
+    "station",
+    "seq",
+    "id",
+    "type",
+    "ts",
+    "ts_corrected",
+    "time",
+    "time_source",
+    "mono",
+    "boot_id",
+    "clock_synced",
+    "actor",
+    "locker",
+    "payload",
+    "received_at",
+)
+
+
+def event_dict(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored event as the query API shows it (payload as an object, flag as a bool)."""
+    payload = row["payload"]
+    if isinstance(payload, str):
+        payload = json.loads(payload)
+    return {
+        "gid": row["gid"],
+        "station": row["station"],
+        "seq": row["seq"],
+        "id": row["id"],
+        "type": row["type"],
+        "time": row["time"],
+        "time_source": row["time_source"],
+        "ts": row["ts"],
+        "ts_corrected": row["ts_corrected"],
+        "mono": row["mono"],
+        "boot_id": row["boot_id"],
+        "clock_synced": bool(row["clock_synced"]),
+        "actor": row["actor"],
+        "locker": row["locker"],
+        "payload": payload,
+        "received_at": row["received_at"],
+    }
+
+
+def conflict_message(station: str, seq: int) -> str:
+    return (
+        f"station {station}: sequence {seq} is already held with a different event. The "
+        "station's database was probably replaced or restored; its log starts over and cannot "
+        "be merged. Register the station under a new id (station central register NEW_ID) and "
+        "put the new token in its config."
+    )
+
+
+class Storage(ABC):
+    """Everything central keeps. Implementations are thread-safe: the app calls them from a
+    thread pool. Every write method is one transaction."""
+
+    # --- stations and tokens ----------------------------------------------------------------
+
+    @abstractmethod
+    def add_station(self, station: str, name: str, token_sha256: str, now: float) -> None:
+        """Register a station with its first token; StationExists if the id is taken."""
+
+    @abstractmethod
+    def rotate_station_token(self, station: str, token_sha256: str, now: float) -> None:
+        """Revoke every token of the station and give it this new one."""
+
+    @abstractmethod
+    def revoke_station(self, station: str, now: float) -> int:
+        """Revoke every token of the station; returns how many were live."""
+
+    @abstractmethod
+    def add_office_token(self, name: str, token_sha256: str, now: float) -> None: ...
+
+    @abstractmethod
+    def revoke_office_token(self, name: str, now: float) -> int: ...
+
+    @abstractmethod
+    def token(self, token_sha256: str) -> TokenRecord | None:
+        """Who holds the token with this hash (None if nobody ever did)."""
+
+    @abstractmethod
+    def station(self, station: str) -> StationRecord | None: ...
+
+    @abstractmethod
+    def stations(self) -> list[StationRecord]: ...
+
+    # --- the usage log ------------------------------------------------------------------------
+
+    @abstractmethod
+    def ingest(
+        self,
+        station: str,
+        after: int,
+        events: Sequence[IncomingEvent],
+        telemetry: str | None,
+        now: float,
+    ) -> IngestResult:
+        """Store a batch idempotently (station, seq) and advance the contiguous sequence.
+
+        `events` are strictly increasing and follow the station's event `after` with nothing
+        between. Raises SeqConflict (and stores nothing) if a sequence number is held with a
+        different event id; UnknownStation if the station is not registered.
+        """
+
+    @abstractmethod
+    def events(self, query: EventQuery) -> list[dict[str, Any]]:
+        """Events matching the query with gid > query.after, in gid order, at most limit."""
+
+    @abstractmethod
+    def count_events(self, station: str | None = None) -> int: ...
+
+    # --- bundles ----------------------------------------------------------------------------
+
+    @abstractmethod
+    def publish_bundle(self, body: str, sha256: str, stations: Sequence[str], now: float) -> int:
+        """Store a bundle for the given stations (all when empty); returns its version."""
+
+    @abstractmethod
+    def bundle_for(self, station: str, have: int) -> BundleRecord | None:
+        """The newest bundle meant for the station if it is newer than `have`, else None."""
+
+    @abstractmethod
+    def bundles(self) -> list[BundleRecord]:
+        """Every published bundle, newest first, without bodies' validation."""
+
+    # --- life -------------------------------------------------------------------------------
+
+    @abstractmethod
+    def close(self) -> None: ...
