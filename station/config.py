@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from station.services_config import PeopleConfig, ServicesConfig
+from station.sync_config import SyncConfig
 from ui.settings import UiConfig
 
 Role = Literal["kiosk", "staff", "central"]
@@ -168,6 +169,7 @@ class StationConfig(Section):
     ui: UiConfig = UiConfig()
     people: PeopleConfig = PeopleConfig()
     services: ServicesConfig = ServicesConfig()
+    sync: SyncConfig = SyncConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> StationConfig:
