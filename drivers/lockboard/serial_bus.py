@@ -1,0 +1,324 @@
+"""One RS485 bus on one serial adapter: exchanges in lock-step, resync, and surviving a replug.
+
+The rules come from how the boards fail (shared/design/hardware.md):
+- One command in flight per bus. An asyncio.Lock orders callers; the serial I/O itself runs on
+  the bus's own single worker thread, so the event loop never blocks and two exchanges can never
+  interleave on the wire even if a caller is cancelled mid-exchange.
+- After a timeout, noise or an unexpected frame, the line is drained before the next command:
+  every byte is discarded until the line has been silent for `quiet_ms`. After a timeout the
+  drain also lasts at least one more answer window, so an answer that was merely late is
+  swallowed here instead of being read as the answer to the next command.
+- When the adapter vanishes (USB unplugged, port closed under us) the port is closed and
+  reopened with capped exponential back-off; until then calls fail at once with BusDown, which
+  says nothing was sent.
+- Nothing is ever re-sent here. A command that went out without a matching answer is NoAnswer;
+  the board layer turns that into UnlockUncertain for an unlock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import termios
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import serial
+
+from drivers.lockboard.codec import Noise
+from station.config import Timeouts
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F")
+ScanFn = Callable[[bytes], tuple[list[Any], bytes]]
+
+_IO_ERRORS = (OSError, termios.error)  # serial.SerialException is an OSError
+"""What a vanished or closed adapter raises: pyserial wraps most errors, tcflush does not."""
+
+
+def _describe(exc: BaseException) -> str:
+    """termios.error carries a bare (errno, text) tuple; say it the way OSError does."""
+    if isinstance(exc, termios.error) and len(exc.args) == 2:
+        return f"[Errno {exc.args[0]}] {exc.args[1]}"
+    return str(exc)
+
+
+class BusDown(Exception):
+    """The command was not sent: the adapter is missing, being reopened, or the line is busy."""
+
+
+class NoAnswer(Exception):
+    """The command went out (or may have) but no matching answer came back in time."""
+
+
+@dataclass(frozen=True, slots=True)
+class BusTiming:
+    answer_s: float
+    """How long a board may take to answer."""
+    quiet_s: float
+    """Silence that counts as a resynchronised line."""
+    late_s: float
+    """After a timeout, bytes heard this long afterwards are taken as a late answer."""
+    reconnect_min_s: float
+    reconnect_max_s: float
+
+    @classmethod
+    def from_timeouts(cls, t: Timeouts) -> BusTiming:
+        answer = t.answer_ms / 1000
+        return cls(
+            answer_s=answer,
+            quiet_s=t.quiet_ms / 1000,
+            late_s=answer,
+            reconnect_min_s=min(0.1, t.reconnect_max_s),
+            reconnect_max_s=t.reconnect_max_s,
+        )
+
+
+@dataclass
+class BusStats:
+    """Counters for metrics and the self-test; written by the bus thread only."""
+
+    exchanges: int = 0
+    answered: int = 0
+    timeouts: int = 0
+    noise_bytes: int = 0
+    stray_frames: int = 0
+    """Valid frames that were not the answer expected (late answers, other boards)."""
+    discarded_bytes: int = 0
+    disconnects: int = 0
+    reconnects: int = 0
+
+
+class SerialBus:
+    """A serial port shared by every board wired to it; see the module docstring for the rules."""
+
+    def __init__(self, port: str, baud: int, timing: BusTiming) -> None:
+        self.port = port
+        self.baud = baud
+        self._t = timing
+        self._slice = max(0.002, min(0.02, timing.quiet_s / 2))
+        self._serial: serial.Serial | None = None
+        self._lock = asyncio.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"bus {port}")
+        self._retry_at = 0.0
+        self._backoff = 0.0
+        self._ever_open = False
+        self._drain_until: float | None = None
+        self._last_error = "not opened yet"
+        self._users: set[str] = set()
+        self._closed = False
+        self.stats = BusStats()
+
+    @property
+    def connected(self) -> bool:
+        return self._serial is not None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # --- users --------------------------------------------------------------------------------
+
+    def attach(self, user: str) -> None:
+        if self._closed:
+            raise RuntimeError(f"bus {self.port} is closed")
+        self._users.add(user)
+
+    async def detach(self, user: str) -> None:
+        """A board stops using the bus; the last one out closes the port."""
+        self._users.discard(user)
+        if not self._users:
+            await self.close()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        async with self._lock:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._drop_port)
+        self._executor.shutdown(wait=False)
+
+    # --- exchanges ----------------------------------------------------------------------------
+
+    async def transact(self, request: bytes, scan: ScanFn, match: Callable[[Any], bool]) -> Any:
+        """Send one command and return the first frame `match` accepts.
+
+        Raises BusDown (nothing sent) or NoAnswer (sent, no matching answer within answer_s).
+        """
+        if self._closed:
+            raise BusDown(f"{self.port}: bus closed")
+        async with self._lock:
+            if self._closed:
+                raise BusDown(f"{self.port}: bus closed")
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, self._exchange, request, scan, match)
+
+    def _exchange(self, request: bytes, scan: ScanFn, match: Callable[[Any], bool]) -> Any:
+        ser = self._open()
+        try:
+            if self._drain_until is not None:
+                self._drain(ser)
+            ser.reset_input_buffer()
+        except _IO_ERRORS as exc:
+            self._lost(exc)
+            raise BusDown(f"{self.port}: adapter gone ({_describe(exc)}); nothing sent") from None
+        self.stats.exchanges += 1
+        log.debug("%s >> %s", self.port, request.hex(" "))
+        try:
+            ser.write(request)
+        except _IO_ERRORS as exc:
+            self._lost(exc)
+            raise NoAnswer(f"{self.port}: writing failed ({_describe(exc)})") from None
+        return self._await_answer(ser, scan, match)
+
+    def _await_answer(self, ser: serial.Serial, scan: ScanFn, match: Callable[[Any], bool]) -> Any:
+        deadline = time.monotonic() + self._t.answer_s
+        pending = b""
+        trouble: list[str] = []
+        while True:
+            try:
+                data = ser.read(max(1, ser.in_waiting))
+            except _IO_ERRORS as exc:
+                self._lost(exc)
+                raise NoAnswer(f"{self.port}: reading failed ({_describe(exc)})") from None
+            found = None
+            if data:
+                items, pending = scan(pending + data)
+                for item in items:
+                    if isinstance(item, Noise):
+                        self.stats.noise_bytes += len(item.data)
+                        trouble.append(f"{len(item.data)} noise byte(s): {item.reason}")
+                    elif found is None and match(item):
+                        found = item
+                    else:
+                        self.stats.stray_frames += 1
+                        trouble.append(f"unexpected frame {item!r}")
+            if found is not None:
+                log.debug("%s << %r", self.port, found)
+                self.stats.answered += 1
+                if trouble or pending:
+                    log.info("%s: resynchronising after %s", self.port, "; ".join(trouble))
+                    self._drain_until = time.monotonic()
+                return found
+            if time.monotonic() >= deadline:
+                self.stats.timeouts += 1
+                self._drain_until = time.monotonic() + self._t.late_s
+                heard = f"; heard {'; '.join(trouble[:3])}" if trouble else ""
+                raise NoAnswer(f"no answer within {self._t.answer_s * 1000:.0f} ms{heard}")
+
+    def _drain(self, ser: serial.Serial) -> None:
+        """Discard input until the late window has passed and the line has been quiet."""
+        started = time.monotonic()
+        until = max(self._drain_until or started, started)
+        give_up = until + self._t.answer_s + self._t.quiet_s
+        last_heard = started
+        while True:
+            data = ser.read(4096)
+            now = time.monotonic()
+            if data:
+                last_heard = now
+                self.stats.discarded_bytes += len(data)
+            elif now >= until and now - last_heard >= self._t.quiet_s:
+                self._drain_until = None
+                return
+            if now >= give_up:
+                self._drain_until = now
+                raise BusDown(
+                    f"{self.port}: the line does not go quiet (a board or noise keeps sending); "
+                    "nothing sent"
+                )
+
+    # --- the port's life ----------------------------------------------------------------------
+
+    def _open(self) -> serial.Serial:
+        if self._serial is not None:
+            return self._serial
+        now = time.monotonic()
+        if now < self._retry_at:
+            raise BusDown(
+                f"{self.port} unavailable ({self._last_error}); next reopen attempt in "
+                f"{self._retry_at - now:.1f} s; nothing sent"
+            )
+        try:
+            ser = serial.Serial(
+                self.port,
+                self.baud,
+                bytesize=serial.EIGHTBITS,
+                parity=serial.PARITY_NONE,
+                stopbits=serial.STOPBITS_ONE,
+                timeout=self._slice,
+                write_timeout=self._t.answer_s,
+                exclusive=True,
+            )
+        except (*_IO_ERRORS, ValueError) as exc:
+            self._backoff = min(
+                max(self._backoff * 2, self._t.reconnect_min_s), self._t.reconnect_max_s
+            )
+            self._retry_at = time.monotonic() + self._backoff
+            self._last_error = str(exc)
+            raise BusDown(
+                f"cannot open {self.port}: {exc}; retrying in {self._backoff:.1f} s; nothing sent"
+            ) from None
+        if self._ever_open:
+            self.stats.reconnects += 1
+            log.warning("%s reopened after: %s", self.port, self._last_error)
+        self._ever_open = True
+        self._serial = ser
+        self._backoff = 0.0
+        self._drain_until = None
+        return ser
+
+    def _lost(self, exc: BaseException) -> None:
+        """The adapter failed under us: close it and let the back-off decide when to retry."""
+        self._last_error = _describe(exc)
+        log.warning(
+            "%s failed: %s; closing it, reopening with back-off", self.port, self._last_error
+        )
+        self.stats.disconnects += 1
+        self._drop_port()
+        self._backoff = self._t.reconnect_min_s
+        self._retry_at = time.monotonic() + self._backoff
+
+    def _drop_port(self) -> None:
+        ser, self._serial = self._serial, None
+        if ser is not None:
+            try:
+                ser.close()
+            except _IO_ERRORS as exc:
+                log.debug("%s: error while closing (ignored, the port is gone): %s", self.port, exc)
+
+
+class BusRegistry:
+    """One SerialBus per port, shared by every board configured on it."""
+
+    def __init__(self, timeouts: Timeouts) -> None:
+        self._timing = BusTiming.from_timeouts(timeouts)
+        self._buses: dict[str, SerialBus] = {}
+
+    def bus(self, port: str, baud: int, user: str) -> SerialBus:
+        """The bus on `port` for board `user`; boards sharing a port must agree on the baud.
+
+        The board attaches itself (SerialBus.attach) once it is built and detaches on close.
+        """
+        bus = self._buses.get(port)
+        if bus is None or bus.closed:
+            bus = self._buses[port] = SerialBus(port, baud, self._timing)
+        elif bus.baud != baud:
+            raise ValueError(
+                f"board '{user}' wants {port} at {baud} baud but it is already used at "
+                f"{bus.baud} baud; boards on one bus must share one speed"
+            )
+        return bus
+
+    @property
+    def buses(self) -> dict[str, SerialBus]:
+        return {port: bus for port, bus in self._buses.items() if not bus.closed}
+
+    async def close(self) -> None:
+        for bus in list(self._buses.values()):
+            await bus.close()
+        self._buses.clear()
