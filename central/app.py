@@ -4,8 +4,6 @@ Every refusal is a 4xx whose `detail` says what was wrong and what to do, becaus
 usually a station's log file or an operator with curl, not a developer with a debugger.
 """
 
-from __future__ import annotations
-
 import json
 import logging
 import time

@@ -78,7 +78,11 @@ class SyncConfig(_Section):
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"url must be https://host[:port][/path], got {self.url!r}")
-        if parts.scheme == "http" and not self.allow_insecure_http and not _loopback(parts.hostname):
+        if (
+            parts.scheme == "http"
+            and not self.allow_insecure_http
+            and not _loopback(parts.hostname)
+        ):
             raise ValueError(
                 "url uses plain http to a remote host, which would send the token in clear: "
                 "use https:// (or set allow_insecure_http = true on a test bench)"
