@@ -1,0 +1,53 @@
+"""Building the lock boards a config describes: RS485 boards, GPIO banks and simulators.
+
+A `sim` board is a simulator serving the real byte protocol on a pseudo-terminal, driven by the
+same SerialLockBoard as a real board: the demo and the tests exercise the real driver.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from drivers.lockboard.port import LockBoard
+from drivers.lockboard.serial_board import open_board
+from drivers.lockboard.serial_bus import BusRegistry
+from drivers.sim.lockboard import LockBoardSimulator, start_sim_board
+from station.config import StationConfig
+
+
+@dataclass
+class BoardSet:
+    drivers: dict[str, LockBoard] = field(default_factory=dict)
+    simulators: dict[str, LockBoardSimulator] = field(default_factory=dict)
+    """Simulators by board id, so the demo and tests can shut doors and inject faults."""
+    buses: BusRegistry | None = None
+
+    async def close(self) -> None:
+        for driver in self.drivers.values():
+            await driver.close()
+        if self.buses is not None:
+            await self.buses.close()
+        for sim in self.simulators.values():
+            sim.stop()
+
+
+async def build_boards(config: StationConfig, *, pin_factory: Any = None) -> BoardSet:
+    boards = BoardSet(buses=BusRegistry(config.timeouts))
+    assert boards.buses is not None
+    try:
+        for bc in config.boards:
+            if bc.protocol == "gpio":
+                from drivers.gpio.lockboard import GpioLockBoard
+
+                boards.drivers[bc.id] = GpioLockBoard(bc, pin_factory=pin_factory)
+            elif bc.protocol == "sim":
+                sim, path = start_sim_board(bc)
+                boards.simulators[bc.id] = sim
+                boards.drivers[bc.id] = open_board(bc, boards.buses, port=path)
+            else:
+                boards.drivers[bc.id] = open_board(bc, boards.buses)
+    except Exception:
+        await boards.close()
+        raise
+    return boards
