@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from station.occupancy.config import OccupancyConfig
 from station.services_config import PeopleConfig, ServicesConfig
 from station.sync_config import SyncConfig
 from ui.settings import UiConfig
@@ -170,6 +171,7 @@ class StationConfig(Section):
     people: PeopleConfig = PeopleConfig()
     services: ServicesConfig = ServicesConfig()
     sync: SyncConfig = SyncConfig()
+    occupancy: OccupancyConfig = OccupancyConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> StationConfig:
