@@ -1,0 +1,503 @@
+#!/bin/bash
+# Install or update the 共享益站 station software on Raspberry Pi OS (Debian bookworm).
+#
+# Run from a checkout of the project, as root:
+#     sudo deploy/install.sh              install or update a station
+#     sudo deploy/install.sh --dry-run    print every step, change nothing
+#     sudo deploy/install.sh --role central   the central server instead
+#
+# Safe to run again at any time: every step compares what is there with what should be there
+# and prints "unchanged" when they agree, so a second run changes nothing. Config files in
+# /etc/station/ are created from the examples only when missing and are never overwritten.
+# See deploy/README.md for what to do before and after.
+
+set -euo pipefail
+
+usage() {
+    cat <<'EOF'
+usage: install.sh [options]
+
+  --dry-run         print every step and what it would change; change nothing
+  --role ROLE       station (default): daemon, kiosk, touch bridge, udev rules;
+                    central: the central server only
+  --root DIR        install into DIR instead of / (staging and tests). Implies --no-apt;
+                    units are enabled with `systemctl --root` and nothing is started.
+                    The virtual environment records paths under DIR, so a tree made this
+                    way is for inspection, not for copying to a Pi.
+  --no-apt          do not install Debian packages (they must be there already)
+  --no-systemctl    do not enable, reload or restart anything with systemctl or udevadm
+  --python PATH     interpreter for the virtual environment (default: python3)
+  -h, --help        show this help
+EOF
+}
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DEPLOY="$SRC/deploy"
+ROOT=""
+ROLE=station
+DRY_RUN=0
+DO_APT=1
+DO_SYSTEMCTL=1
+PYTHON=python3
+PREFIX=/opt/station
+CHANGES=0
+# Set by each ensure_* helper: 1 when it changed (or in a dry run would change) something.
+LAST_CHANGED=0
+UNITS_CHANGED=0
+CHANGED_UNITS=()
+CODE_CHANGED=0
+
+die() {
+    printf 'install.sh: %s\n' "$*" >&2
+    exit 1
+}
+
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --dry-run) DRY_RUN=1 ;;
+        --role)
+            [[ $# -ge 2 ]] || die "--role needs a value: station or central"
+            ROLE="$2"
+            shift
+            ;;
+        --root)
+            [[ $# -ge 2 ]] || die "--root needs a directory"
+            ROOT="$2"
+            shift
+            ;;
+        --no-apt) DO_APT=0 ;;
+        --no-systemctl) DO_SYSTEMCTL=0 ;;
+        --python)
+            [[ $# -ge 2 ]] || die "--python needs a path"
+            PYTHON="$2"
+            shift
+            ;;
+        -h | --help)
+            usage
+            exit 0
+            ;;
+        *)
+            usage >&2
+            die "unknown option: $1"
+            ;;
+    esac
+    shift
+done
+
+case "$ROLE" in
+    station | central) ;;
+    *) die "--role must be station or central, not '$ROLE'" ;;
+esac
+
+if [[ -n "$ROOT" ]]; then
+    [[ -d "$ROOT" ]] || die "--root $ROOT: no such directory; create it first"
+    ROOT=$(cd "$ROOT" && pwd)
+    [[ "$ROOT" != / ]] || ROOT=""
+    DO_APT=0
+fi
+if [[ $DRY_RUN -eq 0 && $(id -u) -ne 0 ]]; then
+    die "run as root (sudo deploy/install.sh), or add --dry-run to see the plan"
+fi
+command -v "$PYTHON" >/dev/null || die "no $PYTHON: install python3 first, or give --python"
+
+# --- output -------------------------------------------------------------------------------
+
+step() { printf '==> %s\n' "$*"; }
+note() { printf '    %s\n' "$*"; }
+unchanged() { printf '    unchanged: %s\n' "$*"; }
+# Record a change; in a dry run say what would be done instead of doing it. Returns non-zero
+# in a dry run so callers write `changing "..." || return 0` before doing it.
+changing() {
+    CHANGES=$((CHANGES + 1))
+    LAST_CHANGED=1
+    if [[ $DRY_RUN -eq 1 ]]; then
+        printf '    would %s\n' "$*"
+        return 1
+    fi
+    printf '    changed: %s\n' "$*"
+}
+run() {
+    if [[ $DRY_RUN -eq 1 ]]; then
+        printf '    would run: %s\n' "$*"
+    else
+        printf '    run: %s\n' "$*"
+        "$@"
+    fi
+}
+
+# --- users and ownership, read from the target's own files so --root works ---------------
+
+# The numeric id of a user or group in the target's passwd or group file (empty when absent).
+id_in() {
+    local file="$1" name="$2"
+    [[ -f "$ROOT/etc/$file" ]] || return 0
+    awk -F: -v n="$name" '$1 == n { print $3; exit }' "$ROOT/etc/$file"
+}
+
+in_group() {
+    local user="$1" group="$2"
+    [[ -f "$ROOT/etc/group" ]] || return 1
+    awk -F: -v g="$group" -v u="$user" '
+        $1 == g { n = split($4, m, ","); for (i = 1; i <= n; i++) if (m[i] == u) found = 1 }
+        END { exit !found }' "$ROOT/etc/group"
+}
+
+# "uid:gid" for OWNER:GROUP names; root is 0 even in an empty target root.
+numeric_owner() {
+    local user="${1%%:*}" group="${1##*:}" uid gid
+    if [[ "$user" == root ]]; then uid=0; else uid=$(id_in passwd "$user"); fi
+    if [[ "$group" == root ]]; then gid=0; else gid=$(id_in group "$group"); fi
+    if [[ -z "$uid" || -z "$gid" ]]; then
+        [[ $DRY_RUN -eq 1 ]] || die "user or group of $1 does not exist in $ROOT/etc"
+        printf '%s' "$1"
+        return
+    fi
+    printf '%s:%s' "$uid" "$gid"
+}
+
+# True when PATH has exactly this mode and owner.
+has_attrs() {
+    local path="$1" mode="$2" owner="$3"
+    [[ $(stat -c '%a %u:%g' "$path") == "$mode $owner" ]]
+}
+
+# --- idempotent file operations -----------------------------------------------------------
+
+# Install SRC as DEST (a path on the target) unless it is already identical.
+ensure_file() {
+    local src="$1" dest="$2" mode="$3" owner="${4:-root:root}" target ids
+    LAST_CHANGED=0
+    target="$ROOT$dest"
+    [[ -f "$src" ]] || die "missing source file $src (is the checkout complete?)"
+    ids=$(numeric_owner "$owner")
+    if [[ -f "$target" ]] && cmp -s "$src" "$target" && has_attrs "$target" "$mode" "$ids"; then
+        unchanged "$dest"
+        return 0
+    fi
+    changing "install $dest (mode $mode, $owner)" || return 0
+    install -D -m "$mode" -o "${ids%%:*}" -g "${ids##*:}" "$src" "$target" ||
+        die "cannot install $target"
+}
+
+# Create DEST from SRC only when it does not exist: for files the technician edits.
+ensure_config() {
+    local src="$1" dest="$2" mode="$3" owner="$4" target
+    LAST_CHANGED=0
+    target="$ROOT$dest"
+    if [[ -e "$target" ]]; then
+        unchanged "$dest (exists; never overwritten)"
+        return 0
+    fi
+    [[ -f "$src" ]] || die "missing example file $src"
+    local ids
+    ids=$(numeric_owner "$owner")
+    changing "create $dest from ${src#"$SRC"/} (mode $mode, $owner)" || return 0
+    install -D -m "$mode" -o "${ids%%:*}" -g "${ids##*:}" "$src" "$target" ||
+        die "cannot create $target"
+}
+
+ensure_dir() {
+    local dest="$1" mode="$2" owner="${3:-root:root}" target ids
+    LAST_CHANGED=0
+    target="$ROOT$dest"
+    ids=$(numeric_owner "$owner")
+    if [[ -d "$target" ]] && has_attrs "$target" "$mode" "$ids"; then
+        unchanged "$dest/"
+        return 0
+    fi
+    changing "create or fix $dest/ (mode $mode, $owner)" || return 0
+    install -d -m "$mode" -o "${ids%%:*}" -g "${ids##*:}" "$target" ||
+        die "cannot create $target"
+}
+
+ensure_symlink() {
+    local link_target="$1" dest="$2"
+    LAST_CHANGED=0
+    if [[ -L "$ROOT$dest" && $(readlink "$ROOT$dest") == "$link_target" ]]; then
+        unchanged "$dest -> $link_target"
+        return 0
+    fi
+    changing "link $dest -> $link_target" || return 0
+    ln -sfn "$link_target" "$ROOT$dest" || die "cannot link $ROOT$dest"
+}
+
+# --- steps --------------------------------------------------------------------------------
+
+station_packages() {
+    local packages=(python3 python3-venv ca-certificates sqlite3 systemd-timesyncd)
+    if [[ "$ROLE" == station ]]; then
+        packages+=(udev fake-hwclock cage foot fonts-noto-cjk)
+        # gpiozero's pin factory for every Pi model including the Pi 5; Raspberry Pi OS has
+        # it, plain Debian does not (gpiozero then falls back to another factory).
+        if apt-cache show python3-lgpio >/dev/null 2>&1; then packages+=(python3-lgpio); fi
+    fi
+    printf '%s\n' "${packages[@]}"
+}
+
+step_packages() {
+    step "packages: Debian packages"
+    if [[ $DO_APT -eq 0 ]]; then
+        note "skipped (--no-apt or --root)"
+        return
+    fi
+    local missing=() pkg
+    while read -r pkg; do
+        if [[ $(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null) != "install ok installed" ]]; then
+            missing+=("$pkg")
+        fi
+    done < <(station_packages)
+    if [[ ${#missing[@]} -eq 0 ]]; then
+        unchanged "all installed: $(station_packages | tr '\n' ' ')"
+        return
+    fi
+    changing "install ${missing[*]}" || return 0
+    apt-get update || die "apt-get update failed"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" ||
+        die "apt-get install failed"
+}
+
+step_users() {
+    local conf="station.conf" users=(station station-kiosk)
+    local members=(station:dialout station:gpio station-kiosk:station station-kiosk:video
+        station-kiosk:render station-kiosk:input)
+    if [[ "$ROLE" == central ]]; then
+        conf="station-central.conf" users=(station-central) members=()
+    fi
+    step "users: system users and groups (systemd-sysusers)"
+    ensure_file "$DEPLOY/sysusers/$conf" "/etc/sysusers.d/$conf" 644
+    local missing=() user pair
+    for user in "${users[@]}"; do
+        [[ -n $(id_in passwd "$user") ]] || missing+=("user $user")
+    done
+    for pair in "${members[@]}"; do
+        in_group "${pair%%:*}" "${pair##*:}" || missing+=("${pair%%:*} in group ${pair##*:}")
+    done
+    if [[ ${#missing[@]} -eq 0 ]]; then
+        unchanged "users ${users[*]} and their groups"
+        return
+    fi
+    changing "create $(printf '%s, ' "${missing[@]}" | sed 's/, $//')" || return 0
+    if [[ -n "$ROOT" ]]; then
+        systemd-sysusers --root="$ROOT" "$conf" || die "systemd-sysusers failed"
+    else
+        systemd-sysusers "$conf" || die "systemd-sysusers failed"
+    fi
+}
+
+# The files pip needs to build the project; their checksum tells whether the installed copy is
+# current. Build products and caches in the checkout are left out.
+source_files() {
+    local item
+    for item in pyproject.toml README.md LICENSE station drivers ui central; do
+        [[ -e "$SRC/$item" ]] && printf '%s\n' "$item"
+    done
+}
+
+source_digest() {
+    local files
+    mapfile -t files < <(source_files)
+    tar -C "$SRC" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+        --exclude=__pycache__ --exclude='*.pyc' --exclude='*.egg-info' -cf - "${files[@]}" |
+        sha256sum | cut -d' ' -f1
+}
+
+step_venv() {
+    local venv="$PREFIX/venv" stamp="$PREFIX/venv/.station-source-sha256" digest
+    step "venv: the project in a virtual environment at $venv"
+    ensure_dir "$PREFIX" 755
+    if [[ -x "$ROOT$venv/bin/python" ]]; then
+        unchanged "$venv (exists)"
+    elif changing "create $venv with $PYTHON -m venv --system-site-packages"; then
+        # System site packages: Raspberry Pi OS ships the GPIO backend (python3-lgpio) as a
+        # Debian package built for its kernel.
+        "$PYTHON" -m venv --system-site-packages "$ROOT$venv" || die "cannot create $venv"
+    fi
+    digest=$(source_digest)
+    if [[ -f "$ROOT$stamp" && $(cat "$ROOT$stamp") == "$digest" ]]; then
+        unchanged "project installed from this checkout (source sha256 ${digest:0:12})"
+        return
+    fi
+    changing "pip install the project from $SRC (source sha256 ${digest:0:12})" || return 0
+    # Build from a clean copy of exactly the files the checksum covers, so the installed code
+    # is what the stamp says and the checkout gets no build/ or egg-info/ from us.
+    local stage files
+    stage=$(mktemp -d)
+    mapfile -t files < <(source_files)
+    tar -C "$SRC" --exclude=__pycache__ --exclude='*.pyc' --exclude='*.egg-info' \
+        -cf - "${files[@]}" | tar -C "$stage" -xf -
+    # pip always reinstalls a project given as a directory; its dependencies are upgraded
+    # only when the new version needs it.
+    if ! "$ROOT$venv/bin/python" -m pip install --no-input --upgrade "$stage" >/dev/null; then
+        rm -rf "$stage"
+        die "pip install failed (see above); the station code is left as it was"
+    fi
+    rm -rf "$stage"
+    printf '%s\n' "$digest" >"$ROOT$stamp"
+    CODE_CHANGED=1
+}
+
+step_files() {
+    step "files: helper programs and documentation under $PREFIX"
+    ensure_file "$DEPLOY/README.md" "$PREFIX/doc/deploy-README.md" 644
+    [[ "$ROLE" == station ]] || return 0
+    ensure_file "$DEPLOY/kiosk/touchpointer.py" "$PREFIX/libexec/touchpointer.py" 755
+    [[ $LAST_CHANGED -eq 0 ]] || CODE_CHANGED=1
+    local icons="$PREFIX/share/icons/station-blank" name
+    ensure_file "$DEPLOY/kiosk/cursors/index.theme" "$icons/index.theme" 644
+    ensure_file "$DEPLOY/kiosk/cursors/blank" "$icons/cursors/blank" 644
+    # Every cursor name foot and cage ask for points at the one transparent image.
+    for name in left_ptr default xterm text hand2 pointer top_side bottom_side left_side \
+        right_side top_left_corner top_right_corner bottom_left_corner bottom_right_corner; do
+        ensure_symlink blank "$icons/cursors/$name"
+    done
+    ensure_file "$DEPLOY/kiosk/pam-station-kiosk" /etc/pam.d/station-kiosk 644
+    ensure_file "$DEPLOY/modules-load/station.conf" /etc/modules-load.d/station.conf 644
+}
+
+step_config() {
+    step "config: /etc/station/"
+    if [[ "$ROLE" == central ]]; then
+        ensure_dir /etc/station 750 root:station-central
+        if [[ -e "$ROOT/etc/station/central.toml" ]]; then
+            unchanged "/etc/station/central.toml (exists; never overwritten)"
+        else
+            note "write /etc/station/central.toml before starting station-central.service"
+        fi
+        return
+    fi
+    # Group station: the daemon and the kiosk read the config (it holds API tokens), no one
+    # else does.
+    ensure_dir /etc/station 750 root:station
+    ensure_config "$DEPLOY/station.example.toml" /etc/station/station.toml 640 root:station
+    ensure_dir /etc/station/kiosk 750 root:station
+    ensure_config "$DEPLOY/kiosk/foot.ini" /etc/station/kiosk/foot.ini 640 root:station
+}
+
+step_data() {
+    step "data: /var/lib/"
+    if [[ "$ROLE" == central ]]; then
+        ensure_dir /var/lib/station-central 700 station-central:station-central
+        return
+    fi
+    ensure_dir /var/lib/station 700 station:station
+    ensure_dir /var/lib/station-kiosk 700 station-kiosk:station-kiosk
+}
+
+step_udev() {
+    [[ "$ROLE" == station ]] || return 0
+    step "udev: stable names /dev/station-locks, /dev/station-radar, /dev/input/station-touch"
+    ensure_file "$DEPLOY/udev/99-station.rules" /etc/udev/rules.d/99-station.rules 644
+    if [[ $LAST_CHANGED -eq 1 ]]; then
+        if [[ $DRY_RUN -eq 0 && $DO_SYSTEMCTL -eq 1 && -z "$ROOT" ]]; then
+            run udevadm control --reload
+            run udevadm trigger --action=change --subsystem-match=tty \
+                --subsystem-match=gpio --subsystem-match=input
+        fi
+    fi
+}
+
+step_journald() {
+    step "journald: journal size limits"
+    ensure_file "$DEPLOY/journald/station.conf" /etc/systemd/journald.conf.d/station.conf 644
+    if [[ $LAST_CHANGED -eq 1 ]]; then
+        if [[ $DRY_RUN -eq 0 && $DO_SYSTEMCTL -eq 1 && -z "$ROOT" ]]; then
+            run systemctl restart systemd-journald.service
+        fi
+    fi
+}
+
+role_units() {
+    if [[ "$ROLE" == central ]]; then
+        printf '%s\n' station-central.service
+    else
+        printf '%s\n' station.service station-kiosk.service station-touch.service
+    fi
+}
+
+step_units() {
+    step "units: systemd units in /etc/systemd/system/"
+    local unit
+    while read -r unit; do
+        ensure_file "$DEPLOY/systemd/$unit" "/etc/systemd/system/$unit" 644
+        if [[ $LAST_CHANGED -eq 1 ]]; then
+            UNITS_CHANGED=1
+            CHANGED_UNITS+=("$unit")
+        fi
+    done < <(role_units)
+}
+
+# station-touch.service has no [Install] section: udev starts it when a touchscreen appears.
+enabled_units() {
+    role_units | grep -v '^station-touch\.service$'
+}
+
+systemctl_target() {
+    if [[ -n "$ROOT" ]]; then
+        systemctl --root="$ROOT" "$@"
+    else
+        systemctl "$@"
+    fi
+}
+
+step_enable() {
+    step "enable: start at boot"
+    if [[ $DO_SYSTEMCTL -eq 0 ]]; then
+        note "skipped (--no-systemctl)"
+        return
+    fi
+    if [[ $UNITS_CHANGED -eq 1 && -z "$ROOT" ]]; then
+        run systemctl daemon-reload
+    fi
+    local unit state
+    while read -r unit; do
+        state=$(systemctl_target is-enabled "$unit" 2>/dev/null || true)
+        if [[ "$state" == enabled && " ${CHANGED_UNITS[*]} " == *" $unit "* ]]; then
+            # The new file may name another target in [Install]: move the links with it.
+            if [[ $DRY_RUN -eq 1 ]]; then
+                note "would re-enable $unit (its file changed)"
+            else
+                note "re-enable $unit (its file changed)"
+                systemctl_target reenable "$unit" || die "cannot re-enable $unit"
+            fi
+        elif [[ "$state" == enabled ]]; then
+            unchanged "$unit enabled"
+        elif changing "enable $unit (was: ${state:-not installed})"; then
+            systemctl_target enable "$unit" || die "cannot enable $unit"
+        fi
+    done < <(enabled_units)
+    # Running services pick up new code or units now; stopped ones are left for the technician
+    # to start once the config is edited.
+    if [[ -z "$ROOT" && $DRY_RUN -eq 0 && ($CODE_CHANGED -eq 1 || $UNITS_CHANGED -eq 1) ]]; then
+        local units
+        mapfile -t units < <(role_units)
+        run systemctl try-restart "${units[@]}"
+    fi
+}
+
+main() {
+    printf 'install.sh: role %s, source %s, target %s%s\n' "$ROLE" "$SRC" "${ROOT:-/}" \
+        "$([[ $DRY_RUN -eq 1 ]] && printf ' (dry run: nothing is changed)')"
+    step_packages
+    step_users
+    step_venv
+    step_files
+    step_config
+    step_data
+    step_udev
+    step_journald
+    step_units
+    step_enable
+    if [[ $CHANGES -eq 0 ]]; then
+        printf 'install.sh: nothing changed\n'
+    elif [[ $DRY_RUN -eq 1 ]]; then
+        printf 'install.sh: dry run: %d change(s) would be made\n' "$CHANGES"
+    else
+        printf 'install.sh: %d change(s) made\n' "$CHANGES"
+        if [[ "$ROLE" == station ]]; then
+            printf 'next: edit /etc/station/station.toml, run "station doctor", then\n'
+            printf '      systemctl start station.service station-kiosk.service\n'
+        fi
+    fi
+}
+
+main
