@@ -177,14 +177,22 @@ async def stream(ws: WebSocket) -> None:
     st: Station = ws.app.state.station
     queue, unsubscribe = st.live.subscribe()
     await ws.accept()
+    sender = asyncio.create_task(_send_all(ws, queue, st))
     try:
-        await ws.send_json({"kind": "snapshot", "lockers": st.lockers.snapshot()})
+        # Reading is how a closed connection is noticed even when no event is flowing.
         while True:
-            message = await queue.get()
-            await ws.send_json(message)
+            await ws.receive_text()
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+            await sender
         unsubscribe()
-        with contextlib.suppress(RuntimeError):
-            await ws.close()
+
+
+async def _send_all(ws: WebSocket, queue: asyncio.Queue[dict], st: Station) -> None:
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        await ws.send_json({"kind": "snapshot", "lockers": st.lockers.snapshot()})
+        while True:
+            await ws.send_json(await queue.get())
