@@ -132,8 +132,10 @@ def create_app(
         since: float | None = None,
         until: float | None = None,
         after: Annotated[int, Query(ge=0)] = 0,
-        limit: Annotated[int, Query(ge=1)] = 100,
+        limit: Annotated[int | None, Query(ge=1)] = None,
     ) -> dict[str, Any]:
+        if limit is None:
+            limit = min(100, settings.max_page)
         if limit > settings.max_page:
             raise HTTPException(
                 422,
