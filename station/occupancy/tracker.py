@@ -206,6 +206,11 @@ class OccupancyTracker:
     def sensors(self) -> tuple[str, ...]:
         return self._sensors
 
+    @property
+    def sources(self) -> tuple[SensorSource, ...]:
+        """The sensor sources polled each step (the self-test reads their drivers' stats)."""
+        return tuple(self._sources)
+
     def relay_states(self) -> dict[str, RelayStatus]:
         out: dict[str, RelayStatus] = {}
         now = self._clock.monotonic()
