@@ -1,0 +1,319 @@
+"""`station ui`: the touchscreen app, a client of the daemon's API and live stream.
+
+The app owns what outlives a screen: the API client and live stream, what the station looks
+like now (LiveState), who is identified (a member or staff session), the language, and the
+idle timers. Screens own one step each. The app never touches hardware or the database, so it
+can crash, restart, or be served to a browser (`--web`) without a door being touched twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from textual.app import App
+
+from ui.client import ApiError, DaemonUnreachable, LiveStream, StationClient
+from ui.i18n import Translator
+from ui.messages import FlowUpdate, LiveEvent, LockersChanged
+from ui.settings import UiConfig
+from ui.state import LiveState
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass
+class MemberSession:
+    """A resident or courier who identified with phone and PIN; forgotten on idle."""
+
+    token: str
+    member: dict[str, Any]
+
+    @property
+    def masked(self) -> str:
+        return str(self.member.get("masked", ""))
+
+
+@dataclass
+class StaffSession:
+    token: str
+    staff_no: str
+    name: str
+
+
+@dataclass(frozen=True)
+class StationInfo:
+    """What the UI shows about its own station (from the shared config file)."""
+
+    name_zh: str
+    name_en: str
+    help_phone: str
+    locker_ids: tuple[str, ...] = field(default_factory=tuple)
+
+
+class StationApp(App[None]):
+    CSS_PATH = "theme.tcss"
+
+    def __init__(
+        self,
+        client: StationClient,
+        stream: LiveStream,
+        ui: UiConfig,
+        info: StationInfo,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        idle_check_s: float = 0.5,
+    ) -> None:
+        super().__init__()
+        self.client = client
+        self.stream = stream
+        self.ui = ui
+        self.info = info
+        self.i18n = Translator(ui.language, ui.timezone)
+        self.live = LiveState()
+        self.member: MemberSession | None = None
+        self.staff: StaffSession | None = None
+        self.connected = False
+        self._monotonic = monotonic
+        self._last_touch = monotonic()
+        self._idle_check_s = idle_check_s
+        self._refreshing = False
+
+    # --- life ---------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from ui.screens.home import HomeScreen
+        from ui.screens.restarting import RestartingScreen
+
+        self.title = self.i18n.t("app.title")
+        self.push_screen(HomeScreen())
+        self.push_screen(RestartingScreen())
+        self.run_worker(self.stream.run(self._stream_message, self._stream_state), group="stream")
+        self.set_interval(self._idle_check_s, self._check_idle)
+
+    async def on_unmount(self) -> None:
+        await self.client.aclose()
+
+    # --- the live stream ----------------------------------------------------------------------
+
+    def _stream_message(self, message: dict[str, Any]) -> None:
+        event = self.live.apply(message)
+        kind = message.get("kind")
+        if kind == "snapshot":
+            self._tell(LockersChanged())
+        elif kind == "flow" and isinstance(message.get("flow"), dict):
+            self._tell(FlowUpdate(message["flow"]))
+        if event is not None:
+            self._tell(LiveEvent(event))
+        if self.live.stale and not self._refreshing:
+            self._refreshing = True
+            self.run_worker(self._refresh_lockers(), group="lockers")
+
+    def _tell(self, message: LiveEvent | LockersChanged | FlowUpdate) -> None:
+        """Live news goes to the screen on top; screens below catch up when resumed."""
+        self.screen.post_message(message)
+
+    async def _refresh_lockers(self) -> None:
+        try:
+            self.live.load_lockers(await self.client.lockers())
+        except (DaemonUnreachable, ApiError) as exc:
+            log.info("could not re-read lockers: %s", exc)
+        finally:
+            self._refreshing = False
+        self._tell(LockersChanged())
+
+    def _stream_state(self, up: bool) -> None:
+        from ui.screens.restarting import RestartingScreen
+
+        self.connected = up
+        if not up and not isinstance(self.screen, RestartingScreen):
+            self.daemon_lost()
+        elif up and isinstance(self.screen, RestartingScreen):
+            self.screen.check_now()
+
+    def daemon_lost(self) -> None:
+        """Show "the station is restarting" until the daemon answers again."""
+        from ui.screens.restarting import RestartingScreen
+
+        self.member = None
+        self.staff = None
+        if not isinstance(self.screen, RestartingScreen):
+            self.push_screen(RestartingScreen())
+
+    def recovered(self) -> None:
+        """The daemon is back: start again from Home, forgetting any half-done flow."""
+        self.go_home(reset_language=False)
+
+    # --- API calls from screens ---------------------------------------------------------------
+
+    async def api(self, call: Awaitable[T]) -> T:
+        """Await one API call; an unreachable daemon switches to the restarting screen.
+
+        `DaemonUnreachable` is re-raised after that so the calling worker stops; screens
+        handle `ApiError` (refusals) themselves.
+        """
+        try:
+            return await call
+        except DaemonUnreachable:
+            self.daemon_lost()
+            raise
+
+    # --- who is at the screen -----------------------------------------------------------------
+
+    def member_headers(self) -> dict[str, str]:
+        return {"X-Member-Session": self.member.token} if self.member else {}
+
+    def forget_member(self) -> None:
+        session, self.member = self.member, None
+        if session is not None:
+            self.run_worker(self._logout_member(session.token), group="logout")
+
+    async def _logout_member(self, token: str) -> None:
+        try:
+            await self.client.request(
+                "POST", "/api/v1/members/logout", headers={"X-Member-Session": token}
+            )
+        except (DaemonUnreachable, ApiError) as exc:
+            log.info("member logout not confirmed: %s", exc)
+
+    def forget_staff(self) -> None:
+        session, self.staff = self.staff, None
+        if session is not None:
+            self.run_worker(self._logout_staff(session.token), group="logout")
+
+    async def _logout_staff(self, token: str) -> None:
+        try:
+            await self.client.request("POST", "/api/v1/staff/logout", token=token)
+        except (DaemonUnreachable, ApiError) as exc:
+            log.info("staff logout not confirmed: %s", exc)
+
+    # --- navigation, language, idle -----------------------------------------------------------
+
+    def go_home(self, *, reset_language: bool = False) -> None:
+        """Back to Home, forgetting who was identified (member and staff)."""
+        from ui.screens.home import HomeScreen
+
+        self.forget_member()
+        self.forget_staff()
+        if reset_language and self.i18n.language != self.ui.language:
+            self.i18n.language = self.ui.language
+            self._retranslate_all()
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, HomeScreen):
+            self.pop_screen()
+        if not isinstance(self.screen, HomeScreen):
+            self.switch_screen(HomeScreen())
+
+    def toggle_language(self) -> None:
+        self.i18n.toggle()
+        self._retranslate_all()
+
+    def _retranslate_all(self) -> None:
+        from ui.screens.base import KioskScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, KioskScreen):
+                screen.retranslate()
+
+    def touched(self) -> None:
+        """Any tap on any screen: restarts the idle timers."""
+        self._last_touch = self._monotonic()
+
+    def idle_for(self) -> float:
+        return self._monotonic() - self._last_touch
+
+    def _check_idle(self) -> None:
+        from ui.screens.home import HomeScreen
+        from ui.screens.restarting import RestartingScreen
+
+        if isinstance(self.screen, RestartingScreen):
+            return
+        idle = self.idle_for()
+        if self.staff is not None:
+            if idle >= self.ui.staff_idle_timeout_s:
+                self.go_home(reset_language=True)
+            return
+        at_home = isinstance(self.screen, HomeScreen) and self.member is None
+        language_changed = self.i18n.language != self.ui.language
+        if idle >= self.ui.idle_timeout_s and (not at_home or language_changed):
+            self.go_home(reset_language=True)
+
+    def on_event(self, event: Any) -> Awaitable[None]:
+        from textual import events
+
+        if isinstance(event, events.MouseDown | events.Key):
+            self.touched()
+        return super().on_event(event)
+
+
+def build_app(config_path: str | Path) -> StationApp:
+    """Read the station config and build the app exactly as `station ui` runs it."""
+    from station.config import load_config
+    from ui.settings import connection_of
+
+    config = load_config(config_path)
+    conn = connection_of(config)
+    info = StationInfo(
+        name_zh=config.station.name,
+        name_en=config.station.name_en,
+        help_phone=config.station.help_phone,
+        locker_ids=tuple(lk.id for lk in config.lockers),
+    )
+    return StationApp(
+        StationClient(conn.base_url, conn.token),
+        LiveStream(conn.base_url, conn.token, reconnect_max_s=config.ui.reconnect_max_s),
+        config.ui,
+        info,
+    )
+
+
+def main(config_path: str, web: bool = False) -> int:
+    """Entry point for `station ui [--web] --config FILE` (and `python -m ui`).
+
+    With `web`, the same app is served to browsers by textual-serve: each browser tab gets its
+    own app process, started with the same config file.
+    """
+    from station.config import ConfigError, load_config
+    from ui.settings import NoKioskToken
+
+    try:
+        if web:
+            config = load_config(config_path)
+            from ui.settings import connection_of
+
+            connection_of(config)
+            return _serve_web(config_path, config.ui)
+        app = build_app(config_path)
+    except (ConfigError, NoKioskToken) as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    app.run()
+    return 0
+
+
+def _serve_web(config_path: str, ui: UiConfig) -> int:
+    from textual_serve.server import Server
+
+    command = shlex.join([sys.executable, "-m", "ui", "--config", str(Path(config_path).resolve())])
+    title = Translator(ui.language).t("app.title")
+    server = Server(command, host=ui.web_bind, port=ui.web_port, title=title)
+    server.serve()
+    return 0
+
+
+def cli(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ui", description="the station touchscreen")
+    parser.add_argument("--config", default="/etc/station/station.toml")
+    parser.add_argument("--web", action="store_true", help="serve the UI to browsers")
+    args = parser.parse_args(argv)
+    return main(args.config, web=args.web)
+
+
+__all__ = ["MemberSession", "StaffSession", "StationApp", "StationInfo", "build_app", "main"]

@@ -1,0 +1,328 @@
+"""The touchscreen's only way to the station: the daemon's HTTP API and its live stream.
+
+Every failure to reach the daemon becomes one exception type, `DaemonUnreachable`, so screens
+need a single rule: show "the station is restarting" and wait for the stream to come back.
+Refusals by the daemon (wrong PIN, no free locker) are `ApiError` with the daemon's words and
+any structured fields it sent, for screens to turn into plain-language errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus, WebSocketException
+
+log = logging.getLogger(__name__)
+
+Json = Any
+Message = dict[str, Any]
+
+
+class DaemonUnreachable(Exception):
+    """The daemon did not answer (stopped, restarting, or the connection broke)."""
+
+
+class ApiError(Exception):
+    """The daemon answered with a refusal; `body` holds every field it sent."""
+
+    def __init__(self, status: int, detail: str, body: Mapping[str, Any] | None = None) -> None:
+        super().__init__(f"{status}: {detail}")
+        self.status = status
+        self.detail = detail
+        self.body: Mapping[str, Any] = body or {}
+
+    @property
+    def code(self) -> str | None:
+        """A machine-readable reason when the daemon gives one (e.g. `wrong_pin`)."""
+        value = self.body.get("code") or self.body.get("error")
+        return value if isinstance(value, str) else None
+
+
+class StationClient:
+    """Thin async wrapper over the daemon's HTTP API.
+
+    Calls take an optional `token` so a staff session (a short-lived staff token from the
+    daemon) can be used for one call without changing the kiosk's own token.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = 10.0,
+        slow_timeout: float = 40.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self._timeout = timeout
+        self._slow_timeout = slow_timeout
+        self._http: httpx.AsyncClient | None = None
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(base_url=self.base_url, timeout=self._timeout)
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Json = None,
+        params: Mapping[str, Any] | None = None,
+        token: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        slow: bool = False,
+    ) -> Json:
+        """One API call; `slow` allows for routes that hold the answer (a flow long-poll)."""
+        headers = {**(headers or {}), "Authorization": f"Bearer {token or self.token}"}
+        try:
+            response = await self._client().request(
+                method,
+                path,
+                json=json_body,
+                params=params,
+                headers=headers,
+                timeout=self._slow_timeout if slow else self._timeout,
+            )
+        except httpx.TransportError as exc:
+            raise DaemonUnreachable(f"{method} {path}: {exc.__class__.__name__}: {exc}") from None
+        if response.status_code >= 400:
+            raise _api_error(response)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiError(response.status_code, "the daemon's answer is not JSON") from None
+
+    async def get(
+        self,
+        path: str,
+        *,
+        token: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        slow: bool = False,
+        **params: Any,
+    ) -> Json:
+        clean = {k: v for k, v in params.items() if v is not None}
+        return await self.request(
+            "GET", path, params=clean, token=token, headers=headers, slow=slow
+        )
+
+    async def post(
+        self,
+        path: str,
+        body: Json = None,
+        *,
+        token: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        slow: bool = False,
+    ) -> Json:
+        return await self.request(
+            "POST",
+            path,
+            json_body={} if body is None else body,
+            token=token,
+            headers=headers,
+            slow=slow,
+        )
+
+    # --- core routes (station/api/routes_core.py) ------------------------------------------
+
+    async def health(self) -> Json:
+        try:
+            response = await self._client().get("/healthz")
+        except httpx.TransportError as exc:
+            raise DaemonUnreachable(f"GET /healthz: {exc}") from None
+        if response.status_code >= 400:
+            raise _api_error(response)
+        return response.json()
+
+    async def lockers(self) -> list[dict[str, Any]]:
+        return await self.get("/api/v1/lockers")
+
+    async def open_locker(self, locker_id: str, reason: str, token: str) -> Json:
+        return await self.post(
+            f"/api/v1/lockers/{locker_id}/open", {"reason": reason}, token=token, slow=True
+        )
+
+    async def release_locker(self, locker_id: str, note: str, token: str) -> Json:
+        return await self.post(f"/api/v1/lockers/{locker_id}/release", {"note": note}, token=token)
+
+    async def alarms(self, token: str | None = None) -> list[dict[str, Any]]:
+        return await self.get("/api/v1/alarms", token=token)
+
+    async def ack_alarm(self, alarm_id: int, token: str, note: str = "") -> Json:
+        return await self.post(f"/api/v1/alarms/{alarm_id}/ack", {"note": note}, token=token)
+
+    # --- services (docs/api-services.md) -------------------------------------------------------
+
+    async def identify(self, phone: str, pin: str) -> Json:
+        return await self.post("/api/v1/members/identify", {"phone": phone, "pin": pin})
+
+    async def staff_login(self, staff_no: str, pin: str) -> Json:
+        return await self.post("/api/v1/staff/login", {"staff_no": staff_no, "pin": pin})
+
+    async def flow(self, flow_id: str, *, wait: float = 0, state: str | None = None) -> Json:
+        """A door flow; with `wait`, held until its state differs from `state`."""
+        return await self.get(
+            f"/api/v1/flows/{flow_id}", wait=int(wait) or None, state=state, slow=bool(wait)
+        )
+
+    async def answer_return(self, flow_id: str, condition: str) -> Json:
+        return await self.post(
+            f"/api/v1/flows/{flow_id}/answer", {"condition": condition, "note": ""}
+        )
+
+    async def tools(self, status: str | None = None) -> list[dict[str, Any]]:
+        return await self.get("/api/v1/tools", status=status)
+
+    async def borrow(self, tool_id: str, member_session: str) -> Json:
+        return await self.post(
+            "/api/v1/loans", {"tool_id": tool_id}, headers={"X-Member-Session": member_session}
+        )
+
+    async def give_back(self, tool_id: str, member_session: str | None = None) -> Json:
+        headers = {"X-Member-Session": member_session} if member_session else None
+        return await self.post("/api/v1/returns", {"tool_id": tool_id}, headers=headers)
+
+    async def found_options(self) -> Json:
+        return await self.get("/api/v1/found/options")
+
+    async def hand_in(self, item: dict[str, Any]) -> Json:
+        return await self.post("/api/v1/found", item)
+
+    async def found(self, category: str | None = None, since: float | None = None) -> Json:
+        return await self.get("/api/v1/found", category=category, since=since)
+
+    async def claim(self, number: str, phone: str, description: str) -> Json:
+        return await self.post(
+            f"/api/v1/found/{number}/claims", {"phone": phone, "description": description}
+        )
+
+    async def deposit(self, kind: str, size: str | None, member_session: str | None) -> Json:
+        headers = {"X-Member-Session": member_session} if member_session else None
+        return await self.post("/api/v1/deposits", {"kind": kind, "size": size}, headers=headers)
+
+    async def pickup_lockers(self) -> list[dict[str, Any]]:
+        return await self.get("/api/v1/pickups/lockers")
+
+    async def pickup(self, locker: str, code: str) -> Json:
+        return await self.post("/api/v1/pickups", {"locker": locker, "code": code})
+
+    async def supplies(self) -> list[dict[str, Any]]:
+        return await self.get("/api/v1/supplies")
+
+    async def occupancy(self) -> Json:
+        return await self.get("/api/v1/occupancy")
+
+    async def notices(self) -> list[dict[str, Any]]:
+        return await self.get("/api/v1/notices")
+
+
+def _api_error(response: httpx.Response) -> ApiError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {"detail": body}
+    detail = body.get("detail")
+    if not isinstance(detail, str):
+        detail = json.dumps(detail, ensure_ascii=False) if detail else response.reason_phrase
+    return ApiError(response.status_code, detail, body)
+
+
+def stream_url(base_url: str) -> str:
+    """The WebSocket address of the live stream for an http(s) API address."""
+    parts = urlsplit(base_url)
+    scheme = "wss" if parts.scheme == "https" else "ws"
+    path = parts.path.rstrip("/") + "/api/v1/stream"
+    return urlunsplit((scheme, parts.netloc, path, "", ""))
+
+
+class LiveStream:
+    """Keeps one WebSocket to the daemon's live stream open, reconnecting with a back-off.
+
+    `on_state(True)` is called once the daemon's first message (the locker snapshot) arrived
+    on a new connection, `on_state(False)` each time a connection is lost or cannot be made,
+    so the UI can show a "restarting" screen exactly while the daemon is away.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        reconnect_min_s: float = 0.2,
+        reconnect_max_s: float = 3.0,
+    ) -> None:
+        self.url = stream_url(base_url)
+        self._token = token
+        self._min = reconnect_min_s
+        self._max = reconnect_max_s
+        self.connected = False
+
+    async def run(
+        self, on_message: Callable[[Message], None], on_state: Callable[[bool], None]
+    ) -> None:
+        delay = self._min
+        while True:
+            try:
+                async with connect(
+                    self.url,
+                    additional_headers={"Authorization": f"Bearer {self._token}"},
+                    open_timeout=5,
+                    ping_interval=10,
+                    ping_timeout=10,
+                    max_size=4 * 1024 * 1024,
+                ) as ws:
+                    async for raw in ws:
+                        message = _decode(raw)
+                        if message is None:
+                            continue
+                        if not self.connected:
+                            self.connected = True
+                            delay = self._min
+                            on_state(True)
+                        on_message(message)
+            except asyncio.CancelledError:
+                raise
+            except InvalidStatus as exc:
+                log.warning("live stream refused: %s", exc)
+            except (OSError, TimeoutError, WebSocketException) as exc:
+                log.info("live stream lost: %s", exc)
+            self._lost(on_state)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self._max)
+
+    def _lost(self, on_state: Callable[[bool], None]) -> None:
+        # Report every failed attempt while away, not only the first: the UI uses it to
+        # keep its "restarting" screen up even if it had not yet seen the daemon at all.
+        self.connected = False
+        on_state(False)
+
+
+def _decode(raw: str | bytes) -> Message | None:
+    try:
+        message = json.loads(raw)
+    except ValueError:
+        log.warning("live stream: ignored a message that is not JSON")
+        return None
+    if not isinstance(message, dict):
+        return None
+    return message

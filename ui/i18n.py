@@ -1,0 +1,420 @@
+"""The one translation catalogue of the touchscreen: every word the UI shows comes from here.
+
+Each entry is (简体中文, English); Chinese first because most people at a station read it. Keys
+are dotted by screen. Strings use `str.format` fields (`{locker}`), the same in both languages;
+tests check that every key has both texts with the same fields and that every key the code
+uses exists. Widgets never hold literal text: they hold a key and ask the app's Translator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from ui.settings import Language
+
+LANGUAGES: tuple[Language, Language] = ("zh", "en")
+
+CATALOGUE: Mapping[str, tuple[str, str]] = {
+    # --- everywhere -------------------------------------------------------------------------
+    "app.title": ("共享益站", "Shared Benefit Station"),
+    "lang.toggle": ("EN", "中文"),
+    "nav.back": ("‹ 返回", "‹ Back"),
+    "nav.home": ("首页", "Home"),
+    "nav.next": ("下一步 ›", "Next ›"),
+    "nav.done": ("完成", "Done"),
+    "nav.cancel": ("取消", "Cancel"),
+    "nav.confirm": ("确认", "Confirm"),
+    "nav.retry": ("重试", "Try again"),
+    "nav.skip": ("跳过", "Skip"),
+    "nav.more": ("更多 ›", "More ›"),
+    "nav.prev_page": ("‹ 上一页", "‹ Previous"),
+    "nav.next_page": ("下一页 ›", "Next page ›"),
+    "nav.page": ("第 {page}/{pages} 页", "Page {page} of {pages}"),
+    "staff.button": ("工作人员", "Staff"),
+    "busy": ("请稍候…", "Please wait…"),
+    "none": ("—", "—"),
+    "choice.empty": ("这里暂时没有可选的项目", "Nothing to choose here right now"),
+    "identify.title": ("验证身份", "Who are you?"),
+    # --- tools ------------------------------------------------------------------------------
+    "tools.pick": ("请选择要借的工具", "Tap the tool you want to borrow"),
+    "tools.pick_return": ("请选择要归还的工具", "Tap the tool you are bringing back"),
+    "tools.none": ("本站暂时没有可借的工具", "This station has no tools to lend right now"),
+    "tools.none_on_loan": ("目前没有借出的工具", "No tool is on loan right now"),
+    "tools.available": ("可借", "available"),
+    "tools.needs_approval": ("需工作人员批准", "needs staff approval"),
+    "tools.on_loan_until": ("已借出，{due} 归还", "on loan until {due}"),
+    "tools.due": ("应还 {due}", "due {due}"),
+    "tools.status.on_loan": ("已借出", "on loan"),
+    "tools.status.reserved": ("已预约", "reserved"),
+    "tools.status.maintenance": ("维修中", "being repaired"),
+    "tools.status.missing": ("暂缺", "missing"),
+    "tools.status.retired": ("已停用", "retired"),
+    "tools.status.available": ("可借", "available"),
+    "tools.no_locker": ("暂未放入柜中", "not in a locker yet"),
+    "tools.locker_out": ("柜门暂停使用", "locker out of service"),
+    "tools.loan_period": ("借用期限：{period}", "Loan period: {period}"),
+    "tools.accessories": ("配件：{items}", "Comes with: {items}"),
+    "tools.safety": ("安全提示：{notice}", "Safety: {notice}"),
+    "tools.borrower": ("借用人：{who}", "Borrower: {who}"),
+    "tools.confirm_borrow": ("确认借用，打开柜门", "Borrow it: open the door"),
+    "tools.confirm_return": ("确认归还，打开柜门", "Return it: open the door"),
+    "tools.return_to": ("请把工具放回 {locker} 号柜", "Put the tool back in locker {locker}"),
+    # --- the door step and receipts ---------------------------------------------------------
+    "door.title": ("柜门", "Locker door"),
+    "door.opening": ("正在打开柜门 {locker}…", "Opening door {locker}…"),
+    "door.open": ("柜门 {locker} 已打开", "Door {locker} is open"),
+    "door.closed": ("柜门 {locker} 已关好，谢谢", "Door {locker} is closed, thank you"),
+    "door.do.loan": ("请取出工具，然后关好柜门", "Take the tool and close the door"),
+    "door.do.return": ("请放入工具，然后关好柜门", "Put the tool in and close the door"),
+    "door.do.handin": ("请放入物品，然后关好柜门", "Put the item in and close the door"),
+    "door.do.deposit": ("请放入物品，然后关好柜门", "Put your things in and close the door"),
+    "door.do.pickup": ("请取出物品，然后关好柜门", "Take your things and close the door"),
+    "door.state": ("柜门 {locker}：{state}", "Door {locker}: {state}"),
+    "door.is.open": ("开着", "open"),
+    "door.is.closed": ("关着", "closed"),
+    "door.is.unknown": ("状态未知", "state not known"),
+    "door.ask": ("工具还好用吗？", "Does the tool work?"),
+    "door.answer.works": ("好用", "It works"),
+    "door.answer.needs_repair": ("需要维修", "Needs repair"),
+    "door.answer.parts_missing": ("缺少配件", "Parts missing"),
+    "receipt.loan": ("借用成功", "Borrowed"),
+    "receipt.loan.due": ("请于 {due} 前归还", "Please bring it back by {due}"),
+    "receipt.loan.how": (
+        "归还时在首页点「还工具」。",
+        "To return it, tap “Return a tool” on the Home screen.",
+    ),
+    "receipt.return": ("归还成功，谢谢！", "Returned. Thank you!"),
+    "receipt.return.repair": (
+        "已通知工作人员检修。",
+        "Staff have been told to look at it.",
+    ),
+    "receipt.handin": ("谢谢您交还失物！", "Thank you for handing it in!"),
+    "receipt.handin.number": ("物品编号：", "Item number:"),
+    "receipt.handin.valuable": (
+        "贵重物品将由工作人员在24小时内取走保管。",
+        "Valuables are collected by staff within 24 hours.",
+    ),
+    "receipt.deposit": ("已寄存在 {locker} 号柜", "Stored in locker {locker}"),
+    "receipt.deposit.code": ("您的取件码：", "Your pickup code:"),
+    "receipt.deposit.until": ("请在 {until} 前取件", "Pick up before {until}"),
+    "receipt.deposit.keep": (
+        "请记下或拍下取件码，取件时在首页输入。",
+        "Write the code down or take a photo; enter it on the Home screen to pick up.",
+    ),
+    "receipt.pickup": ("取件完成，谢谢！", "Picked up. Thank you!"),
+    # --- lost and found ----------------------------------------------------------------------
+    "lost.menu": ("您要做什么？", "What would you like to do?"),
+    "lost.handin": ("交还失物", "Hand in an item"),
+    "lost.handin.hint": ("捡到东西放这里", "You found something"),
+    "lost.find": ("查找失物", "Find a lost item"),
+    "lost.find.hint": ("看看有没有您丢的", "See what was found"),
+    "lost.pickup": ("凭码取件", "Pick up with code"),
+    "lost.pickup.hint": ("已获批准的认领", "Your claim was approved"),
+    "lost.category": ("这是什么物品？", "What is it?"),
+    "lost.colour": ("它是什么颜色？", "What colour is it?"),
+    "lost.place": ("在哪里捡到的？", "Where was it found?"),
+    "lost.check": ("请核对", "Please check"),
+    "lost.summary.category": ("物品：{value}", "Item: {value}"),
+    "lost.summary.colour": ("颜色：{value}", "Colour: {value}"),
+    "lost.summary.place": ("地点：{value}", "Found at: {value}"),
+    "lost.summary.phone": ("您的电话：{value}", "Your phone: {value}"),
+    "lost.summary.no_phone": ("未留电话", "No phone number left"),
+    "lost.valuable": (
+        "贵重物品：工作人员将在24小时内取走保管。",
+        "A valuable: staff will collect it within 24 hours.",
+    ),
+    "lost.open": ("确认，打开柜门", "Confirm: open a door"),
+    "lost.all": ("全部", "Everything"),
+    "lost.find.category": ("您丢了什么？", "What did you lose?"),
+    "lost.find.pick": ("点选您的物品", "Tap your item"),
+    "lost.find.none": ("暂时没有这类失物", "Nothing of this kind has been found"),
+    "lost.claim": ("这是我的，申请认领", "This is mine: claim it"),
+    "lost.claim.how": (
+        "认领需要工作人员核实，核实后会给您取件码。",
+        "Staff check every claim and then give you a pickup code.",
+    ),
+    "lost.claim.sent": ("认领申请已提交", "Your claim was sent"),
+    "lost.claim.next": (
+        "工作人员核实后会联系 {phone}。",
+        "Staff will contact {phone} after checking.",
+    ),
+    "colour.black": ("黑色", "Black"),
+    "colour.white": ("白色", "White"),
+    "colour.grey": ("灰色", "Grey"),
+    "colour.red": ("红色", "Red"),
+    "colour.orange": ("橙色", "Orange"),
+    "colour.yellow": ("黄色", "Yellow"),
+    "colour.green": ("绿色", "Green"),
+    "colour.blue": ("蓝色", "Blue"),
+    "colour.purple": ("紫色", "Purple"),
+    "colour.brown": ("棕色", "Brown"),
+    "colour.pink": ("粉色", "Pink"),
+    "colour.other": ("其他颜色", "Other colour"),
+    # --- storage and pickup ------------------------------------------------------------------
+    "storage.menu": ("您要做什么？", "What would you like to do?"),
+    "storage.bag": ("寄存物品", "Leave a bag"),
+    "storage.bag.hint": ("凭取件码取回", "Get it back with a code"),
+    "storage.phone": ("手机充电", "Charge a phone"),
+    "storage.phone.hint": ("柜内有充电线", "Cables are inside"),
+    "storage.pickup": ("凭码取件", "Pick up with code"),
+    "storage.pickup.hint": ("取回寄存的物品", "Get your things back"),
+    "storage.size": ("需要多大的柜子？", "Which size of locker?"),
+    "storage.size.S": ("小柜", "Small"),
+    "storage.size.M": ("中柜", "Medium"),
+    "storage.size.L": ("大柜", "Large"),
+    "storage.size.free": ("有空柜", "free"),
+    "storage.size.none": ("已满", "full"),
+    "storage.phone.how": (
+        "柜门打开后，请把手机接上柜内的充电线。",
+        "When the door opens, plug your phone into the cable inside.",
+    ),
+    "storage.phone.cable": (
+        "关门后会显示取件码，凭码取回手机。",
+        "After you close the door you get a code to get your phone back.",
+    ),
+    "storage.open": ("打开柜门", "Open a door"),
+    "pickup.locker": ("请点选收据上的柜号", "Tap the locker number on your receipt"),
+    "pickup.none": ("目前没有待取的物品", "Nothing is waiting to be picked up"),
+    "pickup.locker_id": ("{locker} 号柜", "Locker {locker}"),
+    "pickup.for_locker": ("{locker} 号柜", "Locker {locker}"),
+    # --- home -------------------------------------------------------------------------------
+    "home.welcome": ("欢迎使用，请点选服务", "Welcome. Tap a service."),
+    "home.borrow": ("借工具", "Borrow a tool"),
+    "home.borrow.hint": ("免费借用，按时归还", "Free, bring it back on time"),
+    "home.return": ("还工具", "Return a tool"),
+    "home.return.hint": ("归还借用的工具", "Bring back a borrowed tool"),
+    "home.lost": ("失物招领", "Lost and found"),
+    "home.lost.hint": ("交还 · 查找 · 取件", "Hand in · Find · Pick up"),
+    "home.storage": ("寄存充电", "Store or charge"),
+    "home.storage.hint": ("寄存物品或给手机充电", "Leave a bag or charge a phone"),
+    "home.rest": ("休息区", "Rest area"),
+    "home.rest.vacant": ("休息区：空闲", "Rest area: free"),
+    "home.rest.occupied": ("休息区：有人", "Rest area: in use"),
+    "home.rest.unknown": ("休息区：状态未知", "Rest area: not known"),
+    "home.supplies": ("物资", "Supplies"),
+    "home.supplies.none": ("物资：暂无信息", "Supplies: no information"),
+    "home.supply.in": ("{name} 有", "{name} ✓"),
+    "home.supply.low": ("{name} 少", "{name} low"),
+    "home.supply.out": ("{name} 无", "{name} out"),
+    "home.supplies.list": ("物资：{items}", "Supplies: {items}"),
+    "home.charging.free": ("充电 有空位", "charging free"),
+    "home.charging.none": ("充电 已满", "charging full"),
+    "home.notice": ("通知：{text}", "Notice: {text}"),
+    # --- restarting / errors ----------------------------------------------------------------
+    "restart.title": ("系统正在重启", "The station is restarting"),
+    "restart.body": (
+        "请稍等片刻，恢复后将自动回到首页。",
+        "Please wait a moment. This screen returns to Home by itself.",
+    ),
+    "restart.help": ("如需帮助请致电 {phone}", "For help call {phone}"),
+    "error.title": ("出了点问题", "Something went wrong"),
+    "error.help": ("需要帮助请致电 {phone}", "For help call {phone}"),
+    "error.wrong_pin": ("密码不正确", "Wrong PIN"),
+    "error.wrong_pin.tries": (
+        "还可以再试 {tries} 次。",
+        "You can try {tries} more times.",
+    ),
+    "error.wrong_pin.what": ("请重新输入密码。", "Please enter your PIN again."),
+    "error.locked": ("暂时锁定", "Locked for now"),
+    "error.locked.body": (
+        "密码错误次数过多，请于 {until} 后再试。",
+        "Too many wrong PINs. Please try again after {until}.",
+    ),
+    "error.locked.soon": (
+        "密码错误次数过多，请稍后再试。",
+        "Too many wrong PINs. Please try again later.",
+    ),
+    "error.unknown_member": ("未找到此手机号", "Phone number not registered"),
+    "error.unknown_member.body": (
+        "请确认号码，或请工作人员帮您登记。",
+        "Check the number, or ask staff to register you.",
+    ),
+    "error.door_failed": ("柜门没有打开", "The door did not open"),
+    "error.door_failed.body": (
+        "已通知工作人员。请换一个柜门再试，或致电 {phone}。",
+        "Staff have been told. Try another locker, or call {phone}.",
+    ),
+    "error.board_offline": ("部分柜门暂停使用", "Some lockers are out of service"),
+    "error.board_offline.body": (
+        "这些柜门暂时无法打开，已通知工作人员。请稍后再试。",
+        "Those lockers cannot open now; staff have been told. Please try later.",
+    ),
+    "error.no_locker": ("暂无空柜", "No free locker"),
+    "error.no_locker.body": (
+        "现在没有空闲的柜子，请稍后再试或致电 {phone}。",
+        "There is no free locker now. Please try later or call {phone}.",
+    ),
+    "error.code": ("取件码无效", "Code not valid"),
+    "error.code.body": (
+        "取件码不正确、已使用或已过期。请核对后再试。",
+        "The code is wrong, already used or expired. Please check it and try again.",
+    ),
+    "error.code.tries": (
+        "取件码不正确，还可以再试 {tries} 次。",
+        "Wrong code. You can try {tries} more times.",
+    ),
+    "error.refused": ("无法办理", "This cannot be done"),
+    "error.refused.body": ("{reason}", "{reason}"),
+    "error.session.member": (
+        "为保护您的信息，操作已超时。请重新开始。",
+        "To protect your details the session timed out. Please start again.",
+    ),
+    "error.suspended": ("账户已暂停", "Account suspended"),
+    "error.suspended.body": (
+        "您的账户已被暂停使用，请联系工作人员：{phone}。",
+        "Your account is suspended. Please contact staff: {phone}.",
+    ),
+    "error.overdue": ("您有未归还的工具", "You have a tool to bring back"),
+    "error.overdue.body": (
+        "请先归还逾期的工具，再借新的。",
+        "Please return the overdue tool before borrowing another.",
+    ),
+    "error.overdue.item": ("{name}（应于 {due} 归还）", "{name} (due {due})"),
+    "error.loan_limit": ("借用数量已满", "Loan limit reached"),
+    "error.loan_limit.body": (
+        "您借的工具已达上限，请先归还一件。",
+        "You already have the most tools allowed. Please return one first.",
+    ),
+    "error.approval": ("需要工作人员批准", "Staff approval needed"),
+    "error.approval.body": (
+        "这件工具需要工作人员先批准。请联系工作人员：{phone}。",
+        "This tool needs staff approval first. Please contact staff: {phone}.",
+    ),
+    "error.tool_unavailable": ("这件工具现在不能借", "This tool is not available"),
+    "error.tool_unavailable.body": (
+        "它刚被借走或正在维修，请选择其他工具。",
+        "It was just taken or is being repaired. Please choose another.",
+    ),
+    "error.locker_unavailable.body": (
+        "这个柜门现在打不开，已通知工作人员。请选择其他项目，或致电 {phone}。",
+        "That door cannot open now; staff have been told. Choose another, or call {phone}.",
+    ),
+    "error.code.expired": (
+        "取件码已过期。请致电 {phone}，工作人员会帮您取出。",
+        "The code has expired. Call {phone}; staff will help you get your things.",
+    ),
+    "error.code.used": (
+        "这个取件码已经用过了。",
+        "This code has already been used.",
+    ),
+    "error.code.exhausted": (
+        "错误次数过多，取件码已失效。请致电 {phone}。",
+        "Too many wrong tries: the code no longer works. Please call {phone}.",
+    ),
+    "error.no_pickup.body": (
+        "这个柜子里没有待取的物品，请核对柜号。",
+        "Nothing waits in that locker. Please check the locker number.",
+    ),
+    "error.claimed": ("无法认领", "Cannot claim this"),
+    "error.claimed.body": (
+        "这件物品已有人认领并通过核实。",
+        "This item was already claimed and approved.",
+    ),
+    "error.duplicate_claim.body": (
+        "您已经申请过认领这件物品，请等待工作人员联系。",
+        "You already claimed this item. Please wait for staff to contact you.",
+    ),
+    "error.not_claimable.body": (
+        "这件物品已不在柜中，请致电 {phone}。",
+        "This item is no longer in a locker. Please call {phone}.",
+    ),
+    "error.invalid": ("输入有误", "Please check what you entered"),
+    "error.invalid.body": (
+        "号码格式不正确，请重新输入。",
+        "That number is not valid. Please enter it again.",
+    ),
+    "error.members_unavailable.body": (
+        "本站暂时无法验证身份，请致电 {phone}。",
+        "This station cannot check members right now. Please call {phone}.",
+    ),
+    "error.not_found.body": (
+        "没有找到，可能刚被处理。请返回重试。",
+        "Not found; it may have just changed. Please go back and try again.",
+    ),
+    "error.invalid_state.body": (
+        "现在不能这样操作，请返回刷新后再试。",
+        "That cannot be done now. Please go back and try again.",
+    ),
+    "error.door_open": ("柜门没有关好", "The door was not closed"),
+    "error.door_open.body": (
+        "已通知工作人员。如需帮助请致电 {phone}。",
+        "Staff have been told. For help call {phone}.",
+    ),
+    "error.session": ("登录已过期", "Session expired"),
+    "error.session.body": ("请重新登录。", "Please log in again."),
+    # --- keypad ------------------------------------------------------------------------------
+    "keypad.delete": ("⌫ 删除", "⌫ Delete"),
+    "keypad.clear": ("清除", "Clear"),
+    "keypad.empty": ("请输入", "Enter digits"),
+    "keypad.phone": ("请输入手机号（11位）", "Enter your mobile number (11 digits)"),
+    "keypad.pin": ("请输入6位密码", "Enter your 6-digit PIN"),
+    "keypad.code": ("请输入6位取件码", "Enter the 6-digit pickup code"),
+    "keypad.staff_no": ("请输入工号", "Enter your staff number"),
+    "keypad.staff_pin": ("请输入工作人员密码", "Enter your staff PIN"),
+    "keypad.count": ("请输入数量", "Enter the count"),
+    "keypad.finder_phone": (
+        "留下手机号以便失主致谢（可跳过）",
+        "Leave a number for the owner's thanks (you may skip)",
+    ),
+    "keypad.claim_phone": (
+        "请输入您的手机号，工作人员核实后会联系您",
+        "Enter your mobile number; staff will contact you after checking",
+    ),
+}
+
+
+class Translator:
+    """Looks texts up in the catalogue for the language now shown and formats dates.
+
+    One instance belongs to the app (no module-level state); the language toggle flips it
+    and every screen re-reads its texts.
+    """
+
+    def __init__(self, language: Language = "zh", zone: str = "Asia/Shanghai") -> None:
+        self.language: Language = language
+        self.zone = ZoneInfo(zone)
+
+    def toggle(self) -> Language:
+        self.language = "en" if self.language == "zh" else "zh"
+        return self.language
+
+    def t(self, key: str, **params: object) -> str:
+        entry = CATALOGUE.get(key)
+        if entry is None:
+            raise KeyError(f"no text {key!r} in ui/i18n.py")
+        text = entry[0] if self.language == "zh" else entry[1]
+        return text.format(**params) if params else text
+
+    def pick(self, zh: str | None, en: str | None) -> str:
+        """Choose between two texts that came as data (tool names, notices)."""
+        if self.language == "zh":
+            return zh or en or ""
+        return en or zh or ""
+
+    def when(self, ts: float) -> str:
+        """A date and time as people at a station read it: 11月24日 14:05 / 24 Nov 14:05."""
+        moment = datetime.fromtimestamp(ts, self.zone)
+        if self.language == "zh":
+            return f"{moment.month}月{moment.day}日 {moment:%H:%M}"
+        return f"{moment.day} {moment:%b %H:%M}"
+
+    def duration(self, seconds: float) -> str:
+        minutes = max(0, round(seconds / 60))
+        days, rest = divmod(minutes, 24 * 60)
+        hours, mins = divmod(rest, 60)
+        if self.language == "zh":
+            parts = [f"{days}天" if days else "", f"{hours}小时" if hours else ""]
+            parts.append(f"{mins}分钟" if mins or not (days or hours) else "")
+            return "".join(parts)
+        out = [f"{days} d" if days else "", f"{hours} h" if hours else ""]
+        out.append(f"{mins} min" if mins or not (days or hours) else "")
+        return " ".join(p for p in out if p)
+
+
+def mask_phone(digits: str) -> str:
+    """138****5678: the only way a phone number is ever shown."""
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"

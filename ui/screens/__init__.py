@@ -1,0 +1,1 @@
+"""Touchscreen screens: Home, each step of each flow, errors, restarting, maintenance."""

@@ -1,0 +1,160 @@
+"""Step screens every flow is built from: a keypad step and a choice step.
+
+Each holds exactly one decision: type something and tap Next, or tap one of the choices.
+Choices come as data (label builder, value, whether and why disabled) and are paged with
+large previous/next buttons, since a touchscreen in a booth cannot scroll.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Grid, Horizontal, Vertical
+from textual.widgets import Button
+
+from ui.screens.base import KioskScreen
+from ui.widgets.keypad import Keypad, Kind
+from ui.widgets.text import DataButton, Labeller, TButton, TLabel
+
+
+class KeypadScreen(KioskScreen):
+    """Enter a number on the keypad, then Next (or Skip, where the number is optional)."""
+
+    PROMPT_KEY: ClassVar[str] = "keypad.empty"
+    KIND: ClassVar[Kind] = "code"
+    SKIPPABLE: ClassVar[bool] = False
+
+    def body(self) -> ComposeResult:
+        yield TLabel(self.PROMPT_KEY, id="prompt", classes="prompt")
+        with Horizontal(id="keypad-row"):
+            yield Keypad(self.KIND, id="keypad")
+            with Vertical(id="keypad-side"):
+                yield TButton("nav.next", id="next", variant="primary", disabled=True)
+                if self.SKIPPABLE:
+                    yield TButton("nav.skip", id="skip")
+
+    def on_keypad_changed(self, event: Keypad.Changed) -> None:
+        self.query_one("#next", Button).disabled = not event.complete
+
+    @on(Button.Pressed, "#next")
+    def _next(self, event: Button.Pressed) -> None:
+        event.stop()
+        keypad = self.query_one(Keypad)
+        if keypad.is_complete:
+            self.submit(keypad.value)
+
+    @on(Button.Pressed, "#skip")
+    def _skip(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.skip()
+
+    def submit(self, value: str) -> None:
+        """The entry is complete and Next was tapped."""
+
+    def skip(self) -> None:
+        """Skip was tapped (only on screens where the entry is optional)."""
+
+    def clear_entry(self) -> None:
+        self.query_one(Keypad).clear()
+        self.query_one("#next", Button).disabled = True
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One tappable option. A disabled one stays visible and its label says why."""
+
+    label: Labeller
+    value: Any
+    key: str
+    """Stable and unique among the options: the button's id is `choice-<key>`."""
+    enabled: bool = True
+    variant: str = "default"
+
+
+def widget_id(key: str) -> str:
+    """A Textual id from any text (a tool id, a locker, a category code)."""
+    return "choice-" + re.sub(r"[^A-Za-z0-9_-]", "_", key)
+
+
+class ChoiceScreen(KioskScreen):
+    """Tap one of several options, shown a page at a time in a grid of large buttons."""
+
+    PROMPT_KEY: ClassVar[str] = "keypad.empty"
+    COLUMNS: ClassVar[int] = 3
+    PAGE_SIZE: ClassVar[int] = 6
+    EMPTY_KEY: ClassVar[str] = "choice.empty"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._choices: list[Choice] = []
+        self._page = 0
+
+    def body(self) -> ComposeResult:
+        yield TLabel(self.PROMPT_KEY, id="prompt", classes="prompt")
+        yield TLabel(self.EMPTY_KEY, id="empty", classes="sentence hidden")
+        yield Grid(id="choices", classes=f"cols-{self.COLUMNS}")
+        with Horizontal(id="pager", classes="hidden"):
+            yield TButton("nav.prev_page", id="prev-page", classes="pager")
+            yield TLabel("nav.page", {"page": 1, "pages": 1}, id="page-no")
+            yield TButton("nav.next_page", id="next-page", classes="pager")
+
+    async def show_choices(self, choices: Sequence[Choice]) -> None:
+        """Replace the options (called with data once it arrives)."""
+        self._choices = list(choices)
+        self._page = min(self._page, max(0, self._pages() - 1))
+        await self._render_page()
+
+    def _pages(self) -> int:
+        return max(1, -(-len(self._choices) // self.PAGE_SIZE))
+
+    async def _render_page(self) -> None:
+        grid = self.query_one("#choices", Grid)
+        await grid.remove_children()
+        start = self._page * self.PAGE_SIZE
+        shown = self._choices[start : start + self.PAGE_SIZE]
+        await grid.mount_all(
+            DataButton(
+                c.label,
+                c.value,
+                id=widget_id(c.key),
+                classes="choice",
+                variant=c.variant,
+                disabled=not c.enabled,
+            )
+            for c in shown
+        )
+        self.query_one("#empty").set_class(bool(self._choices), "hidden")
+        pages = self._pages()
+        self.query_one("#pager").set_class(pages <= 1, "hidden")
+        self.query_one("#page-no", TLabel).show("nav.page", page=self._page + 1, pages=pages)
+        self.query_one("#prev-page", Button).disabled = self._page == 0
+        self.query_one("#next-page", Button).disabled = self._page >= pages - 1
+
+    @on(Button.Pressed, "#prev-page")
+    async def _prev_page(self, event: Button.Pressed) -> None:
+        event.stop()
+        self._page = max(0, self._page - 1)
+        await self._render_page()
+
+    @on(Button.Pressed, "#next-page")
+    async def _next_page(self, event: Button.Pressed) -> None:
+        event.stop()
+        self._page = min(self._pages() - 1, self._page + 1)
+        await self._render_page()
+
+    @on(Button.Pressed, ".choice")
+    def _chosen(self, event: Button.Pressed) -> None:
+        event.stop()
+        if isinstance(event.button, DataButton):
+            self.chosen(event.button.value)
+
+    def chosen(self, value: Any) -> None:
+        """One option was tapped."""
+
+    def choice_buttons(self) -> list[DataButton]:
+        return list(self.query(".choice").results(DataButton))

@@ -1,0 +1,222 @@
+"""The door step of every flow: "Door A03 is open: take the tool and close the door".
+
+It follows the flow the daemon runs (opening -> open -> completed, or cancelled when the door
+never opened) by long-polling the flow and listening to the live stream for its door, then
+turns into the receipt (due time, item number or pickup code), which stays until Done or the
+idle timeout. A return asks its one question (works / needs repair / parts missing) here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Digits
+
+from ui.client import ApiError, DaemonUnreachable
+from ui.i18n import Translator
+from ui.messages import FlowUpdate, LiveEvent
+from ui.screens.base import KioskScreen
+from ui.screens.errors import ErrorScreen, Problem, line, refusal
+from ui.widgets.text import DataLabel, Labeller, TButton, TLabel
+
+TERMINAL = frozenset({"completed", "cancelled", "abandoned"})
+WAIT_S = 20
+INSTRUCTIONS = {
+    "loan": "door.do.loan",
+    "return": "door.do.return",
+    "handin": "door.do.handin",
+    "deposit": "door.do.deposit",
+    "pickup": "door.do.pickup",
+}
+CONDITIONS = ("works", "needs_repair", "parts_missing")
+
+Subject = Callable[[Translator], str]
+
+
+class FlowScreen(KioskScreen):
+    TITLE_KEY = "door.title"
+
+    def __init__(self, flow: dict[str, Any], subject: Subject | None = None) -> None:
+        super().__init__()
+        self.flow = dict(flow)
+        self.subject = subject
+
+    @property
+    def state(self) -> str:
+        return str(self.flow.get("state", "opening"))
+
+    @property
+    def locker(self) -> str:
+        return str(self.flow.get("locker") or "")
+
+    @property
+    def kind(self) -> str:
+        return str(self.flow.get("kind", ""))
+
+    def body(self) -> ComposeResult:
+        with Vertical(id="door-panel", classes="panel"):
+            with Horizontal(id="door-head"):
+                yield Digits(self.locker, id="locker-digits")
+                with Vertical(id="door-words"):
+                    if self.subject is not None:
+                        yield DataLabel(self.subject, id="door-subject", classes="subject")
+                    yield TLabel("door.opening", {"locker": self.locker}, id="door-headline")
+                    yield TLabel(INSTRUCTIONS.get(self.kind, "door.do.pickup"), id="door-do")
+            yield DataLabel(self._door_line(), id="door-state", classes="strip")
+        with Vertical(id="answer", classes="hidden"):
+            yield TLabel("door.ask", id="answer-prompt", classes="prompt")
+            with Horizontal(id="answer-buttons"):
+                for condition in CONDITIONS:
+                    yield TButton(f"door.answer.{condition}", id=f"answer-{condition}")
+        yield Vertical(id="receipt", classes="hidden")
+        with Horizontal(classes="actions"):
+            yield TButton("nav.done", id="done", variant="primary", classes="action hidden")
+
+    def on_mount(self) -> None:
+        self._show()
+        self._follow()
+
+    def go_back(self) -> None:
+        # The door is the daemon's business now; leaving only leaves the screen.
+        self.kiosk.go_home()
+
+    # --- following the flow -------------------------------------------------------------------
+
+    def _follow(self) -> None:
+        if self.state not in TERMINAL and self.state != "awaiting_answer":
+            self.run_worker(self._poll(), group="follow", exclusive=True)
+
+    async def _poll(self) -> None:
+        flow_id = str(self.flow["id"])
+        while self.state not in TERMINAL and self.state != "awaiting_answer":
+            try:
+                flow = await self.kiosk.api(
+                    self.kiosk.client.flow(flow_id, wait=WAIT_S, state=self.state)
+                )
+            except DaemonUnreachable:
+                return
+            except ApiError as exc:
+                self.app.push_screen(ErrorScreen(refusal(exc, self.kiosk.info.help_phone)))
+                return
+            self._apply(flow)
+
+    def on_flow_update(self, message: FlowUpdate) -> None:
+        if message.flow.get("id") == self.flow.get("id"):
+            self._apply(message.flow)
+
+    def _apply(self, flow: dict[str, Any]) -> None:
+        before = self.state
+        result = {**(self.flow.get("result") or {}), **(flow.get("result") or {})}
+        self.flow = {**self.flow, **flow, "result": result}
+        if self.state != before:
+            self._show()
+
+    def on_live_event(self, message: LiveEvent) -> None:
+        if message.locker == self.locker and message.type.startswith("door_"):
+            self.query_one("#door-state", DataLabel).relabel(self._door_line())
+
+    def _door_line(self) -> Labeller:
+        locker = self.locker
+        door = self.kiosk.live.door(locker)
+        return lambda i18n: i18n.t("door.state", locker=locker, state=i18n.t(f"door.is.{door}"))
+
+    # --- what the screen shows in each state --------------------------------------------------
+
+    def _show(self) -> None:
+        state = self.state
+        if state == "cancelled":
+            self._fail("door_not_opened")
+            return
+        if state == "abandoned":
+            self._fail("door_not_closed")
+            return
+        headline = self.query_one("#door-headline", TLabel)
+        if state == "opening":
+            headline.show("door.opening", locker=self.locker)
+        elif state == "open":
+            headline.show("door.open", locker=self.locker)
+        elif state == "awaiting_answer":
+            headline.show("door.closed", locker=self.locker)
+        self.query_one("#door-do").set_class(state != "open", "hidden")
+        self.query_one("#answer").set_class(state != "awaiting_answer", "hidden")
+        if state == "completed":
+            self._show_receipt()
+
+    def _fail(self, code: str) -> None:
+        phone = self.kiosk.info.help_phone or "—"
+        key = "error.door_failed" if code == "door_not_opened" else "error.door_open"
+        problem = Problem(key, [line(f"{key}.body", phone=phone)], retry=False, code=code)
+        self.app.switch_screen(ErrorScreen(problem))
+
+    def _show_receipt(self) -> None:
+        self.query_one("#door-panel").add_class("hidden")
+        receipt = self.query_one("#receipt", Vertical)
+        receipt.remove_class("hidden")
+        receipt.remove_children()
+        receipt.mount_all(receipt_widgets(self.kind, self.locker, self.flow.get("result") or {}))
+        if self.subject is not None:
+            receipt.mount(DataLabel(self.subject, classes="subject"), before=0)
+        self.query_one("#done").remove_class("hidden")
+
+    # --- taps -----------------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#answer-buttons Button")
+    def _answer(self, event: Button.Pressed) -> None:
+        event.stop()
+        condition = (event.button.id or "").removeprefix("answer-")
+        flow_id = str(self.flow["id"])
+
+        def answered(flow: dict[str, Any]) -> None:
+            self._apply(flow)
+            self._follow()
+
+        self.call(lambda: self.kiosk.client.answer_return(flow_id, condition), done=answered)
+
+    @on(Button.Pressed, "#done")
+    def _done(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.kiosk.go_home()
+
+
+def receipt_widgets(kind: str, locker: str, result: dict[str, Any]) -> list[Any]:
+    """The lines of the receipt for a completed flow of `kind`."""
+    out: list[Any] = []
+    if kind == "loan":
+        out.append(TLabel("receipt.loan", classes="headline"))
+        due = result.get("due_at")
+        if isinstance(due, int | float):
+            out.append(DataLabel(_due(float(due)), id="receipt-due", classes="receipt-key"))
+        out.append(TLabel("receipt.loan.how", classes="sentence"))
+    elif kind == "return":
+        out.append(TLabel("receipt.return", classes="headline"))
+        if result.get("condition") in ("needs_repair", "parts_missing"):
+            out.append(TLabel("receipt.return.repair", classes="sentence"))
+    elif kind == "handin":
+        out.append(TLabel("receipt.handin", classes="headline"))
+        out.append(TLabel("receipt.handin.number", classes="sentence"))
+        out.append(Digits(str(result.get("number", "")), id="receipt-number"))
+        if result.get("valuable"):
+            out.append(TLabel("receipt.handin.valuable", classes="sentence"))
+    elif kind == "deposit":
+        out.append(TLabel("receipt.deposit", {"locker": locker}, classes="headline"))
+        out.append(TLabel("receipt.deposit.code", classes="sentence"))
+        out.append(Digits(str(result.get("code", "")), id="receipt-code"))
+        expires = result.get("code_expires_at")
+        if isinstance(expires, int | float):
+            out.append(DataLabel(_until(float(expires)), id="receipt-until", classes="sentence"))
+        out.append(TLabel("receipt.deposit.keep", classes="sentence"))
+    else:
+        out.append(TLabel("receipt.pickup", classes="headline"))
+    return out
+
+
+def _due(ts: float) -> Labeller:
+    return lambda i18n: i18n.t("receipt.loan.due", due=i18n.when(ts))
+
+
+def _until(ts: float) -> Labeller:
+    return lambda i18n: i18n.t("receipt.deposit.until", until=i18n.when(ts))

@@ -1,0 +1,187 @@
+"""Home: four large service tiles and a live strip (rest area, supplies, notices).
+
+Everything on the strip comes from the daemon and is read again when anything changes on the
+live stream, so Home never shows a state older than the last event. Notices from the central
+office take turns on the last line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Grid, Vertical
+from textual.timer import Timer
+from textual.widgets import Button
+
+from ui.client import ApiError
+from ui.i18n import Translator
+from ui.messages import LiveEvent, LockersChanged
+from ui.screens.base import KioskScreen
+from ui.widgets.text import DataButton, DataLabel, Labeller, TLabel
+
+TILES = (
+    ("borrow", "home.borrow", "home.borrow.hint"),
+    ("return", "home.return", "home.return.hint"),
+    ("lost", "home.lost", "home.lost.hint"),
+    ("storage", "home.storage", "home.storage.hint"),
+)
+REFRESH_DELAY_S = 0.3
+
+
+def tile_label(title: str, hint: str) -> Labeller:
+    return lambda i18n: f"{i18n.t(title)}\n{i18n.t(hint)}"
+
+
+def rest_text(occupancy: dict[str, Any] | None) -> Labeller:
+    state = (occupancy or {}).get("state")
+    key = {"occupied": "home.rest.occupied", "vacant": "home.rest.vacant"}.get(
+        str(state), "home.rest.unknown"
+    )
+    return lambda i18n: i18n.t(key)
+
+
+def supplies_text(supplies: list[dict[str, Any]] | None, charging_free: int | None) -> Labeller:
+    def label(i18n: Translator) -> str:
+        parts: list[str] = []
+        for s in supplies or []:
+            name = i18n.pick(s.get("name"), s.get("name_en"))
+            count = int(s.get("count") or 0)
+            key = "home.supply.out" if count <= 0 else "home.supply.low" if s.get("low") else None
+            parts.append(i18n.t(key or "home.supply.in", name=name))
+        if charging_free is not None:
+            key = "home.charging.free" if charging_free > 0 else "home.charging.none"
+            parts.append(i18n.t(key))
+        if not parts:
+            return i18n.t("home.supplies.none")
+        return i18n.t("home.supplies.list", items=" · ".join(parts))
+
+    return label
+
+
+def notice_text(notice: dict[str, Any] | None) -> Labeller:
+    if not notice:
+        return lambda i18n: ""
+    return lambda i18n: i18n.t(
+        "home.notice", text=i18n.pick(notice.get("text"), notice.get("text_en"))
+    )
+
+
+class HomeScreen(KioskScreen):
+    SHOW_BACK = False
+    SHOW_STAFF = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._notices: list[dict[str, Any]] = []
+        self._notice_index = 0
+        self._refresh_timer: Timer | None = None
+
+    def title_widget(self) -> DataLabel:
+        info = self.kiosk.info
+        return DataLabel(lambda i18n: i18n.pick(info.name_zh, info.name_en), id="title")
+
+    def body(self) -> ComposeResult:
+        yield TLabel("home.welcome", id="welcome", classes="lead")
+        with Grid(id="tiles"):
+            for name, title, hint in TILES:
+                yield DataButton(tile_label(title, hint), name, id=f"tile-{name}", classes="tile")
+        with Vertical(id="live-strip"):
+            yield DataLabel(rest_text(None), id="rest", classes="strip")
+            yield DataLabel(supplies_text(None, None), id="supplies", classes="strip")
+            yield DataLabel(notice_text(None), id="notice", classes="strip notice")
+
+    def on_mount(self) -> None:
+        self.set_interval(self.kiosk.ui.notice_cycle_s, self._next_notice)
+
+    def on_screen_resume(self) -> None:
+        self.refresh_strip()
+
+    @on(Button.Pressed, ".tile")
+    def _tile(self, event: Button.Pressed) -> None:
+        from ui.screens.flows import start_flow
+
+        event.stop()
+        button = event.button
+        if isinstance(button, DataButton):
+            start_flow(self.kiosk, str(button.value))
+
+    @on(Button.Pressed, "#staff")
+    def _staff(self, event: Button.Pressed) -> None:
+        from ui.screens.maintenance import StaffNumberScreen
+
+        event.stop()
+        self.app.push_screen(StaffNumberScreen())
+
+    # --- the live strip --------------------------------------------------------------------
+
+    def on_live_event(self, _: LiveEvent) -> None:
+        self._schedule_refresh()
+
+    def on_lockers_changed(self, _: LockersChanged) -> None:
+        self._schedule_refresh()
+
+    def _schedule_refresh(self) -> None:
+        """Many events come in bursts (a door opening is three events): read once after."""
+        if self._refresh_timer is None:
+            self._refresh_timer = self.set_timer(REFRESH_DELAY_S, self.refresh_strip)
+
+    def refresh_strip(self) -> None:
+        self._refresh_timer = None
+        if self.kiosk.connected:
+            self.call(self._read_strip, done=self._show_strip, refused=_ignore, busy=False)
+
+    async def _read_strip(self) -> dict[str, Any]:
+        client = self.kiosk.client
+        return {
+            "occupancy": await _optional(client.occupancy()),
+            "supplies": await _optional(client.supplies()),
+            "notices": await _optional(client.notices()),
+            "pickups": await _optional(client.pickup_lockers()),
+        }
+
+    def _show_strip(self, data: dict[str, Any]) -> None:
+        self.query_one("#rest", DataLabel).relabel(rest_text(data["occupancy"]))
+        self.query_one("#supplies", DataLabel).relabel(
+            supplies_text(data["supplies"], self._charging_free(data["pickups"]))
+        )
+        self._notices = [n for n in data["notices"] or [] if isinstance(n, dict)]
+        self._notice_index %= max(1, len(self._notices))
+        self._show_notice()
+
+    def _charging_free(self, pickups: list[dict[str, Any]] | None) -> int | None:
+        """Storage lockers a phone could go into now: usable, shut and holding nothing."""
+        if pickups is None:
+            return None
+        held = {p.get("locker") for p in pickups}
+        live = self.kiosk.live
+        return sum(
+            1
+            for lid, lk in live.lockers.items()
+            if lk.get("purpose") == "storage"
+            and live.usable(lid)
+            and lk.get("door") == "closed"
+            and lid not in held
+        )
+
+    def _next_notice(self) -> None:
+        if len(self._notices) > 1:
+            self._notice_index = (self._notice_index + 1) % len(self._notices)
+            self._show_notice()
+
+    def _show_notice(self) -> None:
+        notice = self._notices[self._notice_index] if self._notices else None
+        self.query_one("#notice", DataLabel).relabel(notice_text(notice))
+
+
+async def _optional(call: Any) -> Any:
+    """A strip item the daemon cannot give (a service not configured) is left out."""
+    try:
+        return await call
+    except ApiError:
+        return None
+
+
+def _ignore(_: ApiError) -> None:
+    return None

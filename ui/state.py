@@ -1,0 +1,77 @@
+"""What the touchscreen knows of the station right now, kept current from the live stream.
+
+Pure bookkeeping with no Textual in it: the app feeds it stream messages and asks it what to
+show. Door states come straight from door events; changes the events only hint at (a board
+back online, a locker released) are marked for a re-read of the locker list, so the UI never
+invents a state the daemon did not report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+DOOR_EVENTS = {"door_opened": "open", "door_closed": "closed", "door_unknown": "unknown"}
+REFRESH_EVENTS = frozenset(
+    {
+        "board_offline",
+        "board_online",
+        "door_unlocked",
+        "door_unlock_failed",
+        "locker_released",
+        "alarm_raised",
+        "alarm_cleared",
+    }
+)
+
+
+@dataclass
+class LiveState:
+    lockers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    last_seq: int = 0
+    stale: bool = False
+    """True when an event hinted at a change only a fresh locker list can show."""
+
+    def load_lockers(self, lockers: list[dict[str, Any]]) -> None:
+        self.lockers = {lk["id"]: dict(lk) for lk in lockers}
+        self.stale = False
+
+    def apply(self, message: dict[str, Any]) -> dict[str, Any] | None:
+        """Take one stream message; return the event it carried, if any."""
+        kind = message.get("kind")
+        if kind == "snapshot":
+            self.load_lockers(list(message.get("lockers") or []))
+            return None
+        if kind == "gap":
+            # The daemon dropped messages for us: the locker list must be read again.
+            self.stale = True
+            return None
+        if kind != "event":
+            return None
+        event = message.get("event")
+        if not isinstance(event, dict):
+            return None
+        seq = event.get("seq")
+        if isinstance(seq, int):
+            self.last_seq = max(self.last_seq, seq)
+        etype = event.get("type")
+        locker = event.get("locker")
+        door = DOOR_EVENTS.get(str(etype))
+        if door is not None and locker in self.lockers:
+            self.lockers[locker]["door"] = door
+            if door == "open":
+                self.lockers[locker]["opening"] = False
+        if etype in REFRESH_EVENTS:
+            self.stale = True
+        return event
+
+    def door(self, locker_id: str) -> str:
+        return str(self.lockers.get(locker_id, {}).get("door", "unknown"))
+
+    def usable(self, locker_id: str) -> bool:
+        """Whether the locker can be opened for a resident now (board answers, not faulty)."""
+        lk = self.lockers.get(locker_id)
+        return bool(lk) and bool(lk["board_online"]) and not lk["faulty"]
+
+    def offline_lockers(self) -> set[str]:
+        return {lid for lid, lk in self.lockers.items() if not lk.get("board_online", False)}

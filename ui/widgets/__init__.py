@@ -1,0 +1,1 @@
+"""Touchscreen widgets: translated text, the numeric keypad, tiles and the door panel."""
