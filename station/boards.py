@@ -42,7 +42,9 @@ async def build_boards(config: StationConfig, *, pin_factory: Any = None) -> Boa
 
                 boards.drivers[bc.id] = GpioLockBoard(bc, pin_factory=pin_factory)
             elif bc.protocol == "sim":
-                sim, path = start_sim_board(bc)
+                sim, path = start_sim_board(
+                    bc, wire_baud=bc.effective_baud if bc.sim_wire_time else None
+                )
                 boards.simulators[bc.id] = sim
                 boards.drivers[bc.id] = open_board(bc, boards.buses, port=path)
             else:

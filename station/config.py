@@ -118,6 +118,8 @@ class BoardConfig(Section):
     sim_protocol: Literal["cu", "dip8"] = "cu"
     sim_auto_close_s: Annotated[float, Field(ge=0, le=3_600)] = 6.0
     """Simulated doors close by themselves this long after opening; 0 = only when told."""
+    sim_wire_time: bool = False
+    """Make simulated answers take the time their bytes need at `baud` on a real RS485 line."""
 
     @model_validator(mode="after")
     def _fits_protocol(self) -> BoardConfig:

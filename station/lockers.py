@@ -76,6 +76,7 @@ class _Board:
     online: bool | None = None
     failures: int = 0
     lockers: list[_Locker] = field(default_factory=list)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class LockerService:
@@ -148,8 +149,10 @@ class LockerService:
 
     async def _poll_loop(self, board_id: str) -> None:
         period = self._t.poll_ms / 1000
+        wake = self._boards[board_id].wake
         while True:
             started = self._clock.monotonic()
+            wake.clear()
             try:
                 await self._poll_once(board_id)
             except asyncio.CancelledError:
@@ -157,7 +160,10 @@ class LockerService:
             except Exception:
                 log.exception("polling board %s failed; will retry", board_id)
             elapsed = self._clock.monotonic() - started
-            await asyncio.sleep(max(0.0, period - elapsed))
+            # An unlock wakes the loop early: its door is read right after the command.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(0.0, period - elapsed)):
+                    await wake.wait()
 
     async def _poll_once(self, board_id: str, reconcile: bool = False) -> None:
         board = self._boards[board_id]
@@ -369,6 +375,7 @@ class LockerService:
             lk.last_unlock_mono = sent_at
             if lk.door != "open":
                 lk.pending = _Pending(seq=seq, deadline=sent_at + self._t.open_window_s)
+            board.wake.set()
             return UnlockResult(locker=locker_id, unlock_seq=seq, confirmed=confirmed)
 
     async def _log_unlock_trouble(self, type: str, locker_id: str, seq: int, error: str) -> None:
