@@ -201,7 +201,7 @@ class SerialBus:
                 log.debug("%s << %r", self.port, found)
                 self.stats.answered += 1
                 if trouble or pending:
-                    log.info("%s: resynchronising after %s", self.port, "; ".join(trouble))
+                    log.debug("%s: resynchronising after %s", self.port, "; ".join(trouble))
                     self._drain_until = time.monotonic()
                 return found
             if time.monotonic() >= deadline:

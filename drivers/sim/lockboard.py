@@ -164,7 +164,13 @@ class LockBoardSimulator:
     def start(self) -> str:
         if self._thread is not None:
             raise RuntimeError("simulator already started")
-        if self._link.exists() and not self._link.is_symlink():
+        if self._link.is_symlink():
+            if self._link.exists():
+                raise ValueError(
+                    f"{self._link} already points at a live pty (another simulator?); stop it, "
+                    "or remove the link if nothing serves it"
+                )
+        elif self._link.exists():
             raise ValueError(f"{self._link} exists and is not a symlink; choose another path")
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
@@ -462,18 +468,56 @@ class LockBoardSimulator:
 def start_sim_board(
     config: BoardConfig, wire_baud: int | None = None
 ) -> tuple[LockBoardSimulator, str]:
-    """Start a simulator for a `protocol = "sim"` board; return it and its serial port path.
+    """Start a simulator for one `protocol = "sim"` board; return it and its serial port path.
 
     With `port` set in the config, the simulator's symlink is created there (so tools can find
     it); otherwise in a fresh temporary directory. Stop it with `simulator.stop()`.
     """
-    spec = SimBoardSpec(
-        address=config.address,
-        channels=config.channels,
-        feedback=config.feedback,
-        auto_close_s=config.sim_auto_close_s,
-    )
-    sim = LockBoardSimulator(
-        config.sim_protocol, [spec], link_path=config.port, wire_baud=wire_baud
-    )
-    return sim, sim.start()
+    sims, paths = start_sim_boards([config], wire_baud)
+    return sims[0], paths[config.id]
+
+
+def start_sim_boards(
+    configs: Sequence[BoardConfig], wire_baud: int | None = None
+) -> tuple[list[LockBoardSimulator], dict[str, str]]:
+    """Start simulators for `sim` boards: one per `port`, serving every board configured on it.
+
+    Boards without a `port` get a simulator and pty each. Returns the simulators (stop each
+    with `stop()`) and every board's serial port path by board id.
+    """
+    groups: dict[str, list[BoardConfig]] = {}
+    for config in configs:
+        if config.protocol != "sim":
+            raise ValueError(f"board '{config.id}' has protocol '{config.protocol}', not 'sim'")
+        groups.setdefault(config.port or f"own port of {config.id}", []).append(config)
+    for port, group in groups.items():
+        protocols = {c.sim_protocol for c in group}
+        if len(protocols) > 1:
+            ids = ", ".join(c.id for c in group)
+            raise ValueError(
+                f"sim boards {ids} share {port} but not a protocol: one bus speaks one protocol"
+            )
+    sims: list[LockBoardSimulator] = []
+    paths: dict[str, str] = {}
+    try:
+        for group in groups.values():
+            specs = [
+                SimBoardSpec(
+                    address=c.address,
+                    channels=c.channels,
+                    feedback=c.feedback,
+                    auto_close_s=c.sim_auto_close_s,
+                )
+                for c in group
+            ]
+            sim = LockBoardSimulator(
+                group[0].sim_protocol, specs, link_path=group[0].port, wire_baud=wire_baud
+            )
+            path = sim.start()
+            sims.append(sim)
+            paths.update({c.id: path for c in group})
+    except BaseException:
+        for sim in sims:
+            sim.stop()
+        raise
+    return sims, paths

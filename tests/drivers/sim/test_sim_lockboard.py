@@ -16,7 +16,12 @@ import serial
 
 from drivers.lockboard import cu, dip8
 from drivers.sim.cli import run_command
-from drivers.sim.lockboard import LockBoardSimulator, SimBoardSpec, start_sim_board
+from drivers.sim.lockboard import (
+    LockBoardSimulator,
+    SimBoardSpec,
+    start_sim_board,
+    start_sim_boards,
+)
 from station.config import BoardConfig
 
 REPO = Path(__file__).resolve().parents[3]
@@ -167,6 +172,40 @@ def test_start_sim_board_serves_a_sim_config_at_its_port(tmp_path: Path) -> None
     finally:
         sim.stop()
     assert not link.exists()
+
+
+def test_sim_boards_sharing_a_port_are_served_by_one_simulator(tmp_path: Path) -> None:
+    link = str(tmp_path / "bus")
+    configs = [
+        BoardConfig(id="A", protocol="sim", port=link, address=1, channels=8),
+        BoardConfig(id="B", protocol="sim", port=link, address=2, channels=8),
+        BoardConfig(id="C", protocol="sim", sim_protocol="dip8"),
+    ]
+    sims, paths = start_sim_boards(configs)
+    try:
+        assert len(sims) == 2
+        assert paths["A"] == paths["B"] == link
+        assert paths["C"] != link
+        with serial.Serial(link, 9600, timeout=1) as port:
+            assert len(ask(port, cu.encode_status(1), 9)) == 9
+            assert len(ask(port, cu.encode_status(2), 9)) == 9
+        with pytest.raises(ValueError, match="already points at a live pty"):
+            start_sim_board(configs[0])
+    finally:
+        for sim in sims:
+            sim.stop()
+
+
+def test_sim_boards_on_one_port_must_share_a_protocol(tmp_path: Path) -> None:
+    link = str(tmp_path / "bus")
+    configs = [
+        BoardConfig(id="A", protocol="sim", port=link, address=1),
+        BoardConfig(id="B", protocol="sim", port=link, address=2, sim_protocol="dip8"),
+    ]
+    with pytest.raises(ValueError, match=r"share .* but not a protocol"):
+        start_sim_boards(configs)
+    with pytest.raises(ValueError, match="not 'sim'"):
+        start_sim_boards([BoardConfig(id="X", protocol="cu", port=link)])
 
 
 def test_console_commands_drive_the_board(cu_sim: LockBoardSimulator) -> None:
