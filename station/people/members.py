@@ -1,0 +1,276 @@
+"""Members: residents and couriers, known by a keyed hash of their phone number and a PIN.
+
+A member proves who they are at the kiosk with phone number and PIN and gets a session for one
+flow. Registration happens at the station by staff (or arrives from the central office); the
+full number is hashed the moment it arrives and is never kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from station.clock import Clock
+from station.people.lockout import Lockout, locked_refusal, wrong_pin_refusal
+from station.people.phone import PhoneId, PhoneKey, label, mask
+from station.people.pins import PinHasher, check_new_pin
+from station.people.sessions import Session, SessionStore
+from station.refusals import Refusal, invalid_state, not_found
+from station.services_config import PeopleConfig
+from station.store import Store, Tx
+
+MemberKind = Literal["resident", "courier"]
+MemberStatus = Literal["active", "suspended"]
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    id: str
+    prefix3: str
+    last4: str
+    kind: str
+    status: str
+    source: str
+
+    @property
+    def masked(self) -> str:
+        return mask(self.prefix3, self.last4)
+
+    @property
+    def label(self) -> str:
+        return label(self.id, self.last4)
+
+    @property
+    def subject(self) -> str:
+        return f"member:{self.id}"
+
+    @classmethod
+    def from_row(cls, row: Any) -> Member:
+        r = dict(row)
+        return cls(
+            id=r["id"],
+            prefix3=r["prefix3"],
+            last4=r["last4"],
+            kind=r["kind"],
+            status=r["status"],
+            source=r["source"],
+        )
+
+
+def _member(tx: Tx, member_id: str) -> Member | None:
+    row = tx.conn.execute("SELECT * FROM members WHERE id = ?", (member_id,)).fetchone()
+    return Member.from_row(row) if row else None
+
+
+class MemberService:
+    def __init__(
+        self,
+        store: Store,
+        cfg: PeopleConfig,
+        hasher: PinHasher,
+        lockout: Lockout,
+        clock: Clock,
+    ) -> None:
+        self._store = store
+        self._hasher = hasher
+        self._lockout = lockout
+        self._key = PhoneKey(cfg.phone_hash_key) if cfg.phone_hash_key else None
+        self.sessions = SessionStore(clock, cfg.member_idle_s)
+        self._attempts: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self._dummy_hash: str | None = None
+
+    @property
+    def available(self) -> bool:
+        return self._key is not None
+
+    def phone_id(self, raw: str) -> PhoneId:
+        """A typed phone number reduced to hash and display digits (refusal if not usable)."""
+        if self._key is None:
+            raise Refusal(
+                "unavailable",
+                "members_unavailable",
+                "this station cannot recognise members: people.phone_hash_key is not set in "
+                "its config; ask the fleet administrator",
+            )
+        return self._key.identify(raw)
+
+    # --- registration and staff actions ---------------------------------------------------
+
+    async def register(self, phone: str, pin: str, kind: MemberKind, actor: str) -> Member:
+        pid = self.phone_id(phone)
+        check_new_pin(pin)
+        pin_hash = await self._hasher.hash(pin)
+
+        def write(tx: Tx) -> Member | None:
+            if _member(tx, pid.hash) is not None:
+                return None
+            now = tx.now()
+            tx.conn.execute(
+                "INSERT INTO members (id, prefix3, last4, kind, pin_hash, status, source,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'active', 'station', ?, ?)",
+                (pid.hash, pid.prefix3, pid.last4, kind, pin_hash, now, now),
+            )
+            tx.append("member_registered", actor=actor, payload={"member": pid.label, "kind": kind})
+            return _member(tx, pid.hash)
+
+        member = await self._store.write(write)
+        if member is None:
+            raise Refusal(
+                "conflict",
+                "already_registered",
+                f"{pid.masked} is already a member; use 'reset PIN' if the PIN is forgotten",
+            )
+        return member
+
+    async def get(self, member_id: str) -> Member:
+        rows = await self._store.aquery("SELECT * FROM members WHERE id = ?", (member_id,))
+        if not rows:
+            raise not_found("member with this id")
+        return Member.from_row(rows[0])
+
+    async def lookup(self, phone: str) -> Member:
+        pid = self.phone_id(phone)
+        rows = await self._store.aquery("SELECT * FROM members WHERE id = ?", (pid.hash,))
+        if not rows:
+            raise Refusal("not_found", "not_found", f"{pid.masked} is not a member here")
+        return Member.from_row(rows[0])
+
+    async def set_status(
+        self, member_id: str, status: MemberStatus, reason: str, actor: str
+    ) -> Member:
+        member = await self.get(member_id)
+
+        def write(tx: Tx) -> Member:
+            tx.conn.execute(
+                "UPDATE members SET status = ?, updated_at = ? WHERE id = ?",
+                (status, tx.now(), member_id),
+            )
+            tx.append(
+                "member_status_changed",
+                actor=actor,
+                payload={
+                    "member": member.label,
+                    "from": member.status,
+                    "to": status,
+                    "reason": reason,
+                },
+            )
+            return _member(tx, member_id) or member
+
+        updated = await self._store.write(write)
+        if status == "suspended":
+            self.sessions.end_subject(member_id)
+        return updated
+
+    async def reset_pin(self, member_id: str, pin: str, actor: str) -> Member:
+        member = await self.get(member_id)
+        check_new_pin(pin)
+        pin_hash = await self._hasher.hash(pin)
+
+        def write(tx: Tx) -> None:
+            tx.conn.execute(
+                "UPDATE members SET pin_hash = ?, updated_at = ? WHERE id = ?",
+                (pin_hash, tx.now(), member_id),
+            )
+            self._lockout.release(tx, member.subject, member.label, actor, "PIN reset")
+            tx.append("member_pin_reset", actor=actor, payload={"member": member.label})
+
+        await self._store.write(write)
+        self.sessions.end_subject(member_id)
+        return member
+
+    async def unlock(self, member_id: str, reason: str, actor: str) -> Member:
+        member = await self.get(member_id)
+        released = await self._store.write(
+            lambda tx: self._lockout.release(tx, member.subject, member.label, actor, reason)
+        )
+        if not released:
+            raise invalid_state(f"{member.masked} is not locked out")
+        return member
+
+    async def locked_until(self, member: Member) -> float | None:
+        rows = await self._store.aquery(
+            "SELECT locked_until FROM pin_failures WHERE subject = ?", (member.subject,)
+        )
+        value = rows[0]["locked_until"] if rows else None
+        return value if value is not None and value > self._store.clock.wall() else None
+
+    # --- the kiosk --------------------------------------------------------------------------
+
+    async def identify(self, phone: str, pin: str, actor: str) -> tuple[str, Member]:
+        """Check phone and PIN; a session token for one flow, or a refusal.
+
+        Unknown numbers are answered exactly like wrong PINs (and locked out alike), so the
+        kiosk does not tell a stranger which numbers belong to members.
+        """
+        pid = self.phone_id(phone)
+        subject = f"member:{pid.hash}"
+        lock = self._attempts.setdefault(subject, asyncio.Lock())
+        async with lock:
+            rows = await self._store.aquery("SELECT * FROM members WHERE id = ?", (pid.hash,))
+            member = Member.from_row(rows[0]) if rows else None
+            now = self._store.clock.wall()
+            locked = await self._store.aquery(
+                "SELECT locked_until FROM pin_failures WHERE subject = ?", (subject,)
+            )
+            if locked and locked[0]["locked_until"] and locked[0]["locked_until"] > now:
+                raise locked_refusal(locked[0]["locked_until"], now)
+            if member is not None:
+                ok = await self._hasher.verify(rows[0]["pin_hash"], pin)
+            else:
+                await self._hasher.verify(await self._dummy(), pin)
+                ok = False
+            if not ok:
+                failure = await self._store.write(
+                    lambda tx: self._lockout.fail(tx, subject, pid.label, actor)
+                )
+                if failure.locked_until is not None:
+                    raise locked_refusal(failure.locked_until, now)
+                raise wrong_pin_refusal(failure.tries_left)
+            assert member is not None
+            rehash = (
+                await self._hasher.hash(pin)
+                if self._hasher.needs_rehash(rows[0]["pin_hash"])
+                else None
+            )
+
+            def succeed(tx: Tx) -> None:
+                self._lockout.succeed(tx, subject, member.label)
+                if rehash:
+                    tx.conn.execute(
+                        "UPDATE members SET pin_hash = ? WHERE id = ?", (rehash, member.id)
+                    )
+                if member.status != "active":
+                    tx.append(
+                        "member_refused",
+                        actor=member.label,
+                        payload={"reason": "suspended", "via": actor},
+                    )
+                else:
+                    tx.append("member_identified", actor=member.label, payload={"via": actor})
+
+            await self._store.write(succeed)
+        if member.status != "active":
+            raise Refusal(
+                "denied",
+                "member_suspended",
+                "this membership is suspended; please ask staff",
+            )
+        token, _ = self.sessions.create(member.id, member.label, member=member)
+        return token, member
+
+    def session(self, token: str) -> Session | None:
+        return self.sessions.get(token)
+
+    def end_session(self, token: str) -> None:
+        self.sessions.end(token)
+
+    async def _dummy(self) -> str:
+        """A hash to verify against for unknown numbers, so both paths take the same time."""
+        if self._dummy_hash is None:
+            self._dummy_hash = await self._hasher.hash("730519")
+        return self._dummy_hash

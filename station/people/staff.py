@@ -1,0 +1,186 @@
+"""Staff accounts and their short login sessions.
+
+Staff log in at the maintenance screen with a staff number and PIN; the session token they get
+acts as a `staff` bearer token until 2 minutes pass without a request. The first account of a
+new station is made with `station staff add` (see `add_staff`), without any central server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+from station.clock import Clock
+from station.people.lockout import Lockout, locked_refusal, wrong_pin_refusal
+from station.people.pins import PinHasher, check_new_pin
+from station.people.sessions import Session, SessionStore
+from station.refusals import Refusal, invalid
+from station.services_config import PeopleConfig
+from station.store import Store, Tx
+
+_STAFF_NO = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+
+
+@dataclass(frozen=True, slots=True)
+class StaffMember:
+    staff_no: str
+    name: str
+    active: bool
+
+    @property
+    def actor(self) -> str:
+        return f"staff:{self.staff_no}"
+
+    @classmethod
+    def from_row(cls, row: Any) -> StaffMember:
+        r = dict(row)
+        return cls(staff_no=r["staff_no"], name=r["name"], active=bool(r["active"]))
+
+
+def check_staff_no(staff_no: str) -> None:
+    if not _STAFF_NO.fullmatch(staff_no or ""):
+        raise invalid("staff_no", "a staff number is 1 to 16 letters, digits, - or _")
+
+
+def _insert_staff(tx: Tx, staff_no: str, name: str, pin_hash: str, actor: str) -> bool:
+    exists = tx.conn.execute("SELECT 1 FROM staff WHERE staff_no = ?", (staff_no,)).fetchone()
+    if exists:
+        return False
+    now = tx.now()
+    tx.conn.execute(
+        "INSERT INTO staff (staff_no, name, pin_hash, active, created_at, updated_at)"
+        " VALUES (?, ?, ?, 1, ?, ?)",
+        (staff_no, name, pin_hash, now, now),
+    )
+    tx.append("staff_added", actor=actor, payload={"staff_no": staff_no, "name": name})
+    return True
+
+
+def add_staff(
+    store: Store, staff_no: str, name: str, pin: str, hasher: PinHasher | None = None
+) -> StaffMember:
+    """Create a staff account from the command line (no event loop, no central server).
+
+    Raises Refusal (invalid or already there) with a message for the person at the terminal.
+    """
+    check_staff_no(staff_no)
+    if not name.strip():
+        raise invalid("name", "give the staff member's name")
+    check_new_pin(pin)
+    pin_hash = (hasher or PinHasher()).hash_sync(pin)
+    added = store.write_now(lambda tx: _insert_staff(tx, staff_no, name.strip(), pin_hash, "cli"))
+    if not added:
+        raise Refusal("conflict", "already_registered", f"staff number {staff_no} already exists")
+    return StaffMember(staff_no=staff_no, name=name.strip(), active=True)
+
+
+class StaffService:
+    def __init__(
+        self,
+        store: Store,
+        cfg: PeopleConfig,
+        hasher: PinHasher,
+        lockout: Lockout,
+        clock: Clock,
+    ) -> None:
+        self._store = store
+        self._hasher = hasher
+        self._lockout = lockout
+        self.sessions = SessionStore(clock, cfg.staff_idle_s)
+        self._attempts: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self._dummy_hash: str | None = None
+
+    async def add(self, staff_no: str, name: str, pin: str, actor: str) -> StaffMember:
+        check_staff_no(staff_no)
+        if not name.strip():
+            raise invalid("name", "give the staff member's name")
+        check_new_pin(pin)
+        pin_hash = await self._hasher.hash(pin)
+        added = await self._store.write(
+            lambda tx: _insert_staff(tx, staff_no, name.strip(), pin_hash, actor)
+        )
+        if not added:
+            raise Refusal(
+                "conflict", "already_registered", f"staff number {staff_no} already exists"
+            )
+        return StaffMember(staff_no=staff_no, name=name.strip(), active=True)
+
+    async def login(self, staff_no: str, pin: str, via: str) -> tuple[str, StaffMember]:
+        """Check staff number and PIN; a session token, or a refusal (unknown = wrong PIN)."""
+        check_staff_no(staff_no)
+        subject = f"staff:{staff_no}"
+        lock = self._attempts.setdefault(subject, asyncio.Lock())
+        async with lock:
+            now = self._store.clock.wall()
+            locked = await self._store.aquery(
+                "SELECT locked_until FROM pin_failures WHERE subject = ?", (subject,)
+            )
+            if locked and locked[0]["locked_until"] and locked[0]["locked_until"] > now:
+                raise locked_refusal(locked[0]["locked_until"], now)
+            rows = await self._store.aquery(
+                "SELECT * FROM staff WHERE staff_no = ? AND active = 1", (staff_no,)
+            )
+            if rows:
+                ok = await self._hasher.verify(rows[0]["pin_hash"], pin)
+            else:
+                await self._hasher.verify(await self._dummy(), pin)
+                ok = False
+            if not ok:
+                failure = await self._store.write(
+                    lambda tx: self._lockout.fail(tx, subject, subject, via)
+                )
+                if failure.locked_until is not None:
+                    raise locked_refusal(failure.locked_until, now)
+                raise wrong_pin_refusal(failure.tries_left, "staff number or PIN")
+            staff = StaffMember.from_row(rows[0])
+
+            def succeed(tx: Tx) -> None:
+                self._lockout.succeed(tx, subject, subject)
+                tx.append("staff_login", actor=staff.actor, payload={"via": via})
+
+            await self._store.write(succeed)
+        token, _ = self.sessions.create(staff.staff_no, staff.actor, staff=staff)
+        return token, staff
+
+    def session(self, token: str) -> Session | None:
+        """The live session for a bearer token (each use keeps it alive)."""
+        return self.sessions.get(token)
+
+    async def logout(self, token: str) -> bool:
+        session = self.sessions.end(token)
+        if session is None:
+            return False
+        await self._store.write(
+            lambda tx: tx.append("staff_logout", actor=session.label, payload={})
+        )
+        return True
+
+    async def expire_sessions(self) -> int:
+        """End idle sessions and log each end, so the log shows when staff stopped acting."""
+        gone = self.sessions.expire()
+        if gone:
+
+            def write(tx: Tx) -> None:
+                for s in gone:
+                    tx.append(
+                        "staff_session_expired",
+                        actor="system",
+                        payload={"staff": s.label, "idle_s": self.sessions.idle_s},
+                    )
+
+            await self._store.write(write)
+        return len(gone)
+
+    async def list(self) -> list[StaffMember]:
+        rows = await self._store.aquery("SELECT * FROM staff ORDER BY staff_no")
+        return [StaffMember.from_row(r) for r in rows]
+
+    async def _dummy(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = await self._hasher.hash("730519")
+        return self._dummy_hash

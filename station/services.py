@@ -1,0 +1,158 @@
+"""The resident and staff services, built together from the config by the composition root.
+
+`build_services` is called by station/daemon.py (the one composition root) with the parts it
+already built; it wires the services to each other so the daemon needs only a few lines. The
+housekeeping loop runs each service's sweep (overdue loans, expired items and codes, lockouts
+that ran out, idle staff sessions) every `sweep_s`, each sweep in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from station.alarms import AlarmService
+from station.clock import Clock
+from station.config import StationConfig
+from station.flows import Flow, FlowRunner
+from station.lending import LENDING_SCHEMA, LendingService
+from station.live import LiveHub
+from station.lockers import LockerService
+from station.lostfound import LOSTFOUND_SCHEMA, LostFoundService
+from station.people.codes import CODES_SCHEMA, CodeBook
+from station.people.lockout import Lockout
+from station.people.members import MemberService
+from station.people.pins import PinHasher
+from station.people.schema import PEOPLE_SCHEMA
+from station.people.staff import StaffService
+from station.pickup import PickupService
+from station.storage import STORAGE_SCHEMA, StorageService
+from station.store import Schema, Store, Tx
+from station.supplies import SUPPLIES_SCHEMA, SupplyService
+
+log = logging.getLogger(__name__)
+
+SERVICE_SCHEMAS: Sequence[Schema] = (
+    PEOPLE_SCHEMA,
+    CODES_SCHEMA,
+    LENDING_SCHEMA,
+    LOSTFOUND_SCHEMA,
+    STORAGE_SCHEMA,
+    SUPPLIES_SCHEMA,
+)
+"""Pass to Store(..., schemas=SERVICE_SCHEMAS) (with any other components' schemas)."""
+
+
+@dataclass
+class Services:
+    store: Store
+    flows: FlowRunner
+    lockout: Lockout
+    members: MemberService
+    staff: StaffService
+    codes: CodeBook
+    lending: LendingService
+    lostfound: LostFoundService
+    storage: StorageService
+    pickups: PickupService
+    supplies: SupplyService
+    sweep_s: float = 15.0
+    _task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    async def start(self) -> None:
+        """Repair what a restart cut short, sync supplies with the config, start housekeeping."""
+        await self.lending.start()
+        await self.storage.start()
+        await self.supplies.start()
+        await self.sweep()
+        self._task = asyncio.create_task(self._loop(), name="services-housekeeping")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.flows.stop()
+
+    async def sweep(self) -> None:
+        """One round of housekeeping; tests call it after moving a fake clock."""
+
+        def write(tx: Tx) -> None:
+            self.lockout.sweep(tx)
+            self.lending.sweep(tx)
+            self.lostfound.sweep(tx)
+            self.codes.expire(tx)
+            self.storage.sweep(tx)
+
+        await self.store.write(write)
+        await self.staff.expire_sessions()
+        self.members.sessions.expire()
+        self.flows.prune()
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_s)
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("services housekeeping failed; will retry")
+
+    def end_member_session_when_done(self, token: str) -> list:
+        """A finish callback ending a member's kiosk session once their flow completed."""
+
+        def done(flow: Flow) -> None:
+            if flow.state == "completed":
+                self.members.end_session(token)
+
+        return [done]
+
+
+def build_services(
+    config: StationConfig,
+    store: Store,
+    alarms: AlarmService,
+    lockers: LockerService,
+    live: LiveHub,
+    clock: Clock,
+    hasher: PinHasher | None = None,
+) -> Services:
+    hasher = hasher or PinHasher()
+    svc = config.services
+    flows = FlowRunner(
+        lockers,
+        store,
+        clock,
+        open_window_s=config.timeouts.open_window_s,
+        close_wait_s=svc.close_wait_s,
+        publish=live.publish,
+    )
+    lockout = Lockout(config.people, alarms)
+    members = MemberService(store, config.people, hasher, lockout, clock)
+    staff = StaffService(store, config.people, hasher, lockout, clock)
+    codes = CodeBook(store, hasher)
+    lending = LendingService(store, svc.lending, lockers, flows)
+    lostfound = LostFoundService(store, svc.lost_found, lockers, flows, codes, members.phone_id)
+    storage = StorageService(store, svc.storage, lockers, flows, codes)
+    pickups = PickupService(
+        store, codes, lockers, flows, handlers={"deposit": storage, "claim": lostfound}
+    )
+    supplies = SupplyService(store, list(svc.supplies), alarms)
+    return Services(
+        store=store,
+        flows=flows,
+        lockout=lockout,
+        members=members,
+        staff=staff,
+        codes=codes,
+        lending=lending,
+        lostfound=lostfound,
+        storage=storage,
+        pickups=pickups,
+        supplies=supplies,
+    )
