@@ -20,12 +20,14 @@ from fastapi import FastAPI
 from station import systemd
 from station.alarms import AlarmService
 from station.api.app import create_app
+from station.api.services_api import SERVICE_ROUTERS, install_services
 from station.boards import BoardSet, build_boards
 from station.clock import Clock, SystemClock
 from station.config import StationConfig
 from station.live import LiveHub
 from station.lockers import LockerService
 from station.runtime import Station
+from station.services import SERVICE_SCHEMAS, build_services
 from station.store import Store
 
 log = logging.getLogger(__name__)
@@ -73,7 +75,7 @@ class Daemon:
         cfg = self.config
         data_dir = cfg.station.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
-        store = Store(data_dir / "station.db", self.clock, schemas=())
+        store = Store(data_dir / "station.db", self.clock, schemas=[*SERVICE_SCHEMAS])
         self._closers.append(_async(store.close))
         await store.write(lambda tx: _record_start(tx, cfg))
         self.boards = await build_boards(cfg, pin_factory=self._pin_factory)
@@ -84,10 +86,20 @@ class Daemon:
         lockers = LockerService(cfg, store, alarms, self.boards.drivers, self.clock)
         await lockers.start()
         self._closers.append(lockers.stop)
+        services = build_services(cfg, store, alarms, lockers, live, self.clock)
+        await services.start()
+        self._closers.append(services.stop)
         self.station = Station(
-            config=cfg, clock=self.clock, store=store, alarms=alarms, lockers=lockers, live=live
+            config=cfg,
+            clock=self.clock,
+            store=store,
+            alarms=alarms,
+            lockers=lockers,
+            live=live,
+            services=services,
         )
-        self.app = create_app(self.station)
+        self.app = create_app(self.station, extra_routers=SERVICE_ROUTERS)
+        install_services(self.app, services)
         await self._serve_http(self.app)
         interval = systemd.watchdog_interval()
         if interval:

@@ -7,6 +7,7 @@ the same way the daemon does.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from station.alarms import AlarmService
 from station.clock import Clock
@@ -14,6 +15,9 @@ from station.config import StationConfig
 from station.live import LiveHub
 from station.lockers import LockerService
 from station.store import Store
+
+if TYPE_CHECKING:
+    from station.services import Services
 
 
 @dataclass
@@ -24,3 +28,5 @@ class Station:
     alarms: AlarmService
     lockers: LockerService
     live: LiveHub
+    services: Services | None = None
+    """Members, staff, lending, lost and found, storage, supplies (station/services.py)."""
