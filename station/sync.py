@@ -104,6 +104,7 @@ class SyncService:
         self._problem_logged_mono: float | None = None
         self._bundle_problem: SyncProblem | None = None
         self._next_try_mono: float | None = None
+        self._failures = 0
         self._bundle_cache: AppliedBundle | None = None
 
     # --- public --------------------------------------------------------------------------------
@@ -213,7 +214,7 @@ class SyncService:
             "lag_s": max(0.0, now - oldest) if oldest is not None else 0.0,
             "last_success_at": row["last_success_at"],
             "last_attempt_at": self._last_attempt_at,
-            "failures": self._backoff.failures,
+            "failures": self._failures,
             "next_try_in_s": next_in,
             "last_error": self._problem.to_dict() | {"at": self._problem_at}
             if self._problem
@@ -467,12 +468,13 @@ class SyncService:
             or now_mono - self._problem_logged_mono >= _REMIND_EVERY_S
         )
         if changed or remind:
-            log.warning("sync: %s (failure %d)", problem.line(), self._backoff.failures + 1)
+            log.warning("sync: %s (failure %d)", problem.line(), self._failures + 1)
             self._problem_logged_mono = now_mono
         else:
             log.debug("sync: %s", problem.message)
         self._problem = problem
         self._problem_at = self.clock.wall()
+        self._failures += 1
 
     def _recovered(self) -> None:
         if self._problem is not None:
