@@ -197,12 +197,14 @@ def _no_header(b: bytes) -> bool:
 noise = st.binary(max_size=40).filter(_no_header)
 
 
+@settings(deadline=None)
 @given(st.binary(max_size=300))
 def test_decode_frame_never_raises(data: bytes) -> None:
     decoded = decode_frame(data)
     assert isinstance(decoded, RadarReport | RadarAck | RadarCommand | FrameError)
 
 
+@settings(deadline=None)
 @given(st.lists(st.binary(max_size=64), max_size=20))
 def test_framer_never_raises_and_stays_bounded(chunks: list[bytes]) -> None:
     framer = Ld2410Framer()
@@ -212,6 +214,7 @@ def test_framer_never_raises_and_stays_bounded(chunks: list[bytes]) -> None:
         assert framer.pending <= 74
 
 
+@settings(deadline=None)
 @given(st.lists(st.sampled_from([BASIC_STILL, ENGINEERING, H("F4F3F2F1"), H("FDFC")]), max_size=12))
 def test_spliced_frames_and_header_fragments_never_raise(pieces: list[bytes]) -> None:
     framer = Ld2410Framer()
@@ -220,12 +223,13 @@ def test_spliced_frames_and_header_fragments_never_raise(pieces: list[bytes]) ->
             assert isinstance(item, RadarReport | RadarAck | RadarCommand | FrameError)
 
 
+@settings(deadline=None)
 @given(reports)
 def test_report_roundtrip(report: RadarReport) -> None:
     assert decode_frame(encode_report(report)) == report
 
 
-@settings(suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
 @given(st.lists(st.tuples(noise, frames), max_size=8), noise, st.data())
 def test_every_frame_is_found_between_noise_in_any_chunking(
     parts: list[tuple[bytes, bytes]], trailing: bytes, data: st.DataObject
