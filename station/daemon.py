@@ -134,6 +134,11 @@ class Daemon:
 
     async def stop(self) -> None:
         systemd.notify("STOPPING=1")
+        if self.station is not None:
+            with contextlib.suppress(Exception):
+                await self.station.store.write(
+                    lambda tx: tx.append("station_stopped", actor="system")
+                )
         if self._server:
             self._server.should_exit = True
         for task in self._tasks:
