@@ -236,8 +236,9 @@ station_packages() {
 
 step_packages() {
     step "packages: Debian packages"
+    note "wanted: $(station_packages | tr '\n' ' ')"
     if [[ $DO_APT -eq 0 ]]; then
-        note "skipped (--no-apt or --root)"
+        note "skipped (--no-apt or --root): the target must have them already"
         return
     fi
     local missing=() pkg
@@ -247,7 +248,7 @@ step_packages() {
         fi
     done < <(station_packages)
     if [[ ${#missing[@]} -eq 0 ]]; then
-        unchanged "all installed: $(station_packages | tr '\n' ' ')"
+        unchanged "all installed"
         return
     fi
     changing "install ${missing[*]}" || return 0
