@@ -208,8 +208,11 @@ class _Stopped(Exception):
 
 def read_geometry(fd: int, path: str, rotate: int) -> Geometry:
     """Check the touchscreen reports single-touch positions and read their ranges."""
-    keys = fcntl.ioctl(fd, eviocgbit(EV_KEY, KEY_CNT // 8), bytes(KEY_CNT // 8))
-    axes = fcntl.ioctl(fd, eviocgbit(EV_ABS, ABS_CNT // 8), bytes(ABS_CNT // 8))
+    try:
+        keys = fcntl.ioctl(fd, eviocgbit(EV_KEY, KEY_CNT // 8), bytes(KEY_CNT // 8))
+        axes = fcntl.ioctl(fd, eviocgbit(EV_ABS, ABS_CNT // 8), bytes(ABS_CNT // 8))
+    except OSError as exc:
+        raise BridgeError(f"{path} is not an input event device ({exc.strerror})") from None
     missing = [
         name
         for name, ok in (
