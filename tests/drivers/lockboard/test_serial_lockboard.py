@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 import time
 from pathlib import Path
 
@@ -247,6 +248,35 @@ async def test_garbage_on_the_line_is_skipped_and_the_bus_resynchronises(
     sim.close_door(2)
     assert (await board.read_status()).doors[2] is CLOSED
     assert sim.unlocks(5) == 1
+
+
+async def test_a_line_that_never_goes_quiet_gets_no_command(make_sim: MakeSim) -> None:
+    sim = make_sim("cu")
+    # quiet_ms well above the babbler's period, even on a loaded machine
+    buses = BusRegistry(Timeouts(answer_ms=300, quiet_ms=100, reconnect_max_s=0.4))
+    board = board_on(sim, buses)
+    stop = threading.Event()
+
+    def babble() -> None:
+        while not stop.wait(0.005):
+            sim.inject_garbage(b"\xff" * 8)
+
+    babbler = threading.Thread(target=babble)
+    babbler.start()
+    try:
+        sim.set_answer_prefix(b"\xff")  # noise inside an exchange arms the drain
+        await board.read_status()
+        with pytest.raises(BoardUnavailable, match="does not go quiet"):
+            await board.read_status()
+        with pytest.raises(BoardUnavailable, match="nothing sent"):
+            await board.unlock(1)
+        assert sim.unlocks() == 0
+    finally:
+        stop.set()
+        babbler.join()
+    sim.set_answer_prefix(b"")
+    assert (await eventually_readable(board))[1] is CLOSED
+    await buses.close()
 
 
 @PROTOCOLS
