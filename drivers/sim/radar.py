@@ -34,6 +34,7 @@ from drivers.radar.ld2410 import (
     encode_ack,
     encode_report,
 )
+from drivers.sim.pir import VirtualPir
 
 log = logging.getLogger(__name__)
 
@@ -186,14 +187,34 @@ class VirtualRadar:
             frame = self._encode()
         self._write(frame[: len(frame) // 2])
 
-    def play(self, scene: Sequence[tuple[float, str]] = DEMO_SCENE, *, loop: bool = True) -> None:
-        """Run a scene of (seconds, action) steps on a thread, in real time (for the demo)."""
-        actions = {
-            "enter": self.person_enters,
-            "sit_still": self.person_sits_still,
-            "leave": self.person_leaves,
-            "noise": self.inject_noise,
-        }
+    def play(
+        self,
+        scene: Sequence[tuple[float, str]] = DEMO_SCENE,
+        *,
+        loop: bool = True,
+        pir: VirtualPir | None = None,
+    ) -> None:
+        """Run a scene of (seconds, action) steps on a thread, in real time (for the demo).
+
+        With a virtual PIR, it shows motion while the person is moving and falls quiet
+        otherwise, as a real PIR beside the radar would."""
+
+        def moving() -> None:
+            self.person_enters()
+            if pir is not None:
+                pir.motion()
+
+        def still() -> None:
+            self.person_sits_still()
+            if pir is not None:
+                pir.quiet()
+
+        def gone() -> None:
+            self.person_leaves()
+            if pir is not None:
+                pir.quiet()
+
+        actions = {"enter": moving, "sit_still": still, "leave": gone, "noise": self.inject_noise}
         for _, name in scene:
             if name not in actions:
                 raise ValueError(f"unknown scene action {name!r}; use one of {sorted(actions)}")

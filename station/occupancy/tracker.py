@@ -131,7 +131,7 @@ class _Session:
 
 
 @dataclass
-class _Plan:
+class StepPlan:
     """Everything one step decided; applied to memory and pins only after it is committed."""
 
     state: State
@@ -146,6 +146,8 @@ class _Plan:
     writes: list[Callable[[Tx], None]] = field(default_factory=list)
     closed_session: tuple[float, float] | None = None
     persist_seen: bool = False
+    changed: bool = False
+    """Something a listener should hear about (not just the periodic last-seen save)."""
 
 
 class OccupancyTracker:
@@ -190,6 +192,7 @@ class OccupancyTracker:
         self._recent: list[tuple[float, float]] = []
         self._started = False
         self._closed = False
+        self._listeners: list[Callable[[OccupancySnapshot], None]] = []
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -256,6 +259,13 @@ class OccupancyTracker:
             session_started_at=self._session.started_wall if self._session else None,
         )
 
+    def subscribe(self, listener: Callable[[OccupancySnapshot], None]) -> Callable[[], None]:
+        """Hear a fresh snapshot after every committed change (state, session, alarm, relay);
+        returns the function that unsubscribes. Listeners run on the event loop: keep them
+        short (the live stream only queues a message)."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
     # --- feeding -------------------------------------------------------------------------------
 
     def apply(self, reading: SensorReading) -> None:
@@ -298,7 +308,7 @@ class OccupancyTracker:
                 log.error("occupancy: change not recorded, will retry: %s", exc)
             await asyncio.sleep(interval)
 
-    async def step(self) -> _Plan:
+    async def step(self) -> StepPlan:
         """Read the sensors, decide, record, switch. Returns what was decided (for tests)."""
         if not self._started:
             await self.start()
@@ -355,6 +365,7 @@ class OccupancyTracker:
             }
             plan = self._plan(overrides={name: ov})
             plan.writes.insert(0, _event("relay_override_set", actor, payload))
+            plan.changed = True
             await self._commit(plan)
         return self.relay_states()[name]
 
@@ -369,6 +380,7 @@ class OccupancyTracker:
             if current is not None:
                 payload = {"relay": name, "reason": reason or "cleared by staff"}
                 plan.writes.insert(0, _event("relay_override_ended", actor, payload))
+                plan.changed = True
             await self._commit(plan)
         return self.relay_states()[name]
 
@@ -386,7 +398,7 @@ class OccupancyTracker:
         *,
         overrides: Mapping[RelayName, Override | None] | None = None,
         stopping: bool = False,
-    ) -> _Plan:
+    ) -> StepPlan:
         now, wall = self._clock.monotonic(), self._clock.wall()
         verdict = evaluate(
             now=now,
@@ -400,7 +412,7 @@ class OccupancyTracker:
         )
         if stopping:
             verdict = replace(verdict, state="unknown", reason="station stopped", seen=())
-        plan = _Plan(
+        plan = StepPlan(
             state=self._state,
             reason=verdict.reason,
             since_mono=self._since_mono,
@@ -421,11 +433,12 @@ class OccupancyTracker:
             and plan.last_seen - self._seen_persisted >= SEEN_PERSIST_S
         ):
             plan.persist_seen = True
+        plan.changed = bool(plan.writes)
         if plan.writes or plan.persist_seen:
             plan.writes.append(self._write_state(plan))
         return plan
 
-    def _plan_transition(self, plan: _Plan, verdict: Verdict, now: float, wall: float) -> None:
+    def _plan_transition(self, plan: StepPlan, verdict: Verdict, now: float, wall: float) -> None:
         previous = self._state
         plan.state = verdict.state
         plan.since_mono, plan.since_wall = now, wall
@@ -454,7 +467,7 @@ class OccupancyTracker:
             plan.session = _Session(now, wall)
             plan.last_seen = now
 
-    def _plan_alarms(self, plan: _Plan, verdict: Verdict, now: float) -> None:
+    def _plan_alarms(self, plan: StepPlan, verdict: Verdict, now: float) -> None:
         for name in sorted(verdict.offline - self._offline):
             reading = self._latest.get(name)
             silent = now - (reading.at if reading is not None else self._started_at)
@@ -471,7 +484,7 @@ class OccupancyTracker:
 
     def _plan_relays(
         self,
-        plan: _Plan,
+        plan: StepPlan,
         now: float,
         wall: float,
         overrides: Mapping[RelayName, Override | None],
@@ -506,7 +519,7 @@ class OccupancyTracker:
                 plan.writes.append(_write_relay(relay))
             plan.relays[name] = relay
 
-    def _write_state(self, plan: _Plan) -> Callable[[Tx], None]:
+    def _write_state(self, plan: StepPlan) -> Callable[[Tx], None]:
         session_started = plan.session.started_wall if plan.session else None
         seen = self._wall_of(plan.last_seen) if plan.last_seen is not None else None
 
@@ -523,7 +536,7 @@ class OccupancyTracker:
 
     # --- committing ----------------------------------------------------------------------------
 
-    async def _commit(self, plan: _Plan) -> _Plan:
+    async def _commit(self, plan: StepPlan) -> StepPlan:
         if plan.writes:
 
             def apply(tx: Tx) -> None:
@@ -532,9 +545,16 @@ class OccupancyTracker:
 
             await self._store.write(apply)
         self._adopt(plan)
+        if plan.changed and self._listeners:
+            snapshot = self.snapshot()
+            for listener in list(self._listeners):
+                try:
+                    listener(snapshot)
+                except Exception:
+                    log.exception("occupancy: a snapshot listener failed")
         return plan
 
-    def _adopt(self, plan: _Plan) -> None:
+    def _adopt(self, plan: StepPlan) -> None:
         if plan.state != self._state:
             log.info("occupancy: %s -> %s (%s)", self._state, plan.state, plan.reason)
         self._state = plan.state

@@ -414,3 +414,20 @@ async def test_run_loop_feeds_itself(
         with pytest.raises(asyncio.CancelledError):
             await task
     await t.aclose()
+
+
+async def test_listeners_hear_a_snapshot_after_each_committed_change(
+    store: Store, clock: FakeClock, alarms: AlarmService, pins: MockFactory
+) -> None:
+    t = tracker_for(config(), store, clock, alarms, pins)
+    heard: list[tuple[str, bool]] = []
+    unsubscribe = t.subscribe(lambda snap: heard.append((snap.state, snap.relays["fan"].on)))
+    s = Scene(t, clock)
+    await s.see()
+    await s.see(radar=True)
+    await s.wait(300, radar=True)  # nothing changes (the minutely save is not news)
+    assert heard == [("vacant", False), ("occupied", True)]
+    unsubscribe()
+    await s.wait(200)
+    assert len(heard) == 2
+    await t.aclose()
