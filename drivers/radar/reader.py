@@ -155,9 +155,9 @@ class RadarReader:
             self.stats.opens += 1
             self.connected = True
             self._framer.reset()
+            reports_before = self.stats.reports
             try:
-                if self._serve(ser):
-                    backoff = self._reconnect_min
+                self._serve(ser)
             except (serial.SerialException, OSError) as exc:
                 self.stats.disconnects += 1
                 self._note_error(f"{self.port} dropped: {exc}")
@@ -165,14 +165,14 @@ class RadarReader:
                 self.connected = False
                 with contextlib.suppress(serial.SerialException, OSError):
                     ser.close()
+            if self.stats.reports > reports_before:
+                backoff = self._reconnect_min  # the link worked: a new outage starts afresh
             self._stop.wait(backoff)
             backoff = min(backoff * 2, self._reconnect_max)
 
-    def _serve(self, ser: serial.Serial) -> bool:
-        """Read until stopped or silent; True if reports flowed (the link was healthy)."""
-        opened = time.monotonic()
-        last_heard = opened
-        healthy = False
+    def _serve(self, ser: serial.Serial) -> None:
+        """Read until stopped, or until the radar has been silent too long; raises on I/O loss."""
+        last_heard = time.monotonic()
         if self.engineering:
             self._configure(ser, [enable_config(), enable_engineering(), end_config()])
         while not self._stop.is_set():
@@ -181,14 +181,12 @@ class RadarReader:
             chunk = ser.read(ser.in_waiting or 1)
             if chunk and self._handle(self._framer.feed(chunk)):
                 last_heard = time.monotonic()
-                healthy = True
             if self._silence_reopen and time.monotonic() - last_heard > self._silence_reopen:
                 self._note_error(
                     f"{self.port} silent for {self._silence_reopen:.0f} s; reopening the port"
                 )
                 self.stats.disconnects += 1
-                return healthy
-        return healthy
+                return
 
     def _configure(self, ser: serial.Serial, frames: list[bytes]) -> None:
         """Send config commands one at a time, each after the previous one's ACK (or timeout)."""

@@ -167,3 +167,21 @@ def test_stop_is_prompt(radar: VirtualRadar) -> None:
     reader.stop()
     assert time.monotonic() - started < 1.0
     assert not reader.connected
+
+
+def test_back_off_starts_afresh_after_a_healthy_connection(
+    radar: VirtualRadar, make_reader: Make
+) -> None:
+    reader = make_reader(radar.path, reconnect_min_s=0.05, reconnect_max_s=3.0)
+    assert reader.wait_for_report(None, timeout=5)
+    radar.unplug()
+    time.sleep(1.6)  # long enough for the back-off to grow past a second
+    radar.replug()
+    assert reader.wait_for_report(reader.last_report_at, timeout=10)
+    radar.unplug()
+    time.sleep(0.1)
+    mark = reader.last_report_at
+    replugged = time.monotonic()
+    radar.replug()
+    assert reader.wait_for_report(mark, timeout=10)
+    assert time.monotonic() - replugged < 1.2, "a short outage after a good run recovers fast"
