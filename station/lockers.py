@@ -23,6 +23,7 @@ from station.store import Store, Tx
 log = logging.getLogger(__name__)
 
 DoorState = Literal["open", "closed", "unknown"]
+_OFFLINE_POLL_S = 1.0
 _DOOR_EVENTS: dict[DoorState, str] = {
     "open": "door_opened",
     "closed": "door_closed",
@@ -148,8 +149,8 @@ class LockerService:
     # --- reading the boards --------------------------------------------------------------------
 
     async def _poll_loop(self, board_id: str) -> None:
-        period = self._t.poll_ms / 1000
-        wake = self._boards[board_id].wake
+        board = self._boards[board_id]
+        wake = board.wake
         while True:
             started = self._clock.monotonic()
             wake.clear()
@@ -160,6 +161,8 @@ class LockerService:
             except Exception:
                 log.exception("polling board %s failed; will retry", board_id)
             elapsed = self._clock.monotonic() - started
+            # An offline board is asked less often, so its timeouts do not slow its bus-mates.
+            period = self._t.poll_ms / 1000 if board.online is not False else _OFFLINE_POLL_S
             # An unlock wakes the loop early: its door is read right after the command.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(max(0.0, period - elapsed)):
