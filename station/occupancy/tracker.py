@@ -293,12 +293,16 @@ class OccupancyTracker:
             return
         async with self._lock:
             await self._store.write(self._restore)
+            self._started_at = self._clock.monotonic()
             self._started = True
         for source in self._sources:
             source.start()
 
     async def run(self) -> None:
-        """Poll, fuse and switch every `poll_ms` until cancelled; a failed write is retried."""
+        """Poll, fuse and switch every `poll_ms` until cancelled; a failed step is retried.
+
+        The loop outlives any one failure: a rest area whose tracker died would keep its fan
+        in whatever state it was left, with nobody told."""
         await self.start()
         interval = self.config.poll_ms / 1000
         while True:
@@ -306,6 +310,8 @@ class OccupancyTracker:
                 await self.step()
             except StoreError as exc:
                 log.error("occupancy: change not recorded, will retry: %s", exc)
+            except Exception:
+                log.exception("occupancy: step failed, will retry")
             await asyncio.sleep(interval)
 
     async def step(self) -> StepPlan:
