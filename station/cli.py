@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from station.config import ConfigError, StationConfig, load_config
+from station.people.cli import add_staff_commands
 
 DEFAULT_CONFIG = "/etc/station/station.toml"
 
@@ -43,6 +44,12 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         f"{args.config}: ok: station {config.station.id}, {len(config.boards)} board(s), "
         f"{len(config.lockers)} locker(s)"
     )
+    if not config.people.phone_hash_key:
+        print(
+            "warning: [people] phone_hash_key is not set: the station will not recognise "
+            "members (member routes answer 503); set the fleet-wide key from the central office",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -72,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--headless", action="store_true", help="no touchscreen UI; serve the API only")
     p.add_argument("--web", action="store_true", help="serve the UI to a browser instead")
     p.set_defaults(func=cmd_demo)
+
+    add_staff_commands(sub, DEFAULT_CONFIG)
     return parser
 
 
