@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from station.alarms import AlarmService
@@ -64,6 +64,11 @@ class Services:
 
     async def start(self) -> None:
         """Repair what a restart cut short, sync supplies with the config, start housekeeping."""
+        if not self.members.available:
+            log.warning(
+                "[people] phone_hash_key is not set: members cannot identify at this station "
+                "(member routes answer 503); set the fleet-wide key from the central office"
+            )
         await self.lending.start()
         await self.storage.start()
         await self.supplies.start()
@@ -103,7 +108,7 @@ class Services:
             except Exception:
                 log.exception("services housekeeping failed; will retry")
 
-    def end_member_session_when_done(self, token: str) -> list:
+    def end_member_session_when_done(self, token: str) -> list[Callable[[Flow], None]]:
         """A finish callback ending a member's kiosk session once their flow completed."""
 
         def done(flow: Flow) -> None:
