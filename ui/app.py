@@ -166,6 +166,14 @@ class StationApp(App[None]):
             self.daemon_lost()
             raise
 
+    def show_refusal(self, exc: ApiError, on_retry: Callable[[], None] | None = None) -> None:
+        """A refusal from the daemon as a full-screen error in plain words."""
+        from ui.screens.errors import ErrorScreen, refusal
+
+        if exc.status == 401 and self.staff is not None:
+            self.staff = None
+        self.push_screen(ErrorScreen(refusal(exc, self.info.help_phone), on_retry=on_retry))
+
     # --- who is at the screen -----------------------------------------------------------------
 
     def member_headers(self) -> dict[str, str]:

@@ -233,6 +233,17 @@ class StationClient:
     async def notices(self) -> list[dict[str, Any]]:
         return await self.get("/api/v1/notices")
 
+    # --- staff routes (a staff session token on every call) --------------------------------------
+
+    async def staff_get(self, path: str, token: str, **params: Any) -> Json:
+        return await self.get(f"/api/v1/{path}", token=token, **params)
+
+    async def staff_post(self, path: str, token: str, body: Json = None) -> Json:
+        return await self.post(f"/api/v1/{path}", body, token=token)
+
+    async def sync_status(self, token: str) -> Json:
+        return await self.get("/api/v1/sync/status", token=token)
+
 
 def _api_error(response: httpx.Response) -> ApiError:
     try:

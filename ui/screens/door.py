@@ -23,7 +23,7 @@ from ui.screens.base import KioskScreen
 from ui.screens.errors import ErrorScreen, Problem, line, refusal
 from ui.widgets.text import DataLabel, Labeller, TButton, TLabel
 
-TERMINAL = frozenset({"completed", "cancelled", "abandoned"})
+TERMINAL = frozenset({"completed", "cancelled", "abandoned", "failed"})
 WAIT_S = 20
 INSTRUCTIONS = {
     "loan": "door.do.loan",
@@ -128,7 +128,7 @@ class FlowScreen(KioskScreen):
 
     def _show(self) -> None:
         state = self.state
-        if state == "cancelled":
+        if state in ("cancelled", "failed"):
             self._fail("door_not_opened")
             return
         if state == "abandoned":

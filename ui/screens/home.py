@@ -46,8 +46,10 @@ def supplies_text(supplies: list[dict[str, Any]] | None, charging_free: int | No
     def label(i18n: Translator) -> str:
         parts: list[str] = []
         for s in supplies or []:
+            if s.get("count") is None:
+                continue  # never counted: say nothing rather than guess
             name = i18n.pick(s.get("name"), s.get("name_en"))
-            count = int(s.get("count") or 0)
+            count = int(s["count"])
             key = "home.supply.out" if count <= 0 else "home.supply.low" if s.get("low") else None
             parts.append(i18n.t(key or "home.supply.in", name=name))
         if charging_free is not None:
@@ -96,6 +98,8 @@ class HomeScreen(KioskScreen):
         self.set_interval(self.kiosk.ui.notice_cycle_s, self._next_notice)
 
     def on_screen_resume(self) -> None:
+        # Whoever backed out to Home is done: the next person must identify again.
+        self.kiosk.forget_member()
         self.refresh_strip()
 
     @on(Button.Pressed, ".tile")

@@ -206,9 +206,10 @@ class BorrowConfirmScreen(ToolConfirmScreen):
 
     def details(self) -> ComposeResult:
         tool = self.tool
-        hours = int(tool.get("loan_hours") or 0)
+        unit_s = 86_400 if tool.get("loan_unit", "days") == "days" else 3_600
+        seconds = int(tool.get("loan_period") or 0) * unit_s
         yield DataLabel(
-            lambda i18n: i18n.t("tools.loan_period", period=i18n.duration(hours * 3600)),
+            lambda i18n: i18n.t("tools.loan_period", period=i18n.duration(seconds)),
             id="loan-period",
             classes="sentence",
         )

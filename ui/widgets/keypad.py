@@ -61,6 +61,24 @@ def complete(kind: Kind, value: str) -> bool:
     return True
 
 
+class Key(Button):
+    """A keypad key takes every tap: a plain Button ignores a second tap on itself within
+    its 0.2 s press animation, which would drop the second 1 of "11"; the display shows each
+    digit (or dot) at once instead."""
+
+    def __init__(self, label: str, *, id: str, classes: str) -> None:
+        super().__init__(label, id=id, classes=classes)
+        self.active_effect_duration = 0
+
+
+class TKey(TButton):
+    """A keypad key labelled from the catalogue (delete, clear), also taking every tap."""
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.active_effect_duration = 0
+
+
 class Keypad(Vertical):
     """A display line and a 4x3 grid of keys: 1-9, clear, 0, delete."""
 
@@ -101,10 +119,10 @@ class Keypad(Vertical):
         yield Static("", markup=False, id="keypad-display", classes=f"entry entry-{self.kind}")
         with Grid(id="keypad-keys"):
             for digit in "123456789":
-                yield Button(digit, id=f"key-{digit}", classes="key digit")
-            yield TButton("keypad.clear", id="key-clear", classes="key action")
-            yield Button("0", id="key-0", classes="key digit")
-            yield TButton("keypad.delete", id="key-del", classes="key action")
+                yield Key(digit, id=f"key-{digit}", classes="key digit")
+            yield TKey("keypad.clear", id="key-clear", classes="key action")
+            yield Key("0", id="key-0", classes="key digit")
+            yield TKey("keypad.delete", id="key-del", classes="key action")
 
     def on_mount(self) -> None:
         self._show()

@@ -1,0 +1,257 @@
+"""The live door grid, one door's actions (open with a reason, release), and what is inside.
+
+The grid follows the live stream: a door opening anywhere in the station turns its tile within
+one poll of the boards. Staff open a door by tapping it and then the reason; the reason goes
+to the usage log with the staff member as actor before the unlock is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Grid, Horizontal, Vertical
+from textual.widgets import Button
+
+from ui.client import StationClient
+from ui.i18n import CATALOGUE, Translator
+from ui.messages import LiveEvent, LockersChanged
+from ui.screens.base import KioskScreen
+from ui.screens.common import Choice, ChoiceScreen
+from ui.screens.maintenance.console import Panel
+from ui.widgets.text import DataButton, DataLabel, Labeller, TButton, TLabel
+
+Contents = dict[str, Labeller]
+OPEN_REASONS = ("restock", "inspect", "clean", "retrieve", "repair")
+DOOR_ALARMS = frozenset({"forced_open", "door_jammed", "door_left_open"})
+
+
+async def locker_contents(client: StationClient, token: str) -> Contents:
+    """What each locker holds, as far as the services tell: tools, deposits, found items."""
+    out: Contents = {}
+    for tool in await client.tools():
+        locker = tool.get("locker")
+        if locker and tool.get("status") not in ("retired", "on_loan", "missing"):
+            out[str(locker)] = _tool_label(tool)
+    for dep in await client.staff_get("deposits", token, status="active"):
+        if dep.get("locker"):
+            out[str(dep["locker"])] = _deposit_label(str(dep.get("kind", "bag")))
+    for item in await client.found():
+        if item.get("status") == "held":
+            staff_view = await client.staff_get(f"found/{item['number']}/record", token)
+            if staff_view.get("locker"):
+                out[str(staff_view["locker"])] = _found_label(str(item["number"]))
+    for item in await client.staff_get("found/expired", token):
+        if item.get("locker"):
+            out[str(item["locker"])] = _found_label(str(item["number"]))
+    for waiting in await client.pickup_lockers():
+        locker = str(waiting.get("locker") or "")
+        if locker and locker not in out:
+            out[locker] = lambda i18n: i18n.t("maint.contents.pickup")
+    return out
+
+
+def _tool_label(tool: dict[str, Any]) -> Labeller:
+    return lambda i18n: i18n.pick(tool.get("name_zh"), tool.get("name_en"))
+
+
+def _deposit_label(kind: str) -> Labeller:
+    key = "maint.contents.phone" if kind == "phone_charge" else "maint.contents.bag"
+    return lambda i18n: i18n.t(key)
+
+
+def _found_label(number: str) -> Labeller:
+    return lambda i18n: i18n.t("maint.contents.found", number=number)
+
+
+def door_tile(locker: dict[str, Any], contents: Labeller | None, alarmed: bool) -> Labeller:
+    lid, door = str(locker["id"]), str(locker.get("door", "unknown"))
+
+    def label(i18n: Translator) -> str:
+        state = i18n.t(f"door.is.{door}")
+        if locker.get("faulty"):
+            state = i18n.t("maint.door.faulty")
+        elif not locker.get("board_online"):
+            state = i18n.t("maint.door.offline")
+        mark = "⚠ " if alarmed else ""
+        inside = contents(i18n) if contents else i18n.t("maint.contents.empty")
+        return f"{mark}{lid} {state}\n{inside}"
+
+    return label
+
+
+def door_classes(locker: dict[str, Any], alarmed: bool) -> str:
+    door = str(locker.get("door", "unknown"))
+    classes = ["door", door]
+    if locker.get("faulty") or not locker.get("board_online"):
+        classes.append("faulty")
+    if alarmed:
+        classes.append("alarm")
+    return " ".join(classes)
+
+
+class DoorsPanel(Panel):
+    SECTION = "doors"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.contents: Contents = {}
+        self.alarms: list[dict[str, Any]] = []
+
+    def compose(self) -> ComposeResult:
+        yield TLabel("maint.doors.hint", classes="sentence")
+        yield Grid(id="door-grid")
+
+    def load(self) -> None:
+        client, token = self.kiosk.client, self.token
+
+        async def read() -> tuple[Contents, list[dict[str, Any]]]:
+            return await locker_contents(client, token), await client.alarms(token=token)
+
+        self.console.call(read, done=self._loaded, busy=not self.query(".door"))
+
+    async def _loaded(self, data: tuple[Contents, list[dict[str, Any]]]) -> None:
+        self.contents, self.alarms = data
+        await self._render()
+
+    def _alarmed(self) -> set[str]:
+        return {
+            str(a.get("subject"))
+            for a in self.alarms
+            if a.get("state") == "raised" and a.get("type") in DOOR_ALARMS
+        }
+
+    async def _render(self) -> None:
+        grid = self.query_one("#door-grid", Grid)
+        alarmed = self._alarmed()
+        lockers = self.kiosk.live.lockers
+        existing = {b.value: b for b in grid.query(".door").results(DataButton)}
+        if set(existing) != set(lockers):
+            await grid.remove_children()
+            await grid.mount_all(
+                DataButton(
+                    door_tile(lk, self.contents.get(lid), lid in alarmed),
+                    lid,
+                    id=f"door-{lid}",
+                    classes=door_classes(lk, lid in alarmed),
+                )
+                for lid, lk in lockers.items()
+            )
+            return
+        for lid, button in existing.items():
+            lk = lockers[lid]
+            button.relabel(door_tile(lk, self.contents.get(lid), lid in alarmed))
+            button.set_classes(door_classes(lk, lid in alarmed))
+
+    def live(self, event: LiveEvent | LockersChanged) -> None:
+        if isinstance(event, LiveEvent) and event.type.startswith("alarm_"):
+            self.load()
+        else:
+            self.run_worker(self._render(), group="door-grid")
+
+    @on(Button.Pressed, ".door")
+    def _door(self, event: Button.Pressed) -> None:
+        event.stop()
+        if not isinstance(event.button, DataButton):
+            return
+        lid = str(event.button.value)
+        alarms = [a for a in self.alarms if a.get("subject") == lid and a.get("state") != "cleared"]
+        self.app.push_screen(DoorActionScreen(lid, self.contents.get(lid), alarms))
+
+
+class DoorActionScreen(KioskScreen):
+    """One door: what it holds, its alarms, and the reasons to open it (one tap opens)."""
+
+    TITLE_KEY = "maint.door.title"
+
+    def __init__(self, locker: str, contents: Labeller | None, alarms: list[dict[str, Any]]):
+        super().__init__()
+        self.locker = locker
+        self.contents = contents
+        self.alarms = alarms
+
+    def body(self) -> ComposeResult:
+        lk = self.kiosk.live.lockers.get(self.locker, {"id": self.locker})
+        with Vertical(classes="panel", id="door-info"):
+            yield DataLabel(door_tile(lk, self.contents, bool(self.alarms)), classes="headline")
+            if lk.get("faulty"):
+                reason = str(lk.get("fault_reason") or "")
+                yield TLabel("maint.door.fault", {"reason": reason}, classes="sentence warn")
+            for alarm in self.alarms:
+                yield DataLabel(alarm_text(alarm), classes="sentence warn")
+        yield TLabel("maint.door.why", classes="prompt")
+        with Grid(id="reasons"):
+            for reason in OPEN_REASONS:
+                yield TButton(f"maint.reason.{reason}", id=f"reason-{reason}", classes="reason")
+        if lk.get("faulty"):
+            with Horizontal(classes="actions"):
+                yield TButton("maint.door.release", id="release", variant="primary")
+
+    @on(Button.Pressed, ".reason")
+    def _open(self, event: Button.Pressed) -> None:
+        event.stop()
+        reason = (event.button.id or "").removeprefix("reason-")
+        staff = self.kiosk.staff
+        if staff is None:
+            self.kiosk.go_home()
+            return
+        faulty = bool(self.kiosk.live.lockers.get(self.locker, {}).get("faulty"))
+        body = {"reason": f"staff at the touchscreen: {reason}", "allow_faulty": faulty}
+        path = f"/api/v1/lockers/{self.locker}/open"
+        self.call(
+            lambda: self.kiosk.client.post(path, body, token=staff.token, slow=True),
+            done=lambda _: self.app.pop_screen(),
+        )
+
+    @on(Button.Pressed, "#release")
+    def _release(self, event: Button.Pressed) -> None:
+        event.stop()
+        staff = self.kiosk.staff
+        if staff is None:
+            self.kiosk.go_home()
+            return
+        self.call(
+            lambda: self.kiosk.client.release_locker(
+                self.locker, "released at the touchscreen", staff.token
+            ),
+            done=lambda _: self.app.pop_screen(),
+        )
+
+
+def alarm_text(alarm: dict[str, Any]) -> Labeller:
+    def label(i18n: Translator) -> str:
+        kind = str(alarm.get("type", ""))
+        name = i18n.t(f"alarm.{kind}") if f"alarm.{kind}" in CATALOGUE else kind
+        raised = alarm.get("raised_at")
+        when = i18n.when(float(raised)) if isinstance(raised, int | float) else ""
+        state = i18n.t(f"maint.alarm.{alarm.get('state', 'raised')}")
+        return f"{name} · {alarm.get('subject', '')} · {when} · {state}"
+
+    return label
+
+
+class LockerPickScreen(ChoiceScreen):
+    """Staff pick a locker (assigning a tool to it)."""
+
+    TITLE_KEY = "maint.pick_locker"
+    PROMPT_KEY = "maint.pick_locker"
+    COLUMNS = 4
+    PAGE_SIZE = 12
+
+    def __init__(self, lockers: list[str], then: Callable[[str], None]) -> None:
+        super().__init__()
+        self.lockers = lockers
+        self.then = then
+
+    async def on_mount(self) -> None:
+        await self.show_choices([Choice(_locker(lid), lid, lid) for lid in self.lockers])
+
+    def chosen(self, value: Any) -> None:
+        self.app.pop_screen()
+        self.then(str(value))
+
+
+def _locker(lid: str) -> Labeller:
+    return lambda i18n: i18n.t("pickup.locker_id", locker=lid)

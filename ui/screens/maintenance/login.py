@@ -1,0 +1,53 @@
+"""Staff log in with their staff number and PIN (the touchscreen keypad is numeric, so staff
+who use it have numeric staff numbers); the session ends after the staff idle timeout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ui.app import StaffSession
+from ui.client import ApiError
+from ui.screens.common import KeypadScreen
+from ui.screens.errors import ErrorScreen, refusal
+
+
+class StaffNumberScreen(KeypadScreen):
+    TITLE_KEY = "maint.login"
+    PROMPT_KEY = "keypad.staff_no"
+    KIND = "staff_no"
+
+    def submit(self, value: str) -> None:
+        self.app.push_screen(StaffPinScreen(value))
+
+
+class StaffPinScreen(KeypadScreen):
+    TITLE_KEY = "maint.login"
+    PROMPT_KEY = "keypad.staff_pin"
+    KIND = "pin"
+
+    def __init__(self, staff_no: str) -> None:
+        super().__init__()
+        self.staff_no = staff_no
+
+    def submit(self, value: str) -> None:
+        staff_no = self.staff_no
+        self.call(
+            lambda: self.kiosk.client.staff_login(staff_no, value),
+            done=self._logged_in,
+            refused=self._refused,
+        )
+
+    def _logged_in(self, answer: dict[str, Any]) -> None:
+        from ui.screens.maintenance.console import MaintenanceScreen
+
+        self.kiosk.staff = StaffSession(
+            token=str(answer["token"]),
+            staff_no=str(answer.get("staff_no", self.staff_no)),
+            name=str(answer.get("name", "")),
+        )
+        self.app.pop_screen()  # this PIN screen
+        self.app.switch_screen(MaintenanceScreen())
+
+    def _refused(self, exc: ApiError) -> None:
+        self.clear_entry()
+        self.app.push_screen(ErrorScreen(refusal(exc, self.kiosk.info.help_phone)))
