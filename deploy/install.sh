@@ -100,6 +100,14 @@ if [[ $DRY_RUN -eq 0 && $(id -u) -ne 0 ]]; then
 fi
 command -v "$PYTHON" >/dev/null || die "no $PYTHON: install python3 first, or give --python"
 
+# True when this script runs on a live system managed by systemd, so reloading udev or
+# restarting journald means something. Not in a --root install, a chroot (building an image)
+# or a container without systemd: there the new files take effect at the next boot.
+live_system() {
+    [[ -z "$ROOT" && $DO_SYSTEMCTL -eq 1 && -d /run/systemd/system ]] &&
+        ! systemd-detect-virt --quiet --chroot 2>/dev/null
+}
+
 # --- output -------------------------------------------------------------------------------
 
 step() { printf '==> %s\n' "$*"; }
@@ -359,11 +367,8 @@ step_config() {
     step "config: /etc/station/"
     if [[ "$ROLE" == central ]]; then
         ensure_dir /etc/station 750 root:station-central
-        if [[ -e "$ROOT/etc/station/central.toml" ]]; then
-            unchanged "/etc/station/central.toml (exists; never overwritten)"
-        else
-            note "write /etc/station/central.toml before starting station-central.service"
-        fi
+        ensure_config "$DEPLOY/central/central.env" /etc/station/central.env 640 \
+            root:station-central
         return
     fi
     # Group station: the daemon and the kiosk read the config (it holds API tokens), no one
@@ -389,7 +394,7 @@ step_udev() {
     step "udev: stable names /dev/station-locks, /dev/station-radar, /dev/input/station-touch"
     ensure_file "$DEPLOY/udev/99-station.rules" /etc/udev/rules.d/99-station.rules 644
     if [[ $LAST_CHANGED -eq 1 ]]; then
-        if [[ $DRY_RUN -eq 0 && $DO_SYSTEMCTL -eq 1 && -z "$ROOT" ]]; then
+        if live_system; then
             run udevadm control --reload
             run udevadm trigger --action=change --subsystem-match=tty \
                 --subsystem-match=gpio --subsystem-match=input
@@ -401,7 +406,7 @@ step_journald() {
     step "journald: journal size limits"
     ensure_file "$DEPLOY/journald/station.conf" /etc/systemd/journald.conf.d/station.conf 644
     if [[ $LAST_CHANGED -eq 1 ]]; then
-        if [[ $DRY_RUN -eq 0 && $DO_SYSTEMCTL -eq 1 && -z "$ROOT" ]]; then
+        if live_system; then
             run systemctl restart systemd-journald.service
         fi
     fi
@@ -446,7 +451,7 @@ step_enable() {
         note "skipped (--no-systemctl)"
         return
     fi
-    if [[ $UNITS_CHANGED -eq 1 && -z "$ROOT" ]]; then
+    if [[ $UNITS_CHANGED -eq 1 ]] && live_system; then
         run systemctl daemon-reload
     fi
     local unit state
@@ -468,7 +473,7 @@ step_enable() {
     done < <(enabled_units)
     # Running services pick up new code or units now; stopped ones are left for the technician
     # to start once the config is edited.
-    if [[ -z "$ROOT" && $DRY_RUN -eq 0 && ($CODE_CHANGED -eq 1 || $UNITS_CHANGED -eq 1) ]]; then
+    if [[ $CODE_CHANGED -eq 1 || $UNITS_CHANGED -eq 1 ]] && live_system; then
         local units
         mapfile -t units < <(role_units)
         run systemctl try-restart "${units[@]}"
@@ -497,6 +502,9 @@ main() {
         if [[ "$ROLE" == station ]]; then
             printf 'next: edit /etc/station/station.toml, run "station doctor", then\n'
             printf '      systemctl start station.service station-kiosk.service\n'
+        else
+            printf 'next: check /etc/station/central.env, then\n'
+            printf '      systemctl start station-central.service\n'
         fi
     fi
 }

@@ -84,6 +84,7 @@ def test_dry_run_for_the_central_server_plans_only_its_parts(
     assert "would install /etc/systemd/system/station-central.service" in result.stdout
     assert "would enable station-central.service" in result.stdout
     assert "would create user station-central" in result.stdout
+    assert "would create /etc/station/central.env from deploy/central/central.env" in result.stdout
     for station_only in ("station-kiosk", "99-station.rules", "touchpointer", "station.toml"):
         assert station_only not in result.stdout
     assert list(tmp_path.iterdir()) == []

@@ -83,7 +83,7 @@ def test_systemd_analyze_verify_accepts_the_central_unit(tmp_path: Path) -> None
     station.write_text("#!/bin/sh\nexit 0\n")
     station.chmod(0o755)
     text = (DEPLOY / "systemd" / unit).read_text(encoding="utf-8")
-    assert "/opt/station/venv/bin/station central serve" in text
+    assert "/opt/station/venv/bin/station central serve --host 127.0.0.1" in text
     rooted = tmp_path / unit
     rooted.write_text(text.replace("/opt/station/venv/", f"{tmp_path}/venv/"))
 
@@ -188,6 +188,10 @@ def test_touch_bridge_is_started_by_udev_and_bound_to_the_touchscreen() -> None:
 def test_central_unit_runs_the_central_server() -> None:
     unit = parse_unit(DEPLOY / "systemd/station-central.service")
 
+    assert unit["Service"]["ExecStart"] == [
+        "/opt/station/venv/bin/station central serve --host 127.0.0.1 --port 8480"
+    ]
+    assert unit["Service"]["EnvironmentFile"] == ["-/etc/station/central.env"]
     assert unit["Service"]["User"] == ["station-central"]
     assert unit["Service"]["Restart"] == ["always"]
     assert unit["Unit"]["StartLimitIntervalSec"] == ["0"]
