@@ -123,8 +123,11 @@ class SyncService:
                 delay = self._delay_after(outcome)
                 self._next_try_mono = self.clock.monotonic() + delay
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+                # that lands as the wake-up fires, and the daemon would never stop.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), delay)
+                    async with asyncio.timeout(delay):
+                        await self._wake.wait()
         finally:
             await self.aclose()
 
