@@ -19,7 +19,15 @@ from station.api.models_services import (
     ReasonBody,
     RemoveRequest,
 )
-from station.api.services_deps import AnyRole, Kiosk, RefusalRoute, Staff, Svc, refusals
+from station.api.services_deps import (
+    AnyRole,
+    Kiosk,
+    RefusalRoute,
+    RowId,
+    Staff,
+    Svc,
+    refusals,
+)
 
 router = APIRouter(prefix="/api/v1", route_class=RefusalRoute, tags=["lost and found"])
 
@@ -122,11 +130,11 @@ async def claims(
 @router.post(
     "/claims/{claim_id}/approve", response_model=ApproveResponse, responses=refusals(404, 409)
 )
-async def approve(claim_id: int, body: NoteBody, who: Staff, svc: Svc) -> dict[str, Any]:
+async def approve(claim_id: RowId, body: NoteBody, who: Staff, svc: Svc) -> dict[str, Any]:
     """Staff verified the claimant: a one-time pickup code for the locker (shown only here)."""
     return await svc.lostfound.approve(claim_id, body.note, who.actor)
 
 
 @router.post("/claims/{claim_id}/reject", response_model=ClaimView, responses=refusals(404, 409))
-async def reject(claim_id: int, body: ReasonBody, who: Staff, svc: Svc) -> dict[str, Any]:
+async def reject(claim_id: RowId, body: ReasonBody, who: Staff, svc: Svc) -> dict[str, Any]:
     return await svc.lostfound.reject(claim_id, body.reason, who.actor)

@@ -18,6 +18,7 @@ from station.api.services_deps import (
     Kiosk,
     OptionalMember,
     RefusalRoute,
+    RowId,
     Staff,
     StaffOrCentral,
     Svc,
@@ -65,7 +66,7 @@ async def overtime(_: StaffOrCentral, svc: Svc) -> list[dict[str, Any]]:
 @router.post(
     "/deposits/{deposit_id}/clear", response_model=DepositView, responses=refusals(404, 409)
 )
-async def clear(deposit_id: int, body: ReasonBody, who: Staff, svc: Svc) -> dict[str, Any]:
+async def clear(deposit_id: RowId, body: ReasonBody, who: Staff, svc: Svc) -> dict[str, Any]:
     """Staff emptied the locker (open it first through POST /lockers/{id}/open with a reason)."""
     return await svc.storage.clear(deposit_id, body.reason, who.actor)
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request, Response
+from fastapi import Depends, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
@@ -76,6 +76,8 @@ Staff = Annotated[Principal, Depends(require("staff"))]
 KioskOrStaff = Annotated[Principal, Depends(require("kiosk", "staff"))]
 StaffOrCentral = Annotated[Principal, Depends(require("staff", "central"))]
 AnyRole = Annotated[Principal, Depends(require("kiosk", "staff", "central"))]
+RowId = Annotated[int, Path(ge=1, le=2**53, description="A row number")]
+"""Bounded so a huge number is a 422, not an SQLite overflow."""
 
 
 @dataclass(frozen=True, slots=True)
