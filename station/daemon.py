@@ -20,12 +20,15 @@ from fastapi import FastAPI
 from station import systemd
 from station.alarms import AlarmService
 from station.api.app import create_app
+from station.api.routes_occupancy import router as occupancy_router
 from station.api.services_api import SERVICE_ROUTERS, install_services
 from station.boards import BoardSet, build_boards
 from station.clock import Clock, SystemClock
 from station.config import StationConfig
 from station.live import LiveHub
 from station.lockers import LockerService
+from station.occupancy.assembly import build_occupancy
+from station.occupancy.schema import OCCUPANCY_SCHEMA
 from station.runtime import Station
 from station.services import SERVICE_SCHEMAS, build_services
 from station.store import Store
@@ -75,7 +78,9 @@ class Daemon:
         cfg = self.config
         data_dir = cfg.station.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
-        store = Store(data_dir / "station.db", self.clock, schemas=[*SERVICE_SCHEMAS])
+        store = Store(
+            data_dir / "station.db", self.clock, schemas=[*SERVICE_SCHEMAS, OCCUPANCY_SCHEMA]
+        )
         self._closers.append(_async(store.close))
         await store.write(lambda tx: _record_start(tx, cfg))
         self.boards = await build_boards(cfg, pin_factory=self._pin_factory)
@@ -86,6 +91,19 @@ class Daemon:
         lockers = LockerService(cfg, store, alarms, self.boards.drivers, self.clock)
         await lockers.start()
         self._closers.append(lockers.stop)
+        occupancy = build_occupancy(
+            cfg.occupancy,
+            store=store,
+            clock=self.clock,
+            alarms=alarms,
+            pin_factory=self._pin_factory,
+        )
+        self._closers.append(occupancy.aclose)
+        await occupancy.start()
+        self._tasks.append(asyncio.create_task(occupancy.run(), name="occupancy"))
+        occupancy.subscribe(
+            lambda snap: live.publish({"kind": "occupancy", "occupancy": snap.to_dict()})
+        )
         services = build_services(cfg, store, alarms, lockers, live, self.clock)
         await services.start()
         self._closers.append(services.stop)
@@ -97,8 +115,9 @@ class Daemon:
             lockers=lockers,
             live=live,
             services=services,
+            occupancy=occupancy,
         )
-        self.app = create_app(self.station, extra_routers=SERVICE_ROUTERS)
+        self.app = create_app(self.station, extra_routers=[*SERVICE_ROUTERS, occupancy_router])
         install_services(self.app, services)
         await self._serve_http(self.app)
         interval = systemd.watchdog_interval()

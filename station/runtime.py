@@ -17,6 +17,7 @@ from station.lockers import LockerService
 from station.store import Store
 
 if TYPE_CHECKING:
+    from station.occupancy.tracker import OccupancyTracker
     from station.services import Services
 
 
@@ -30,3 +31,5 @@ class Station:
     live: LiveHub
     services: Services | None = None
     """Members, staff, lending, lost and found, storage, supplies (station/services.py)."""
+    occupancy: OccupancyTracker | None = None
+    """The rest area's sensors, state and fan/light relays (station/occupancy/)."""

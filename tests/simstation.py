@@ -66,10 +66,10 @@ class SimStation:
 
 @contextlib.asynccontextmanager
 async def running_station(
-    data: dict[str, Any], *, clock: Any = None, before_start: Callable[[Daemon], Any] | None = None
+    data: dict[str, Any], *, clock: Any = None, pin_factory: Any = None
 ) -> AsyncIterator[SimStation]:
     config = parse_config(data, "test config")
-    daemon = Daemon(config, clock=clock, port=0)
+    daemon = Daemon(config, clock=clock, port=0, pin_factory=pin_factory)
     try:
         await daemon.start()
         yield SimStation(daemon=daemon, config=config)
