@@ -202,6 +202,14 @@ class StationConfig(Section):
                     f"lockers {', '.join(ids)} share board '{board_id}' channel {channel}; "
                     "each channel drives one door"
                 )
+        claimed = [p for b in self.boards for p in (*b.relay_pins, *b.sensor_pins)]
+        claimed += self.occupancy.gpio_pins()
+        clash = sorted({p for p in claimed if claimed.count(p) > 1})
+        if clash:
+            raise ValueError(
+                f"GPIO pins claimed twice across boards and [occupancy]: {clash}; "
+                "each pin drives or reads one thing"
+            )
         on_bus = Counter((b.port, b.address) for b in self.boards if b.port)
         for (port, address), n in on_bus.items():
             if n > 1:

@@ -1,7 +1,8 @@
 """`station demo`: a whole station on simulated hardware, for a first look and for developers.
 
 It writes a demo config next to its data (kept between runs, so tokens stay the same), starts
-the daemon on simulated lock boards in a child process, and shows the touchscreen UI in this
+a virtual presence radar playing a scene (someone walks in, rests, leaves), starts the daemon on
+simulated lock boards in a child process, and shows the touchscreen UI in this
 terminal (or, headless, prints how to drive the API with curl). Everything stops together.
 """
 
@@ -21,6 +22,7 @@ from typing import Any
 import httpx
 import tomli_w
 
+from drivers.sim.radar import DEMO_SCENE, VirtualRadar
 from station.config import parse_config
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "deploy" / "station.example.toml"
@@ -47,6 +49,7 @@ def demo_config(directory: Path, port: int = 8470) -> dict[str, Any]:
         board["protocol"] = "sim"
         board["sim_protocol"] = "cu"
         board["sim_auto_close_s"] = 6.0
+    data["occupancy"] = {"radar_port": str((directory / "station-radar").resolve())}
     parse_config(data, "demo config")
     return data
 
@@ -99,6 +102,9 @@ def run_demo(directory: Path, headless: bool = False, web: bool = False) -> int:
     config_path = ensure_config(directory)
     config = tomllib.loads(config_path.read_text(encoding="utf-8"))
     url = f"http://127.0.0.1:{config['api']['port']}"
+    radar = VirtualRadar(config.get("occupancy", {}).get("radar_port", directory / "radar"))
+    radar.start()
+    radar.play(DEMO_SCENE)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     daemon = subprocess.Popen(
         [sys.executable, "-m", "station.cli", "run", "--config", str(config_path)], env=env
@@ -115,6 +121,7 @@ def run_demo(directory: Path, headless: bool = False, web: bool = False) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        radar.stop()
         if daemon.poll() is None:
             daemon.send_signal(signal.SIGTERM)
             try:

@@ -35,6 +35,7 @@ def sim_config_data(tmp_path: Path, **timeouts: Any) -> dict[str, Any]:
         {"name": f"test-{role}", "role": role, "token": token} for role, token in TOKENS.items()
     ]
     data["boards"][0]["sim_auto_close_s"] = 0.0
+    data.pop("occupancy", None)  # no radar unless a test starts one
     data["timeouts"].update({"poll_ms": 50, "answer_ms": 300, "quiet_ms": 20})
     data["timeouts"].update(timeouts)
     return data

@@ -127,3 +127,14 @@ def test_bad_locker_id_pattern() -> None:
     data["lockers"][0]["id"] = "a1"
     with pytest.raises(ConfigError, match=r"lockers\[0\].id"):
         parse_config(data)
+
+
+def test_gpio_pin_shared_with_occupancy_relay() -> None:
+    data = example()
+    data["boards"] = [
+        {"id": "B0", "protocol": "gpio", "channels": 2, "relay_pins": [17, 27]},
+    ]
+    data["lockers"] = data["lockers"][:2]
+    data["occupancy"] = {"fan": {"pin": 27}}
+    with pytest.raises(ConfigError, match=r"claimed twice .*\[27\]"):
+        parse_config(data)
