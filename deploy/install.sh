@@ -471,6 +471,16 @@ step_enable() {
             systemctl_target enable "$unit" || die "cannot enable $unit"
         fi
     done < <(enabled_units)
+    if [[ "$ROLE" == station ]]; then
+        # tty1 belongs to the kiosk. Its unit conflicts with the login prompt there, but with
+        # both enabled they would race at every boot; a technician still gets a login on tty2.
+        state=$(systemctl_target is-enabled getty@tty1.service 2>/dev/null || true)
+        if [[ "$state" != enabled ]]; then
+            unchanged "getty@tty1.service not enabled (${state:-not installed})"
+        elif changing "disable getty@tty1.service (tty1 is the kiosk's screen)"; then
+            systemctl_target disable getty@tty1.service || die "cannot disable getty@tty1"
+        fi
+    fi
     # Running services pick up new code or units now; stopped ones are left for the technician
     # to start once the config is edited.
     if [[ $CODE_CHANGED -eq 1 || $UNITS_CHANGED -eq 1 ]] && live_system; then

@@ -122,8 +122,9 @@ def install_runs(checkout: Path, tmp_path_factory: pytest.TempPathFactory) -> In
     """install.sh into a throwaway root: twice, then once more after a technician's edits.
 
     Between the third and second runs: the config is edited (must survive), a unit file is
-    changed (must be put back), the data directory's mode is loosened (must be fixed) and the
-    udev rules are deleted (must come back). A fourth run must again change nothing.
+    changed (must be put back), the data directory's mode is loosened (must be fixed), the
+    udev rules are deleted (must come back) and a login prompt is enabled on the kiosk's tty1
+    (must be disabled). A fourth run must again change nothing.
     """
     need_root("install.sh sets owners of the files it installs")
     need("systemd-sysusers", "systemd")
@@ -143,6 +144,16 @@ def install_runs(checkout: Path, tmp_path_factory: pytest.TempPathFactory) -> In
     unit.write_text(unit.read_text() + "\n# local edit\n")
     (root / "var/lib/station").chmod(0o755)
     (root / "etc/udev/rules.d/99-station.rules").unlink()
+    getty = root / "usr/lib/systemd/system/getty@.service"
+    getty.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(Path("/lib/systemd/system/getty@.service"), getty)
+    enabled = subprocess.run(
+        ["systemctl", f"--root={root}", "enable", "getty@tty1.service"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert enabled.returncode == 0, enabled.stderr
     tampered = run_install(checkout, "--root", str(root))
     after_tampered = run_install(checkout, "--root", str(root))
     return InstallRuns(

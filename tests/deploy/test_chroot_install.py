@@ -87,6 +87,8 @@ def test_install_in_a_fresh_bookworm_then_again_changes_nothing(bookworm: Path) 
         assert verified.returncode == 0 and verified.stderr == "", (unit, verified.stderr)
     enabled = in_target(bookworm, "systemctl", "is-enabled", "station.service")
     assert enabled.stdout.strip() == "enabled"
+    getty = in_target(bookworm, "systemctl", "is-enabled", "getty@tty1.service")
+    assert getty.stdout.strip() != "enabled"
     station = in_target(bookworm, "/opt/station/venv/bin/station", "--help")
     assert station.returncode == 0, station.stderr
     for tool in ("/usr/bin/cage", "/usr/bin/foot"):

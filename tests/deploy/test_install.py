@@ -46,6 +46,7 @@ def test_dry_run_into_an_empty_root_prints_every_step_and_writes_nothing(
     assert "would pip install the project" in result.stdout
     assert "would enable station.service" in result.stdout
     assert "would enable station-kiosk.service" in result.stdout
+    assert "unchanged: getty@tty1.service not enabled" in result.stdout
     assert not re.search(r"^    changed:", result.stdout, re.M)
     assert re.search(r"dry run: \d+ change\(s\) would be made$", result.stdout.strip())
     assert list(tmp_path.iterdir()) == []
@@ -166,6 +167,7 @@ def test_install_keeps_edited_config_and_repairs_what_was_tampered_with(
         "create or fix /var/lib/station/ (mode 700, station:station)",
         "install /etc/udev/rules.d/99-station.rules (mode 644, root:root)",
         "install /etc/systemd/system/station.service (mode 644, root:root)",
+        "disable getty@tty1.service (tty1 is the kiosk's screen)",
     ]
     assert "unchanged: /etc/station/station.toml (exists; never overwritten)" in out
     assert "re-enable station.service (its file changed)" in out
@@ -175,6 +177,7 @@ def test_install_keeps_edited_config_and_repairs_what_was_tampered_with(
     assert (root / "etc/systemd/system/station.service").read_bytes() == (
         DEPLOY / "systemd/station.service"
     ).read_bytes()
+    assert not list(root.glob("etc/systemd/system/*.wants/getty@tty1.service"))
     assert install_runs.after_tampered.stdout.strip().endswith("install.sh: nothing changed")
 
 
