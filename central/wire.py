@@ -13,6 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, StrictBool, mode
 
 from central.storage.base import IncomingEvent
 
+_payload_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+"""One encoder for every payload: json.dumps with options builds a new encoder per call."""
+
 StationId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 
 
@@ -43,7 +46,7 @@ class WireEvent(BaseModel):
             clock_synced=self.clock_synced,
             actor=self.actor,
             locker=self.locker,
-            payload=json.dumps(self.payload, ensure_ascii=False, separators=(",", ":")),
+            payload=_payload_text(self.payload),
         )
 
 

@@ -11,6 +11,7 @@ import gzip
 import json
 import logging
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,9 @@ EVENT_SELECT = (
 )
 Row = Sequence[Any]
 """One row of EVENT_SELECT."""
+
+_PHONE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+"""A mainland China mobile number standing alone (11 digits, 13x..19x)."""
 
 _text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -53,19 +57,29 @@ def _number(value: float) -> str:
     return repr(number) if math.isfinite(number) else "0.0"
 
 
-def _payload(seq: int, text: str) -> str:
+def _payload(seq: int, etype: str, text: str) -> str:
     """The stored payload if it is a JSON object (it always should be), else a marker.
 
-    One unreadable payload must not block the whole log behind it at central for ever.
+    One unreadable payload must not block the whole log behind it at central for ever. And a
+    full mobile number must never leave the station: one that a component wrongly put in a
+    payload is masked to its last four digits here, at the border, and the bug is logged.
     """
     try:
         ok = isinstance(json.loads(text), dict)
     except (TypeError, ValueError):
         ok = False
-    if ok:
-        return text
-    log.error("event %d has an unreadable payload; it is sent marked as such", seq)
-    return '{"unreadable_payload":true}'
+    if not ok:
+        log.error("event %d has an unreadable payload; it is sent marked as such", seq)
+        return '{"unreadable_payload":true}'
+    if _PHONE.search(text):
+        log.error(
+            "event %d (%s) carries what looks like a full phone number; it was masked before "
+            "upload. Fix the component that logs it: payloads may hold the last 4 digits only.",
+            seq,
+            etype,
+        )
+        return _PHONE.sub(lambda m: "*******" + m.group(0)[-4:], text)
+    return text
 
 
 def event_json(row: Row) -> str:
@@ -76,7 +90,7 @@ def event_json(row: Row) -> str:
         f'"mono":{_number(mono)},"boot_id":{_text(boot)},'
         f'"clock_synced":{"true" if synced else "false"},"actor":{_text(actor)},'
         f'"locker":{"null" if locker is None else _text(locker)},'
-        f'"payload":{_payload(int(seq), payload)}}}'
+        f'"payload":{_payload(int(seq), etype, payload)}}}'
     )
 
 

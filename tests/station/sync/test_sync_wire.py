@@ -127,3 +127,18 @@ def test_failure_wording() -> None:
     assert classify_status(422, "bad").kind == "refused"
     for problem in (classify_status(401, ""), classify_exception(StoreFull("x"))):
         assert problem.message and problem.advice and problem.line().endswith(".")
+
+
+def test_full_phone_number_never_leaves_the_station(caplog: pytest.LogCaptureFixture) -> None:
+    leaky = json.dumps({"note": "call 13800138000", "ref": "2138001380001", "last4": "8000"})
+    batch = encode_batch("S001", 0, [row(1, payload=leaky, type="claim_made")], 1 << 20, None)
+    raw = gzip.decompress(batch.body).decode()
+    assert "call 13800138000" not in raw
+    parsed = IngestBatch.model_validate_json(raw)
+    assert parsed.events[0].payload == {
+        "note": "call *******8000",
+        "ref": "2138001380001",  # part of a longer number: not a phone number
+        "last4": "8000",
+    }
+    assert "event 1 (claim_made) carries what looks like a full phone number" in caplog.text
+    assert "call 13800138000" not in caplog.text

@@ -1,0 +1,246 @@
+"""Sync benchmark: how fast a 100 000-event backlog reaches central, against what HTTP alone costs.
+
+Run: .venv/bin/python bench/sync.py [--events 100000] [--batch 5000] [--no-postgres]
+
+Prints, from one run on this machine:
+- catch-up of a station's backlog to a real central server (uvicorn on loopback), events/s,
+  with central on SQLite and (if installed) on PostgreSQL;
+- a plain HTTP POST of the very same gzipped batch bodies to a do-nothing endpoint of the same
+  uvicorn, as the floor set by HTTP, gzip transfer and the event loop;
+- central's storage ingest alone (storage.ingest of the decoded rows), events/s, on SQLite and
+  PostgreSQL, beside the plain bulk load of the same rows into a bare table (executemany on
+  SQLite, COPY on PostgreSQL) as the floor set by the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request, Response
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from central.app import create_app  # noqa: E402
+from central.auth import new_token, token_hash  # noqa: E402
+from central.server import BackgroundServer  # noqa: E402
+from central.storage.base import EVENT_COLUMNS, IncomingEvent, Storage, row_tuple  # noqa: E402
+from central.storage.pg_cluster import ClusterUnavailable, ThrowawayCluster  # noqa: E402
+from central.storage.sqlite import SQLiteStorage  # noqa: E402
+from central.wire import IngestBatch  # noqa: E402
+from station.clock import FakeClock  # noqa: E402
+from station.store import Store  # noqa: E402
+from station.sync import SYNC_SCHEMA, SyncService  # noqa: E402
+from station.sync_config import SyncConfig  # noqa: E402
+from station.sync_wire import EVENT_SELECT, encode_batch  # noqa: E402
+
+STATION = "BENCH-1"
+
+
+def make_backlog(path: Path, n: int) -> Store:
+    clock = FakeClock(wall=time.time())
+    store = Store(path, clock, [SYNC_SCHEMA])
+
+    def write(tx: Any) -> None:
+        for i in range(n):
+            tx.append(
+                "door_opened" if i % 3 else "loan_started",
+                actor=f"member:{i % 997}",
+                locker=f"A{i % 24 + 1:02d}",
+                payload={"reason": "借用工具", "tool": f"t{i % 40}", "n": i},
+            )
+
+    store.write_now(write)
+    return store
+
+
+def batch_bodies(store: Store, max_events: int, max_bytes: int) -> list[tuple[int, bytes]]:
+    """The gzipped bodies sync sends for this backlog, cut the same way (count, bytes)."""
+    bodies: list[tuple[int, bytes]] = []
+    cursor = 0
+    while True:
+        rows = [tuple(r.values()) for r in store.query(EVENT_SELECT, (cursor, max_events))]
+        if not rows:
+            return bodies
+        batch = encode_batch(STATION, cursor, rows, max_bytes, None)
+        bodies.append((batch.count, batch.body))
+        cursor = batch.last_seq
+
+
+async def catch_up(store: Store, url: str, token: str, batch: int) -> float:
+    config = SyncConfig(url=url, token=token, batch_max_events=batch, heartbeat_s=3600)
+    sync = SyncService(store, config, STATION, store.clock)
+    started = time.perf_counter()
+    outcome = await sync.catch_up()
+    elapsed = time.perf_counter() - started
+    await sync.aclose()
+    if not outcome.ok or sync.status()["pending"]:
+        raise SystemExit(f"catch-up failed: {outcome}")
+    return elapsed
+
+
+async def plain_posts(url: str, bodies: list[tuple[int, bytes]]) -> float:
+    async with httpx.AsyncClient(base_url=url) as client:
+        started = time.perf_counter()
+        for _, body in bodies:
+            r = await client.post(
+                "/sink",
+                content=body,
+                headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+            )
+            r.raise_for_status()
+        return time.perf_counter() - started
+
+
+def sink_app() -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/sink")
+    async def sink(request: Request) -> Response:
+        await request.body()
+        return Response(b'{"ok":true}', media_type="application/json")
+
+    return app
+
+
+def decoded(bodies: list[tuple[int, bytes]]) -> list[tuple[int, list[IncomingEvent]]]:
+    out = []
+    for _, body in bodies:
+        parsed = IngestBatch.model_validate_json(gzip.decompress(body))
+        out.append((parsed.after, [e.incoming() for e in parsed.events]))
+    return out
+
+
+def ingest_rate(storage: Storage, batches: list[tuple[int, list[IncomingEvent]]]) -> float:
+    storage.add_station(STATION, "bench", token_hash(new_token()), time.time())
+    n = sum(len(evs) for _, evs in batches)
+    started = time.perf_counter()
+    for after, events in batches:
+        storage.ingest(STATION, after, events, None, time.time())
+    return n / (time.perf_counter() - started)
+
+
+def sqlite_bare_rate(path: Path, batches: list[tuple[int, list[IncomingEvent]]]) -> float:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute(f"CREATE TABLE bare ({', '.join(EVENT_COLUMNS)})")
+    sql = f"INSERT INTO bare VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+    n = sum(len(evs) for _, evs in batches)
+    started = time.perf_counter()
+    for _, events in batches:
+        conn.execute("BEGIN")
+        conn.executemany(sql, [row_tuple(STATION, e, 0.0) for e in events])
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return n / elapsed
+
+
+def pg_copy_rate(conninfo: str, batches: list[tuple[int, list[IncomingEvent]]]) -> float:
+    import psycopg
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE bare (station TEXT, seq BIGINT, id TEXT, type TEXT, ts FLOAT8,"
+            " ts_corrected FLOAT8, time FLOAT8, time_source TEXT, mono FLOAT8, boot_id TEXT,"
+            " clock_synced BOOLEAN, actor TEXT, locker TEXT, payload JSONB, received_at FLOAT8)"
+        )
+        n = sum(len(evs) for _, evs in batches)
+        statement = f"COPY bare ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
+        started = time.perf_counter()
+        for _, events in batches:
+            with conn.transaction(), conn.cursor() as cur, cur.copy(statement) as copy:
+                for e in events:
+                    copy.write_row(row_tuple(STATION, e, 0.0))
+        return n / (time.perf_counter() - started)
+
+
+def rate(n: int, seconds: float) -> str:
+    return f"{n / seconds:>10,.0f} events/s  ({seconds:6.2f} s)"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=SyncConfig().batch_max_events)
+    parser.add_argument("--no-postgres", action="store_true")
+    args = parser.parse_args()
+    max_bytes = SyncConfig().batch_max_bytes
+    tmp = Path(tempfile.mkdtemp(prefix="bench-sync-"))
+    cluster: ThrowawayCluster | None = None
+    if not args.no_postgres:
+        try:
+            cluster = ThrowawayCluster(durable=True).start()
+        except ClusterUnavailable as exc:
+            print(f"PostgreSQL skipped: {exc}")
+    try:
+        t = time.perf_counter()
+        backlog = tmp / "station.db"
+        store = make_backlog(backlog, args.events)
+        print(f"backlog: {args.events:,} events written in {time.perf_counter() - t:.1f} s")
+        bodies = batch_bodies(store, args.batch, max_bytes)
+        gz = sum(len(b) for _, b in bodies)
+        raw = sum(len(gzip.decompress(b)) for _, b in bodies)
+        print(
+            f"batches: {len(bodies)} of up to {args.batch} events; "
+            f"{raw / 1e6:.1f} MB JSON, {gz / 1e6:.2f} MB gzipped"
+        )
+        store.close()
+
+        backends: list[tuple[str, Any]] = [("SQLite", lambda: SQLiteStorage(tmp / "c.db"))]
+        if cluster is not None:
+            from central.storage.postgres import PostgresStorage
+
+            backends.append(("PostgreSQL", lambda: PostgresStorage(cluster.create_database("c"))))
+        print("\nstation -> central over HTTP (uvicorn on 127.0.0.1), same run:")
+        for name, open_storage in backends:
+            storage = open_storage()
+            token = new_token()
+            storage.add_station(STATION, "bench", token_hash(token), time.time())
+            copy = tmp / f"station-{name}.db"
+            copy.write_bytes(backlog.read_bytes())
+            station = Store(copy, FakeClock(wall=time.time()), [SYNC_SCHEMA])
+            with BackgroundServer(create_app(storage)) as server:
+                seconds = asyncio.run(catch_up(station, server.url, token, args.batch))
+            station.close()
+            assert storage.count_events(STATION) == args.events
+            print(f"  sync catch-up, central on {name:<10} {rate(args.events, seconds)}")
+            storage.close()
+        with BackgroundServer(sink_app()) as sink:
+            seconds = asyncio.run(plain_posts(sink.url, bodies))
+        print(f"  plain HTTP POST of the same bodies  {rate(args.events, seconds)}")
+
+        batches = decoded(bodies)
+        print("\ncentral storage ingest alone (decoded batches, one transaction each):")
+        sqlite_rate = ingest_rate(SQLiteStorage(tmp / "ingest.db"), batches)
+        print(f"  SQLite storage.ingest               {sqlite_rate:>10,.0f} events/s")
+        bare = sqlite_bare_rate(tmp / "bare.db", batches)
+        print(f"  SQLite plain executemany, bare table {bare:>9,.0f} events/s")
+        if cluster is not None:
+            from central.storage.postgres import PostgresStorage
+
+            pg = PostgresStorage(cluster.create_database("ingest"))
+            pg_rate = ingest_rate(pg, batches)
+            pg.close()
+            print(f"  PostgreSQL storage.ingest           {pg_rate:>10,.0f} events/s")
+            copy_rate = pg_copy_rate(cluster.create_database("bare"), batches)
+            print(f"  PostgreSQL plain COPY, bare table   {copy_rate:>10,.0f} events/s")
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
