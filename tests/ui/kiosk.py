@@ -208,7 +208,10 @@ async def door(station: SimStation, locker: str) -> str:
 
 
 async def events(station: SimStation, *types: str) -> list[dict[str, Any]]:
-    page = await api_get(station, "/api/v1/events", limit=1000, type=list(types) or None)
+    params: dict[str, Any] = {"limit": 1000}
+    if types:
+        params["type"] = list(types)
+    page = await api_get(station, "/api/v1/events", **params)
     return page["events"]
 
 

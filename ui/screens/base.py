@@ -7,7 +7,8 @@ the background, so a tap never waits on the network with the screen frozen.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
+import inspect
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from textual import events, on
@@ -94,11 +95,14 @@ class KioskScreen(Screen[None]):
         done: Callable[[T], Any] | None = None,
         refused: Callable[[ApiError], Any] | None = None,
         busy: bool = True,
+        group: str | None = None,
     ) -> None:
         """Run `work` (API calls) in a worker; then `done(result)` or `refused(error)`.
 
         While it runs the body shows it is busy and takes no taps, so a double tap cannot
         borrow twice. A daemon that does not answer switches to the restarting screen.
+        Reads that only refresh what is shown pass a `group`: a newer read of the same group
+        replaces one still running. Actions never replace each other.
         """
         body = self.query_one("#body")
 
@@ -121,9 +125,11 @@ class KioskScreen(Screen[None]):
             if done is not None:
                 await _maybe_await(done(result))
 
-        self.run_worker(run(), group="api", exclusive=True)
+        self.run_worker(run, group=group or "api", exclusive=group is not None)
 
 
 async def _maybe_await(value: Any) -> None:
-    if isinstance(value, Awaitable):
+    """Await what an async callback returned, but never a screen change (AwaitComplete): the
+    screen being replaced would wait on its own worker."""
+    if inspect.iscoroutine(value):
         await value

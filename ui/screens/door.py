@@ -88,7 +88,7 @@ class FlowScreen(KioskScreen):
 
     def _follow(self) -> None:
         if self.state not in TERMINAL and self.state != "awaiting_answer":
-            self.run_worker(self._poll(), group="follow", exclusive=True)
+            self.run_worker(self._poll, group="follow", exclusive=True)
 
     async def _poll(self) -> None:
         flow_id = str(self.flow["id"])
@@ -109,10 +109,13 @@ class FlowScreen(KioskScreen):
             self._apply(message.flow)
 
     def _apply(self, flow: dict[str, Any]) -> None:
-        before = self.state
-        result = {**(self.flow.get("result") or {}), **(flow.get("result") or {})}
+        """Merge a newer view of the flow. The stream's copy lacks secrets (a deposit's code),
+        so results are merged, and a receipt is drawn again when the kiosk's own copy adds
+        to it."""
+        before, before_result = self.state, self.flow.get("result") or {}
+        result = {**before_result, **(flow.get("result") or {})}
         self.flow = {**self.flow, **flow, "result": result}
-        if self.state != before:
+        if self.state != before or (self.state == "completed" and result != before_result):
             self._show()
 
     def on_live_event(self, message: LiveEvent) -> None:
@@ -144,7 +147,7 @@ class FlowScreen(KioskScreen):
         self.query_one("#door-do").set_class(state != "open", "hidden")
         self.query_one("#answer").set_class(state != "awaiting_answer", "hidden")
         if state == "completed":
-            self._show_receipt()
+            self.run_worker(self._show_receipt, group="receipt", exclusive=True)
 
     def _fail(self, code: str) -> None:
         phone = self.kiosk.info.help_phone or "—"
@@ -152,14 +155,15 @@ class FlowScreen(KioskScreen):
         problem = Problem(key, [line(f"{key}.body", phone=phone)], retry=False, code=code)
         self.app.switch_screen(ErrorScreen(problem))
 
-    def _show_receipt(self) -> None:
+    async def _show_receipt(self) -> None:
         self.query_one("#door-panel").add_class("hidden")
         receipt = self.query_one("#receipt", Vertical)
-        receipt.remove_class("hidden")
-        receipt.remove_children()
-        receipt.mount_all(receipt_widgets(self.kind, self.locker, self.flow.get("result") or {}))
+        await receipt.remove_children()
+        lines = receipt_widgets(self.kind, self.locker, self.flow.get("result") or {})
         if self.subject is not None:
-            receipt.mount(DataLabel(self.subject, classes="subject"), before=0)
+            lines.insert(0, DataLabel(self.subject, classes="subject"))
+        await receipt.mount_all(lines)
+        receipt.remove_class("hidden")
         self.query_one("#done").remove_class("hidden")
 
     # --- taps -----------------------------------------------------------------------------------

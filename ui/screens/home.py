@@ -134,7 +134,9 @@ class HomeScreen(KioskScreen):
     def refresh_strip(self) -> None:
         self._refresh_timer = None
         if self.kiosk.connected:
-            self.call(self._read_strip, done=self._show_strip, refused=_ignore, busy=False)
+            self.call(
+                self._read_strip, done=self._show_strip, refused=_ignore, busy=False, group="strip"
+            )
 
     async def _read_strip(self) -> dict[str, Any]:
         client = self.kiosk.client

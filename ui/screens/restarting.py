@@ -33,7 +33,7 @@ class RestartingScreen(KioskScreen):
 
     def check_now(self) -> None:
         if self.kiosk.connected:
-            self.run_worker(self._probe(), group="probe", exclusive=True)
+            self.run_worker(self._probe, group="probe", exclusive=True)
 
     async def _probe(self) -> None:
         try:

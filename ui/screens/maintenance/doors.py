@@ -110,7 +110,7 @@ class DoorsPanel(Panel):
         async def read() -> tuple[Contents, list[dict[str, Any]]]:
             return await locker_contents(client, token), await client.alarms(token=token)
 
-        self.console.call(read, done=self._loaded, busy=not self.query(".door"))
+        self.console.call(read, done=self._loaded, busy=not self.query(".door"), group="panel")
 
     async def _loaded(self, data: tuple[Contents, list[dict[str, Any]]]) -> None:
         self.contents, self.alarms = data
@@ -149,7 +149,7 @@ class DoorsPanel(Panel):
         if isinstance(event, LiveEvent) and event.type.startswith("alarm_"):
             self.load()
         else:
-            self.run_worker(self._render(), group="door-grid")
+            self.run_worker(self._render, group="door-grid", exclusive=True)
 
     @on(Button.Pressed, ".door")
     def _door(self, event: Button.Pressed) -> None:

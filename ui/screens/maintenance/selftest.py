@@ -71,7 +71,7 @@ class SelfTestPanel(Panel):
         if not self.running:
             self.running = True
             self.query_one("#selftest-start", Button).disabled = True
-            self.run_worker(self._run(), group="selftest", exclusive=True)
+            self.run_worker(self._run, group="selftest", exclusive=True)
 
     async def _run(self) -> None:
         status = self.query_one("#selftest-status", TLabel)
