@@ -140,6 +140,18 @@ def test_auth_refusals(central: Central) -> None:
         (b"\x00" * (70 * 1024), False, 413, "over the limit"),
         (gzip.compress(b" " * (300 * 1024)), False, 413, "inflates"),
     ],
+    ids=[
+        "bad-gzip",
+        "truncated-gzip",
+        "not-json",
+        "seq-not-after",
+        "unknown-field",
+        "bad-type",
+        "bad-station-id",
+        "too-many-events",
+        "body-too-large",
+        "gzip-bomb",
+    ],
 )
 def test_bad_bodies_get_clear_4xx(
     central: Central, body: Any, gz: bool, status: int, words: str

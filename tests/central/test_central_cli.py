@@ -140,7 +140,7 @@ def test_publish_validates_and_versions(
     [
         ('[[members]]\nid = "m1"\nphone = "13800001234"\n', "m.toml", "phone: unknown field"),
         ('[[staff]]\nstaff_no = "7"\nname = "李"\npin_hash = "1234"\n', "s.toml", "pin_hash"),
-        ("[[tools]]\nid = 'a'\nname = 'x'\n[[tools]]\nid = 'a'\nname = 'y'\n", "t.toml", "repeated"),
+        ("[[tools]]\nid = 'a'\nname = 'x'\n[[tools]]\nid = 'a'\nname = 'y'\n", "t.toml", "repeat"),
         ("[bogus]\n", "b.toml", "unknown section 'bogus'"),
         ("[tools\n", "t.toml", "not valid TOML"),
         ("[1, 2]", "things.json", "named after its section"),

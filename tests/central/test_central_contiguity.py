@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -33,7 +35,7 @@ def test_any_delivery_order_ends_fully_acked(
     size: int, cuts: list[int], order: object, repeats: int
 ) -> None:
     bounds = sorted({0, size, *(c for c in cuts if c < size)})
-    batches = list(zip(bounds, bounds[1:], strict=False))
+    batches = list(itertools.pairwise(bounds))
     deliveries = batches + batches[:repeats]
     order.shuffle(deliveries)  # type: ignore[attr-defined]
     acked, runs = 0, []

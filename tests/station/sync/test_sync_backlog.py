@@ -27,7 +27,9 @@ async def test_backlog_of_100k_arrives_complete_and_in_order(
     status = sync.status()
     assert status["pending"] == 0 and status["cursor"] == 100_000 and status["lag_s"] == 0.0
     assert held[5]["payload"] == {"i": 5, "why": "借还"} and held[5]["time_source"] == "measured"
-    assert elapsed < 20, f"catch-up took {elapsed:.1f}s"
+    # About 3 s alone on a 2-core machine; the bound only catches a pathological slow-down
+    # (a quadratic scan) without failing on a CI machine busy with other suites.
+    assert elapsed < 60, f"catch-up took {elapsed:.1f}s"
     record = central.storage.station(STATION)
     assert record is not None and record.telemetry is not None
     assert record.telemetry["sync"]["bundle_status"] == "ok"
