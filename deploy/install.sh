@@ -226,6 +226,7 @@ ensure_symlink() {
         return 0
     fi
     changing "link $dest -> $link_target" || return 0
+    mkdir -p "$(dirname "$ROOT$dest")" || die "cannot create $(dirname "$ROOT$dest")"
     ln -sfn "$link_target" "$ROOT$dest" || die "cannot link $ROOT$dest"
 }
 
@@ -349,6 +350,8 @@ step_venv() {
 step_files() {
     step "files: helper programs and documentation under $PREFIX"
     ensure_file "$DEPLOY/README.md" "$PREFIX/doc/deploy-README.md" 644
+    # `station doctor`, `station backup` and the rest on the technician's PATH.
+    ensure_symlink "$PREFIX/venv/bin/station" /usr/local/bin/station
     [[ "$ROLE" == station ]] || return 0
     ensure_file "$DEPLOY/kiosk/touchpointer.py" "$PREFIX/libexec/touchpointer.py" 755
     [[ $LAST_CHANGED -eq 0 ]] || CODE_CHANGED=1

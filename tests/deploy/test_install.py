@@ -14,6 +14,7 @@ EXPECTED_PATHS = (
     "/etc/sysusers.d/station.conf",
     "/opt/station/venv",
     "/opt/station/libexec/touchpointer.py",
+    "/usr/local/bin/station",
     "/opt/station/share/icons/station-blank/cursors/blank",
     "/etc/pam.d/station-kiosk",
     "/etc/modules-load.d/station.conf",
@@ -123,6 +124,7 @@ def test_first_install_lays_out_a_complete_station(
     station = root / "opt/station/venv/bin/station"
     assert station.is_file() and station.stat().st_mode & stat.S_IXUSR
     assert (root / "opt/station/venv/.station-source-sha256").read_text().strip()
+    assert (root / "usr/local/bin/station").readlink() == Path("/opt/station/venv/bin/station")
 
     config = root / "etc/station/station.toml"
     example = checkout / "deploy/station.example.toml"
