@@ -53,6 +53,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ui(args: argparse.Namespace) -> int:
+    from ui.app import main as ui_main
+
+    _config(args.config)
+    return ui_main(args.config, web=args.web)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from station.demo import run_demo
 
@@ -80,11 +87,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--web", action="store_true", help="serve the UI to a browser instead")
     p.set_defaults(func=cmd_demo)
 
+    p = sub.add_parser("ui", help="the touchscreen UI (a client of the daemon's API)")
+    p.add_argument("--config", default=DEFAULT_CONFIG)
+    p.add_argument("--web", action="store_true", help="serve it to browsers via textual-serve")
+    p.set_defaults(func=cmd_ui)
+
+    sub.add_parser(
+        "central", help="the central server and its admin commands (`station central --help`)"
+    )
+
     add_staff_commands(sub, DEFAULT_CONFIG)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["central"]:
+        # The central server has its own command tree; hand it everything after `central`.
+        from central.cli import main as central_main
+
+        return central_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     _logging(args.verbose)
