@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +50,8 @@ from station.sync_wire import EVENT_SELECT, Ack, Batch, decode_ack, encode_batch
 
 log = logging.getLogger("station.sync")
 
-TelemetrySource = Callable[[], dict[str, Any] | None]
+TelemetrySource = Callable[[], dict[str, Any] | Awaitable[dict[str, Any] | None] | None]
+"""Returns (or, if async, resolves to) the compact snapshot sent with each batch."""
 
 _PRUNE_EVERY_S = 3600.0
 _PRUNE_CHUNK = 5000
@@ -260,7 +262,7 @@ class SyncService:
 
     async def _upload(self) -> SyncRound:
         cursor = await self.store.write(self._prepare)
-        telemetry = self._telemetry_snapshot()
+        telemetry = await self._telemetry_snapshot()
         built = await self.store.read(lambda db: self._build(db.conn, cursor, telemetry))
         batch = built.batch
         if batch.count == 0 and not self._heartbeat_due():
@@ -362,11 +364,14 @@ class SyncService:
             return True
         return self.clock.monotonic() - self._last_post_mono >= self.config.heartbeat_s
 
-    def _telemetry_snapshot(self) -> dict[str, Any]:
+    async def _telemetry_snapshot(self) -> dict[str, Any]:
         snapshot: dict[str, Any] = {}
         if self._telemetry is not None:
             try:
-                snapshot = dict(self._telemetry() or {})
+                result = self._telemetry()
+                if inspect.isawaitable(result):
+                    result = await result
+                snapshot = dict(result or {})
             except Exception:
                 log.exception("telemetry source failed; the batch goes without its snapshot")
         snapshot.setdefault("sync", self.telemetry_summary())
