@@ -119,12 +119,12 @@ class SyncService:
         log.info("sync to %s starting from seq %d", self._host(), self.cursor())
         try:
             while True:
+                self._wake.clear()  # a nudge during the round below starts the next at once
                 outcome = await self.sync_once()
                 if outcome.ok and outcome.more:
                     continue
                 delay = self._delay_after(outcome)
                 self._next_try_mono = self.clock.monotonic() + delay
-                self._wake.clear()
                 # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
                 # that lands as the wake-up fires, and the daemon would never stop.
                 with contextlib.suppress(TimeoutError):
@@ -446,7 +446,12 @@ class SyncService:
         now = self.clock.monotonic()
         if self._last_prune_mono is None or now - self._last_prune_mono >= _PRUNE_EVERY_S:
             self._last_prune_mono = now
-            await self.prune()
+            try:
+                await self.prune()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("pruning old events failed: %s", classify_exception(exc).line())
 
     # --- plumbing ------------------------------------------------------------------------------
 
