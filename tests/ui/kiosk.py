@@ -157,10 +157,10 @@ class Kiosk:
         hit, _ = self.app.get_widget_at(x, y)
         assert hit is widget or widget in hit.ancestors, f"a tap on {selector} hits {hit!r}"
         target_args = _mouse_args(hit, x - hit.region.x, y - hit.region.y)
+        self.app.mouse_position = Offset(x, y)
         for event_type in (mouse.MouseDown, mouse.MouseUp, mouse.Click):
-            self.app.mouse_position = Offset(x, y)
             screen._forward_event(event_type(**target_args))
-            await self.pilot._wait_for_screen()
+        await self.pilot._wait_for_screen()
 
     def _tappable(self, selector: str) -> bool:
         found = self.screen.query(selector)

@@ -7,6 +7,7 @@ large previous/next buttons, since a touchscreen in a booth cannot scroll.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -93,6 +94,7 @@ class ChoiceScreen(KioskScreen):
         super().__init__()
         self._choices: list[Choice] = []
         self._page = 0
+        self._drawing = asyncio.Lock()
 
     def body(self) -> ComposeResult:
         yield TLabel(self.PROMPT_KEY, id="prompt", classes="prompt")
@@ -113,6 +115,11 @@ class ChoiceScreen(KioskScreen):
         return max(1, -(-len(self._choices) // self.PAGE_SIZE))
 
     async def _render_page(self) -> None:
+        """Show the current page; one redraw at a time, so two never mount the same ids."""
+        async with self._drawing:
+            await self._draw_page()
+
+    async def _draw_page(self) -> None:
         grid = self.query_one("#choices", Grid)
         await grid.remove_children()
         start = self._page * self.PAGE_SIZE

@@ -8,6 +8,7 @@ idle timeout. A return asks its one question (works / needs repair / parts missi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -44,6 +45,7 @@ class FlowScreen(KioskScreen):
         super().__init__()
         self.flow = dict(flow)
         self.subject = subject
+        self._drawing = asyncio.Lock()
 
     @property
     def state(self) -> str:
@@ -147,7 +149,7 @@ class FlowScreen(KioskScreen):
         self.query_one("#door-do").set_class(state != "open", "hidden")
         self.query_one("#answer").set_class(state != "awaiting_answer", "hidden")
         if state == "completed":
-            self.run_worker(self._show_receipt, group="receipt", exclusive=True)
+            self.run_worker(self._show_receipt, group="receipt")
 
     def _fail(self, code: str) -> None:
         phone = self.kiosk.info.help_phone or "—"
@@ -156,6 +158,10 @@ class FlowScreen(KioskScreen):
         self.app.switch_screen(ErrorScreen(problem))
 
     async def _show_receipt(self) -> None:
+        async with self._drawing:
+            await self._draw_receipt()
+
+    async def _draw_receipt(self) -> None:
         self.query_one("#door-panel").add_class("hidden")
         receipt = self.query_one("#receipt", Vertical)
         await receipt.remove_children()

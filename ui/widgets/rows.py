@@ -6,6 +6,7 @@ The widget posts `PagedRows.Action(action, item)` when a row's button is tapped.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -58,6 +59,7 @@ class PagedRows(Vertical):
         self.page_size = page_size or self.PAGE_SIZE
         self._rows: list[Row] = []
         self._page = 0
+        self._drawing = asyncio.Lock()
 
     def compose(self) -> ComposeResult:
         yield TLabel(self.empty_key, classes="sentence empty")
@@ -70,12 +72,17 @@ class PagedRows(Vertical):
     async def show_rows(self, rows: Sequence[Row]) -> None:
         self._rows = list(rows)
         self._page = min(self._page, self._pages() - 1)
-        await self._render()
+        await self._draw()
 
     def _pages(self) -> int:
         return max(1, -(-len(self._rows) // self.page_size))
 
-    async def _render(self) -> None:
+    async def _draw(self) -> None:
+        """Replace the shown rows; one redraw at a time, so two never mount the same ids."""
+        async with self._drawing:
+            await self._draw_rows()
+
+    async def _draw_rows(self) -> None:
         box = self.query_one(".row-list", Vertical)
         await box.remove_children()
         start = self._page * self.page_size
@@ -109,13 +116,13 @@ class PagedRows(Vertical):
     async def _prev(self, event: Button.Pressed) -> None:
         event.stop()
         self._page = max(0, self._page - 1)
-        await self._render()
+        await self._draw()
 
     @on(Button.Pressed, ".next")
     async def _next(self, event: Button.Pressed) -> None:
         event.stop()
         self._page = min(self._pages() - 1, self._page + 1)
-        await self._render()
+        await self._draw()
 
     @on(Button.Pressed, ".row-action")
     def _action(self, event: Button.Pressed) -> None:

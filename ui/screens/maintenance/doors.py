@@ -7,6 +7,7 @@ to the usage log with the staff member as actor before the unlock is sent.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -99,6 +100,7 @@ class DoorsPanel(Panel):
         super().__init__(id=id)
         self.contents: Contents = {}
         self.alarms: list[dict[str, Any]] = []
+        self._drawing = asyncio.Lock()
 
     def compose(self) -> ComposeResult:
         yield TLabel("maint.doors.hint", classes="sentence")
@@ -110,11 +112,11 @@ class DoorsPanel(Panel):
         async def read() -> tuple[Contents, list[dict[str, Any]]]:
             return await locker_contents(client, token), await client.alarms(token=token)
 
-        self.console.call(read, done=self._loaded, busy=not self.query(".door"), group="panel")
+        self.console.call(read, done=self._loaded, busy=not self.query(".door"))
 
     async def _loaded(self, data: tuple[Contents, list[dict[str, Any]]]) -> None:
         self.contents, self.alarms = data
-        await self._render()
+        await self._draw()
 
     def _alarmed(self) -> set[str]:
         return {
@@ -123,7 +125,11 @@ class DoorsPanel(Panel):
             if a.get("state") == "raised" and a.get("type") in DOOR_ALARMS
         }
 
-    async def _render(self) -> None:
+    async def _draw(self) -> None:
+        async with self._drawing:
+            await self._draw_grid()
+
+    async def _draw_grid(self) -> None:
         grid = self.query_one("#door-grid", Grid)
         alarmed = self._alarmed()
         lockers = self.kiosk.live.lockers
@@ -149,7 +155,7 @@ class DoorsPanel(Panel):
         if isinstance(event, LiveEvent) and event.type.startswith("alarm_"):
             self.load()
         else:
-            self.run_worker(self._render, group="door-grid", exclusive=True)
+            self.run_worker(self._draw, group="door-grid")
 
     @on(Button.Pressed, ".door")
     def _door(self, event: Button.Pressed) -> None:

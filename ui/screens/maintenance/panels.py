@@ -48,7 +48,7 @@ class ListPanel(Panel):
         yield PagedRows(self.EMPTY_KEY, page_size=4)
 
     def load(self) -> None:
-        self.console.call(self.read, done=self._loaded, busy=False, group="panel")
+        self.console.call(self.read, done=self._loaded, busy=False)
 
     async def read(self) -> list[Row]:
         return []
@@ -242,7 +242,7 @@ class LostPanel(Panel):
     def load(self) -> None:
         for button in self.query(".sublist").results(Button):
             button.set_class(button.id == f"lost-{self.current}", "-active")
-        self.console.call(self._read, done=self._loaded, busy=False, group="panel")
+        self.console.call(self._read, done=self._loaded, busy=False)
 
     async def _read(self) -> list[Row]:
         client, token = self.kiosk.client, self.token
@@ -513,7 +513,6 @@ class SyncPanel(Panel):
             lambda: self.kiosk.client.sync_status(self.token),
             done=self._loaded,
             busy=False,
-            group="panel",
         )
 
     async def _loaded(self, status: dict[str, Any]) -> None:
