@@ -121,10 +121,14 @@ async def claims(
     _: Staff,
     svc: Svc,
     status: Annotated[
-        str | None, Query(pattern="^(pending|approved|rejected|picked_up)$")
+        str,
+        Query(
+            pattern="^(pending|approved|rejected|picked_up|)$",
+            description="Only claims in this state; empty for all",
+        ),
     ] = "pending",
 ) -> list[dict[str, Any]]:
-    return await svc.lostfound.claims(status)
+    return await svc.lostfound.claims(status or None)
 
 
 @router.post(

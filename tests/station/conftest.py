@@ -23,7 +23,9 @@ from typing import Any
 import httpx
 import pytest
 
+from drivers.sim.lockboard import LockBoardSimulator
 from station.clock import FakeClock
+from station.daemon import Daemon
 from station.people.staff import add_staff
 from station.services import Services
 from tests.simstation import TOKENS, SimStation, running_station, sim_config_data
@@ -69,8 +71,18 @@ class Harness:
         return services
 
     @property
-    def sim(self) -> Any:
+    def daemon(self) -> Daemon:
+        return self.station.daemon
+
+    @property
+    def sim(self) -> LockBoardSimulator:
+        """The simulator of the station's one board: close_door, set_jammed, unlocks, ..."""
         return self.station.sim
+
+    @property
+    def simulators(self) -> dict[str, LockBoardSimulator]:
+        assert self.station.daemon.boards is not None
+        return self.station.daemon.boards.simulators
 
     # --- HTTP -------------------------------------------------------------------------------
 

@@ -146,6 +146,8 @@ async def test_claim_of_an_already_claimed_item_is_refused(sim_station: Harness)
     assert r.json()["code"] == "already_claimed"
     # the competing claim was rejected when the other was approved
     rejected = (await staff.get("/api/v1/claims", params={"status": "rejected"})).json()
+    every = (await staff.get("/api/v1/claims", params={"status": ""})).json()
+    assert sorted(c["status"] for c in every) == ["approved", "rejected"]
     assert [(x["claimant"], x["reason"]) for x in rejected] == [
         ("135****5555", "another claim was approved")
     ]
