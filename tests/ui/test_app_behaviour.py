@@ -1,0 +1,180 @@
+"""What the app does around the flows: the live strip on Home, the language toggle, idle
+timeouts for residents and staff, refusals, and a daemon that goes away and comes back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from station.clock import FakeClock
+from station.daemon import Daemon
+from tests.simstation import TOKENS, running_station
+from tests.ui.conftest import station_data, stock
+from tests.ui.kiosk import (
+    MEMBER_PHONE,
+    MEMBER_PIN,
+    FakeMonotonic,
+    Kiosk,
+    api_post,
+    build_app,
+    door,
+    wait_api,
+)
+
+
+async def test_home_shows_supplies_and_follows_restocks(kiosk: Kiosk) -> None:
+    await kiosk.sees("饮用水 有 · 藿香正气水 少 · 清凉油 无 · 湿巾 有 · 充电 有空位")
+    await kiosk.sees("休息区：")
+    await api_post(kiosk.station, "/api/v1/supplies/balm/restock", {"added": 24})
+    await kiosk.sees("清凉油 有")
+    await kiosk.tap("#lang")
+    await kiosk.sees("Drinking water ✓")
+    await kiosk.sees("Cooling balm ✓")
+
+
+async def test_the_language_toggle_keeps_what_was_typed(kiosk: Kiosk) -> None:
+    await kiosk.tap("#tile-borrow")
+    await kiosk.tap("#choice-T-DRILL-1")
+    await kiosk.on("PhoneScreen")
+    await kiosk.keypad("1381234")
+    await kiosk.tap("#lang")
+    await kiosk.sees("Enter your mobile number (11 digits)")
+    await kiosk.sees("‹ Back")
+    assert "138 1234" in kiosk.text
+    await kiosk.tap("#back")
+    await kiosk.on("BorrowToolsScreen")
+    await kiosk.sees("Drill\nA03 · available")
+    await kiosk.sees("Chainsaw\nA02 · needs staff approval")
+    await kiosk.tap("#lang")
+    await kiosk.sees("电钻\nA03 · 可借")
+
+
+async def test_idle_returns_home_and_forgets_the_member(kiosk: Kiosk, idle_clock) -> None:
+    await kiosk.tap("#lang")
+    await kiosk.tap("#tile-borrow")
+    await kiosk.tap("#choice-T-DRILL-1")
+    await kiosk.identify()
+    await kiosk.on("BorrowConfirmScreen")
+    session = kiosk.app.member.token
+    idle_clock.advance(59)
+    await kiosk.pilot.pause(0.3)
+    assert type(kiosk.screen).__name__ == "BorrowConfirmScreen"
+    idle_clock.advance(2)
+    await kiosk.home()
+    assert kiosk.app.member is None
+    await kiosk.sees("欢迎使用，请点选服务")  # back to the default language for the next person
+    async with httpx.AsyncClient(base_url=kiosk.station.url) as client:
+
+        async def logged_out() -> bool:
+            response = await client.get(
+                "/api/v1/members/me",
+                headers={
+                    "Authorization": f"Bearer {TOKENS['kiosk']}",
+                    "X-Member-Session": session,
+                },
+            )
+            return response.status_code == 401
+
+        await wait_api(logged_out, what="the member session to end on the daemon")
+
+
+async def test_staff_are_logged_out_after_two_idle_minutes(kiosk: Kiosk, idle_clock) -> None:
+    from tests.ui.test_maintenance import login
+
+    await login(kiosk)
+    await kiosk.on("MaintenanceScreen")
+    token = kiosk.app.staff.token
+    idle_clock.advance(100)  # longer than a resident's timeout, shorter than staff's
+    await kiosk.pilot.pause(0.3)
+    assert type(kiosk.screen).__name__ == "MaintenanceScreen"
+    idle_clock.advance(21)
+    await kiosk.home()
+    assert kiosk.app.staff is None
+    async with httpx.AsyncClient(base_url=kiosk.station.url) as client:
+
+        async def logged_out() -> bool:
+            response = await client.get(
+                "/api/v1/staff/me", headers={"Authorization": f"Bearer {token}"}
+            )
+            return response.status_code == 401
+
+        await wait_api(logged_out, what="the staff session to end on the daemon")
+
+
+async def test_a_tool_needing_approval_is_refused_in_plain_words(kiosk: Kiosk) -> None:
+    await kiosk.tap("#tile-borrow")
+    await kiosk.tap("#choice-T-SAW-1")
+    await kiosk.identify()
+    await kiosk.on("BorrowConfirmScreen")
+    await kiosk.tap("#confirm")
+    await kiosk.on("ErrorScreen")
+    await kiosk.sees("需要工作人员批准")
+    await kiosk.sees("这件工具需要工作人员先批准。请联系工作人员：0755-12345678。")
+    assert await door(kiosk.station, "A02") == "closed"
+
+
+async def test_a_member_with_an_overdue_tool_sees_it_when_identifying(tmp_path: Path) -> None:
+    clock = FakeClock()
+    async with running_station(station_data(tmp_path), clock=clock) as st:
+        await stock(st)
+        identified = await api_post(
+            st, "/api/v1/members/identify", {"phone": MEMBER_PHONE, "pin": MEMBER_PIN}, "kiosk"
+        )
+        async with st.client("kiosk") as client:
+            response = await client.post(
+                "/api/v1/loans",
+                json={"tool_id": "T-DRILL-1"},
+                headers={"X-Member-Session": identified["session"]},
+            )
+            assert response.status_code == 202, response.text
+        await wait_api(lambda: _is_open(st, "A03"), what="A03 open")
+        st.sim.close_door(3)
+        await wait_api(lambda: _is_closed(st, "A03"), what="A03 closed")
+        clock.advance(3 * 86_400)  # the two-day loan is a day overdue
+
+        app = build_app(st, monotonic=FakeMonotonic())
+        async with app.run_test(size=(100, 30)) as pilot:
+            kiosk = Kiosk(app, pilot, st)
+            await kiosk.home()
+            await kiosk.tap("#tile-borrow")
+            await kiosk.tap("#choice-T-LADDER-1")
+            await kiosk.identify()
+            await kiosk.on("ErrorScreen")
+            await kiosk.sees("您有未归还的工具")
+            await kiosk.sees("请先归还逾期的工具，再借新的。")
+            await kiosk.sees("电钻（应于 1月3日 08:00 归还）")
+            assert await door(st, "A01") == "closed"
+
+
+async def _is_open(st, locker: str) -> bool:
+    return await door(st, locker) == "open"
+
+
+async def _is_closed(st, locker: str) -> bool:
+    return await door(st, locker) == "closed"
+
+
+async def test_the_station_restarting_screen_recovers_by_itself(tmp_path: Path) -> None:
+    async with running_station(station_data(tmp_path)) as st:
+        await stock(st)
+        app = build_app(st, monotonic=FakeMonotonic())
+        async with app.run_test(size=(80, 24)) as pilot:
+            kiosk = Kiosk(app, pilot, st)
+            await kiosk.home()
+            await kiosk.tap("#tile-borrow")
+            await kiosk.on("BorrowToolsScreen")
+            port = st.daemon.bound_port
+            await st.daemon.stop()
+            await kiosk.on("RestartingScreen")
+            await kiosk.sees("系统正在重启")
+            await kiosk.sees("请稍等片刻，恢复后将自动回到首页。")
+            await kiosk.sees("如需帮助请致电 0755-12345678")
+            restarted = Daemon(st.config, port=port)
+            try:
+                await restarted.start()
+                await kiosk.home()
+                await kiosk.tap("#tile-borrow")
+                await kiosk.sees("电钻")
+            finally:
+                await restarted.stop()
