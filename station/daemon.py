@@ -32,6 +32,7 @@ from station.occupancy.schema import OCCUPANCY_SCHEMA
 from station.runtime import Station
 from station.services import SERVICE_SCHEMAS, build_services
 from station.store import Store
+from station.sync import SYNC_SCHEMA, SyncService
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,9 @@ class Daemon:
         data_dir = cfg.station.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         store = Store(
-            data_dir / "station.db", self.clock, schemas=[*SERVICE_SCHEMAS, OCCUPANCY_SCHEMA]
+            data_dir / "station.db",
+            self.clock,
+            schemas=[*SERVICE_SCHEMAS, OCCUPANCY_SCHEMA, SYNC_SCHEMA],
         )
         self._closers.append(_async(store.close))
         await store.write(lambda tx: _record_start(tx, cfg))
@@ -107,6 +110,9 @@ class Daemon:
         services = build_services(cfg, store, alarms, lockers, live, self.clock)
         await services.start()
         self._closers.append(services.stop)
+        sync = SyncService(store, cfg.sync, cfg.station.id, self.clock)
+        self._tasks.append(asyncio.create_task(sync.run(), name="sync"))
+        self._closers.append(sync.aclose)
         self.station = Station(
             config=cfg,
             clock=self.clock,
@@ -116,6 +122,7 @@ class Daemon:
             live=live,
             services=services,
             occupancy=occupancy,
+            sync=sync,
         )
         self.app = create_app(self.station, extra_routers=[*SERVICE_ROUTERS, occupancy_router])
         install_services(self.app, services)

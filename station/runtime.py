@@ -19,6 +19,7 @@ from station.store import Store
 if TYPE_CHECKING:
     from station.occupancy.tracker import OccupancyTracker
     from station.services import Services
+    from station.sync import SyncService
 
 
 @dataclass
@@ -33,3 +34,5 @@ class Station:
     """Members, staff, lending, lost and found, storage, supplies (station/services.py)."""
     occupancy: OccupancyTracker | None = None
     """The rest area's sensors, state and fan/light relays (station/occupancy/)."""
+    sync: SyncService | None = None
+    """The usage log's uplink to the central server and the bundle downlink (station/sync.py)."""
