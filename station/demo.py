@@ -1,6 +1,7 @@
 """`station demo`: a whole station on simulated hardware, for a first look and for developers.
 
-It writes a demo config next to its data (kept between runs, so tokens stay the same), starts
+It writes a demo config next to its data (kept between runs, so tokens stay the same), starts a
+local central server (SQLite) the station is registered with and syncs to, starts
 a virtual presence radar playing a scene (someone walks in, rests, leaves), starts the daemon on
 simulated lock boards in a child process, and shows the touchscreen UI in this
 terminal (or, headless, prints how to drive the API with curl). Everything stops together.
@@ -54,11 +55,32 @@ def demo_config(directory: Path, port: int = 8470) -> dict[str, Any]:
     return data
 
 
+CENTRAL_PORT = 8480
+
+
+def _central(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    db = str((directory / "central.db").resolve())
+    return subprocess.run(
+        [sys.executable, "-m", "station.cli", "central", "--db", db, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+
 def ensure_config(directory: Path) -> Path:
+    """Write the demo config once, registering the station with the demo's central server."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "station.toml"
     if not path.exists():
-        path.write_text(tomli_w.dumps(demo_config(directory)), encoding="utf-8")
+        data = demo_config(directory)
+        token = _central(directory, "register", data["station"]["id"]).stdout.strip()
+        data["sync"] = {
+            "url": f"http://127.0.0.1:{CENTRAL_PORT}",
+            "token": token,
+            "interval_s": 5.0,
+        }
+        path.write_text(tomli_w.dumps(data), encoding="utf-8")
     return path
 
 
@@ -84,6 +106,7 @@ def _print_guide(url: str, config_path: Path, tokens: dict[str, str]) -> None:
         f"""
 共享益站 demo station is running on simulated hardware.
   API:     {url}   (OpenAPI docs: {url}/docs)
+  central: http://127.0.0.1:{CENTRAL_PORT}   (the station syncs its usage log there)
   config:  {config_path}
   staff token: {staff}
 
@@ -106,10 +129,19 @@ def run_demo(directory: Path, headless: bool = False, web: bool = False) -> int:
     radar.start()
     radar.play(DEMO_SCENE)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    central_db = str((directory / "central.db").resolve())
+    central = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "station.cli", "central", "--db", central_db, "serve"),
+            *("--host", "127.0.0.1", "--port", str(CENTRAL_PORT)),
+        ],
+        env=env,
+    )
     daemon = subprocess.Popen(
         [sys.executable, "-m", "station.cli", "run", "--config", str(config_path)], env=env
     )
     try:
+        _wait_ready(f"http://127.0.0.1:{CENTRAL_PORT}", central)
         _wait_ready(url, daemon)
         _print_guide(url, config_path, _tokens(config))
         if headless or not sys.stdin.isatty():
@@ -122,10 +154,11 @@ def run_demo(directory: Path, headless: bool = False, web: bool = False) -> int:
         pass
     finally:
         radar.stop()
-        if daemon.poll() is None:
-            daemon.send_signal(signal.SIGTERM)
-            try:
-                daemon.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                daemon.kill()
+        for proc in (daemon, central):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
     return 0
