@@ -96,6 +96,44 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], within: float = 30.0) -
     raise SystemExit(f"the station daemon did not answer on {url} within {within:.0f} s")
 
 
+DEMO_STAFF = ("S001", "演示员工 Demo staff", "246810")
+DEMO_MEMBER = ("13800138000", "135790")
+DEMO_TOOLS = [
+    ("pump-1", "打气筒", "Bike pump", "bike", "A01", 4, "hours", False),
+    ("tyre-kit-1", "补胎工具包", "Tyre repair kit", "bike", "A02", 4, "hours", False),
+    ("drill-1", "电钻", "Electric drill", "power", "A03", 1, "days", True),
+    ("ladder-1", "折叠梯", "Folding ladder", "home", "A04", 1, "days", False),
+    ("umbrella-1", "雨伞", "Umbrella", "weather", "A05", 2, "days", False),
+]
+
+
+def seed(url: str, directory: Path, staff_token: str) -> None:
+    """First run only: a staff account, a member and five tools, made through the real API."""
+    marker = directory / ".seeded"
+    if marker.exists():
+        return
+    headers = {"Authorization": f"Bearer {staff_token}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=10) as c:
+        staff_no, name, pin = DEMO_STAFF
+        c.post("/api/v1/staff", json={"staff_no": staff_no, "name": name, "pin": pin})
+        phone, member_pin = DEMO_MEMBER
+        c.post("/api/v1/members", json={"phone": phone, "pin": member_pin, "kind": "resident"})
+        for tool_id, zh, en, category, locker, period, unit, approval in DEMO_TOOLS:
+            body = {
+                "id": tool_id,
+                "name_zh": zh,
+                "name_en": en,
+                "category": category,
+                "locker": locker,
+                "loan_period": period,
+                "loan_unit": unit,
+                "staff_approval_required": approval,
+            }
+            c.post("/api/v1/tools", json=body).raise_for_status()
+            c.post(f"/api/v1/tools/{tool_id}/restock", json={"note": "demo"}).raise_for_status()
+    marker.write_text("seeded\n")
+
+
 def _tokens(config: dict[str, Any]) -> dict[str, str]:
     return {t["role"]: t["token"] for t in config["api"]["tokens"]}
 
@@ -110,6 +148,7 @@ def _print_guide(url: str, config_path: Path, tokens: dict[str, str]) -> None:
   config:  {config_path}
   staff token: {staff}
 
+Demo staff {DEMO_STAFF[0]} PIN {DEMO_STAFF[2]}; member {DEMO_MEMBER[0]} PIN {DEMO_MEMBER[1]}.
 Open door A03 as staff, then watch it (simulated doors shut by themselves after 6 s):
   curl -s -X POST -H 'Authorization: Bearer {staff}' -H 'Content-Type: application/json' \\
        -d '{{"reason": "demo"}}' {url}/api/v1/lockers/A03/open
@@ -143,6 +182,7 @@ def run_demo(directory: Path, headless: bool = False, web: bool = False) -> int:
     try:
         _wait_ready(f"http://127.0.0.1:{CENTRAL_PORT}", central)
         _wait_ready(url, daemon)
+        seed(url, directory, _tokens(config)["staff"])
         _print_guide(url, config_path, _tokens(config))
         if headless or not sys.stdin.isatty():
             daemon.wait()
