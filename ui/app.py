@@ -22,7 +22,7 @@ from textual.app import App
 
 from ui.client import ApiError, DaemonUnreachable, LiveStream, StationClient
 from ui.i18n import Translator
-from ui.messages import FlowUpdate, LiveEvent, LockersChanged
+from ui.messages import FlowUpdate, LiveEvent, LockersChanged, OccupancyChanged
 from ui.settings import UiConfig
 from ui.state import LiveState
 
@@ -111,13 +111,15 @@ class StationApp(App[None]):
             self._tell(LockersChanged())
         elif kind == "flow" and isinstance(message.get("flow"), dict):
             self._tell(FlowUpdate(message["flow"]))
+        elif kind == "occupancy" and self.live.occupancy is not None:
+            self._tell(OccupancyChanged(self.live.occupancy))
         if event is not None:
             self._tell(LiveEvent(event))
         if self.live.stale and not self._refreshing:
             self._refreshing = True
             self.run_worker(self._refresh_lockers(), group="lockers")
 
-    def _tell(self, message: LiveEvent | LockersChanged | FlowUpdate) -> None:
+    def _tell(self, message: LiveEvent | LockersChanged | FlowUpdate | OccupancyChanged) -> None:
         """Live news goes to the screen on top; screens below catch up when resumed."""
         self.screen.post_message(message)
 

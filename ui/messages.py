@@ -34,3 +34,11 @@ class FlowUpdate(Message):
     def __init__(self, flow: dict[str, Any]) -> None:
         super().__init__()
         self.flow = flow
+
+
+class OccupancyChanged(Message):
+    """The rest area's state changed (occupied, vacant, unknown)."""
+
+    def __init__(self, occupancy: dict[str, Any]) -> None:
+        super().__init__()
+        self.occupancy = occupancy

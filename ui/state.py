@@ -28,6 +28,8 @@ REFRESH_EVENTS = frozenset(
 @dataclass
 class LiveState:
     lockers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    occupancy: dict[str, Any] | None = None
+    """The rest area as the daemon last pushed it (`{"kind": "occupancy"}` messages)."""
     last_seq: int = 0
     stale: bool = False
     """True when an event hinted at a change only a fresh locker list can show."""
@@ -41,6 +43,9 @@ class LiveState:
         kind = message.get("kind")
         if kind == "snapshot":
             self.load_lockers(list(message.get("lockers") or []))
+            return None
+        if kind == "occupancy" and isinstance(message.get("occupancy"), dict):
+            self.occupancy = message["occupancy"]
             return None
         if kind == "gap":
             # The daemon dropped messages for us: the locker list must be read again.

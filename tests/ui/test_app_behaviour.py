@@ -8,8 +8,9 @@ from pathlib import Path
 import httpx
 
 from station.clock import FakeClock
+from station.config import parse_config
 from station.daemon import Daemon
-from tests.simstation import TOKENS, running_station
+from tests.simstation import TOKENS, SimStation, running_station
 from tests.ui.conftest import station_data, stock
 from tests.ui.kiosk import (
     MEMBER_PHONE,
@@ -178,3 +179,27 @@ async def test_the_station_restarting_screen_recovers_by_itself(tmp_path: Path) 
                 await kiosk.sees("电钻")
             finally:
                 await restarted.stop()
+
+
+async def test_home_shows_whether_the_rest_area_is_in_use(tmp_path: Path) -> None:
+    from gpiozero.pins.mock import MockFactory
+
+    data = station_data(tmp_path)
+    data["occupancy"] = {"pir_pin": 17, "hold_s": 0.5, "poll_ms": 50}
+    pins = MockFactory()
+    daemon = Daemon(parse_config(data, "test"), pin_factory=pins, port=0)
+    try:
+        await daemon.start()
+        st = SimStation(daemon=daemon, config=daemon.config)
+        app = build_app(st, monotonic=FakeMonotonic())
+        async with app.run_test(size=(100, 30)) as pilot:
+            kiosk = Kiosk(app, pilot, st)
+            await kiosk.home()
+            await kiosk.sees("休息区：空闲")
+            pins.pin(17).drive_high()  # someone walks in
+            await kiosk.sees("休息区：有人")
+            pins.pin(17).drive_low()
+            await kiosk.sees("休息区：空闲")
+    finally:
+        await daemon.stop()
+        pins.reset()

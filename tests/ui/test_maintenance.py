@@ -30,7 +30,7 @@ async def login(kiosk: Kiosk, pin: str = STAFF_PIN) -> None:
 
 async def section(kiosk: Kiosk, name: str) -> None:
     await kiosk.tap(f"#sec-{name}")
-    await kiosk.until(lambda: kiosk.screen.query_one(f"#sec-{name}").has_class("-active"))
+    await kiosk.until(lambda: kiosk.screen.query_one(f"#sec-{name}").has_class("selected"))
     await kiosk.settled()
 
 

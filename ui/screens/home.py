@@ -17,7 +17,7 @@ from textual.widgets import Button
 
 from ui.client import ApiError
 from ui.i18n import Translator
-from ui.messages import LiveEvent, LockersChanged
+from ui.messages import LiveEvent, LockersChanged, OccupancyChanged
 from ui.screens.base import KioskScreen
 from ui.widgets.text import DataButton, DataLabel, Labeller, TLabel
 
@@ -125,6 +125,9 @@ class HomeScreen(KioskScreen):
 
     def on_lockers_changed(self, _: LockersChanged) -> None:
         self._schedule_refresh()
+
+    def on_occupancy_changed(self, message: OccupancyChanged) -> None:
+        self.query_one("#rest", DataLabel).relabel(rest_text(message.occupancy))
 
     def _schedule_refresh(self) -> None:
         """Many events come in bursts (a door opening is three events): read once after."""

@@ -94,7 +94,7 @@ class MaintenanceScreen(KioskScreen):
     def show_section(self, name: str) -> None:
         self.query_one("#panels", ContentSwitcher).current = f"panel-{name}"
         for button in self.query(".section").results(Button):
-            button.set_class(button.id == f"sec-{name}", "-active")
+            button.set_class(button.id == f"sec-{name}", "selected")
         self.current_panel().load()
 
     def current_panel(self) -> Panel:

@@ -241,7 +241,7 @@ class LostPanel(Panel):
 
     def load(self) -> None:
         for button in self.query(".sublist").results(Button):
-            button.set_class(button.id == f"lost-{self.current}", "-active")
+            button.set_class(button.id == f"lost-{self.current}", "selected")
         self.console.call(self._read, done=self._loaded, busy=False)
 
     async def _read(self) -> list[Row]:
