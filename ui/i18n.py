@@ -35,6 +35,7 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     "staff.button": ("工作人员", "Staff"),
     "busy": ("请稍候…", "Please wait…"),
     "none": ("—", "—"),
+    "list.sep": ("、", ", "),
     "choice.empty": ("这里暂时没有可选的项目", "Nothing to choose here right now"),
     "identify.title": ("验证身份", "Who are you?"),
     # --- tools ------------------------------------------------------------------------------
@@ -461,6 +462,10 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     ),
     "maint.sync.error": ("最近错误：{kind} {detail}", "Last error: {kind} {detail}"),
     "maint.sync.refresh": ("刷新", "Refresh"),
+    "maint.sync.unavailable": (
+        "本站守护进程未提供同步状态。",
+        "This station's daemon does not report sync status.",
+    ),
     "selftest.hint": (
         "自检会逐个打开空柜门，请在每个门打开后把它关上。",
         "The self-test opens each empty door in turn; close each one after it opens.",

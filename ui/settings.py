@@ -33,6 +33,9 @@ class UiConfig(BaseModel):
     """No touch for this long returns to Home and forgets who was identified."""
     staff_idle_timeout_s: Annotated[float, Field(ge=10, le=3_600)] = 120.0
     """No touch for this long logs staff out of the maintenance screen."""
+    staff_no_prefix: Annotated[str, Field(pattern=r"^[A-Za-z]{0,4}$")] = ""
+    """Letters of this station's staff numbers before the digits ("S" for S001): the keypad
+    is numeric, so staff type the digits and the screen puts these in front."""
     notice_cycle_s: Annotated[float, Field(ge=2, le=600)] = 8.0
     """How long each central-office notice stays on Home before the next one."""
     timezone: str = "Asia/Shanghai"

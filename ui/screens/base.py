@@ -1,4 +1,4 @@
-"""The frame every touchscreen screen shares: a top bar with back, title and 中文/EN.
+"""The frame every touchscreen screen shares: a top bar with back, title and the language toggle.
 
 A screen supplies its title key and its body; the frame gives it the back button, the
 language toggle, idle tracking (any tap restarts the idle timer) and `call()` for API work in

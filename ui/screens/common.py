@@ -33,11 +33,14 @@ class KeypadScreen(KioskScreen):
     def body(self) -> ComposeResult:
         yield TLabel(self.PROMPT_KEY, id="prompt", classes="prompt")
         with Horizontal(id="keypad-row"):
-            yield Keypad(self.KIND, id="keypad")
+            yield self.keypad()
             with Vertical(id="keypad-side"):
                 yield TButton("nav.next", id="next", variant="primary", disabled=True)
                 if self.SKIPPABLE:
                     yield TButton("nav.skip", id="skip")
+
+    def keypad(self) -> Keypad:
+        return Keypad(self.KIND, id="keypad")
 
     def on_keypad_changed(self, event: Keypad.Changed) -> None:
         self.query_one("#next", Button).disabled = not event.complete

@@ -216,7 +216,9 @@ class BorrowConfirmScreen(ToolConfirmScreen):
         accessories = [str(a) for a in tool.get("accessories") or []]
         if accessories:
             yield DataLabel(
-                lambda i18n: i18n.t("tools.accessories", items="、".join(accessories)),
+                lambda i18n: i18n.t(
+                    "tools.accessories", items=i18n.t("list.sep").join(accessories)
+                ),
                 classes="sentence",
             )
         notice = str(tool.get("safety_notice") or "")

@@ -99,17 +99,20 @@ class Keypad(Vertical):
         self,
         kind: Kind,
         *,
+        prefix: str = "",
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes)
         self.kind = kind
         self.spec = SPECS[kind]
+        self.prefix = prefix
+        """Letters put before the digits (staff numbers like S001 on a numeric keypad)."""
         self._value = ""
 
     @property
     def value(self) -> str:
-        return self._value
+        return self.prefix + self._value
 
     @property
     def is_complete(self) -> bool:
@@ -151,12 +154,12 @@ class Keypad(Vertical):
         self._value = value
         self._show()
         if changed:
-            self.post_message(self.Changed(self, value, self.is_complete))
+            self.post_message(self.Changed(self, self.value, self.is_complete))
 
     def _show(self) -> None:
         display = self.query_one("#keypad-display", Static)
         if self._value or self.kind == "pin":
-            text = render_entry(self.kind, self._value, self.spec.max_len)
+            text = self.prefix + render_entry(self.kind, self._value, self.spec.max_len)
             display.remove_class("placeholder")
         else:
             text = translator(self).t("keypad.empty")

@@ -1,5 +1,8 @@
-"""Staff log in with their staff number and PIN (the touchscreen keypad is numeric, so staff
-who use it have numeric staff numbers); the session ends after the staff idle timeout."""
+"""Staff log in with their staff number and PIN; the session ends after the staff idle timeout.
+
+The keypad is numeric: staff numbers with letters (S001) are typed as their digits after the
+station's `[ui] staff_no_prefix`, which the keypad shows and puts in front.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +12,16 @@ from ui.app import StaffSession
 from ui.client import ApiError
 from ui.screens.common import KeypadScreen
 from ui.screens.errors import ErrorScreen, refusal
+from ui.widgets.keypad import Keypad
 
 
 class StaffNumberScreen(KeypadScreen):
     TITLE_KEY = "maint.login"
     PROMPT_KEY = "keypad.staff_no"
     KIND = "staff_no"
+
+    def keypad(self) -> Keypad:
+        return Keypad(self.KIND, prefix=self.kiosk.ui.staff_no_prefix, id="keypad")
 
     def submit(self, value: str) -> None:
         self.app.push_screen(StaffPinScreen(value))

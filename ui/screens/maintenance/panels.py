@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Digits
 
+from ui.client import ApiError
 from ui.i18n import CATALOGUE, Translator
 from ui.messages import LiveEvent, LockersChanged
 from ui.screens.base import KioskScreen
@@ -512,8 +513,17 @@ class SyncPanel(Panel):
         self.console.call(
             lambda: self.kiosk.client.sync_status(self.token),
             done=self._loaded,
+            refused=self._refused,
             busy=False,
         )
+
+    async def _refused(self, exc: ApiError) -> None:
+        if exc.status != 404:
+            self.kiosk.show_refusal(exc)
+            return
+        box = self.query_one("#sync-lines", Vertical)
+        await box.remove_children()
+        await box.mount(TLabel("maint.sync.unavailable", classes="sentence"))
 
     async def _loaded(self, status: dict[str, Any]) -> None:
         box = self.query_one("#sync-lines", Vertical)
