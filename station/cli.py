@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from station.config import ConfigError, StationConfig, load_config
+from station.maintenance_cli import add_maintenance_commands
 from station.people.cli import add_staff_commands
 
 DEFAULT_CONFIG = "/etc/station/station.toml"
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     add_staff_commands(sub, DEFAULT_CONFIG)
+    add_maintenance_commands(sub, DEFAULT_CONFIG)
     return parser
 
 
