@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.app import App
 
@@ -25,6 +25,9 @@ from ui.i18n import Translator
 from ui.messages import FlowUpdate, LiveEvent, LockersChanged, OccupancyChanged
 from ui.settings import UiConfig
 from ui.state import LiveState
+
+if TYPE_CHECKING:
+    from station.config import StationConfig
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -263,12 +266,10 @@ class StationApp(App[None]):
         return super().on_event(event)
 
 
-def build_app(config_path: str | Path) -> StationApp:
-    """Read the station config and build the app exactly as `station ui` runs it."""
-    from station.config import load_config
+def build_app(config: StationConfig) -> StationApp:
+    """The app exactly as `station ui` runs it, for the station this config describes."""
     from ui.settings import connection_of
 
-    config = load_config(config_path)
     conn = connection_of(config)
     info = StationInfo(
         name_zh=config.station.name,
@@ -284,37 +285,35 @@ def build_app(config_path: str | Path) -> StationApp:
     )
 
 
+def web_server(config_path: str, ui: UiConfig) -> Any:
+    """The textual-serve server for `--web`: every browser tab runs `python -m ui` itself."""
+    from textual_serve.server import Server
+
+    command = shlex.join([sys.executable, "-m", "ui", "--config", str(Path(config_path).resolve())])
+    title = Translator(ui.language).t("app.title")
+    return Server(command, host=ui.web_bind, port=ui.web_port, title=title)
+
+
 def main(config_path: str, web: bool = False) -> int:
     """Entry point for `station ui [--web] --config FILE` (and `python -m ui`).
 
-    With `web`, the same app is served to browsers by textual-serve: each browser tab gets its
-    own app process, started with the same config file.
+    With `web`, the same app is served to browsers by textual-serve (for a Chromium kiosk or
+    staff on a laptop): each browser tab gets its own app process with the same config file.
+    A config the UI cannot use stops it with exit code 2 and the reason, before any screen.
     """
     from station.config import ConfigError, load_config
     from ui.settings import NoKioskToken
 
     try:
-        if web:
-            config = load_config(config_path)
-            from ui.settings import connection_of
-
-            connection_of(config)
-            return _serve_web(config_path, config.ui)
-        app = build_app(config_path)
+        config = load_config(config_path)
+        app = build_app(config)
     except (ConfigError, NoKioskToken) as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
-    app.run()
-    return 0
-
-
-def _serve_web(config_path: str, ui: UiConfig) -> int:
-    from textual_serve.server import Server
-
-    command = shlex.join([sys.executable, "-m", "ui", "--config", str(Path(config_path).resolve())])
-    title = Translator(ui.language).t("app.title")
-    server = Server(command, host=ui.web_bind, port=ui.web_port, title=title)
-    server.serve()
+    if web:
+        web_server(config_path, config.ui).serve()
+    else:
+        app.run()
     return 0
 
 

@@ -461,6 +461,7 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
         "Bundle: version {version} ({status})",
     ),
     "maint.sync.error": ("最近错误：{kind} {detail}", "Last error: {kind} {detail}"),
+    "maint.sync.advice": ("建议：{advice}", "What to do: {advice}"),
     "maint.sync.refresh": ("刷新", "Refresh"),
     "maint.sync.unavailable": (
         "本站守护进程未提供同步状态。",

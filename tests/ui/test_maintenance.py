@@ -222,3 +222,55 @@ async def test_self_test_opens_each_empty_door_and_reports(kiosk: Kiosk) -> None
     reasons = {e["locker"]: e["payload"]["reason"] for e in await events(st, "door_unlocked")}
     assert set(reasons) == {f"A{n:02d}" for n in range(4, 17)}
     assert set(reasons.values()) == {"self-test"}
+
+
+async def test_clear_overtime_deposits_and_remove_expired_items(tmp_path) -> None:
+    from station.clock import FakeClock
+    from tests.simstation import running_station
+    from tests.ui.conftest import station_data, stock
+    from tests.ui.kiosk import FakeMonotonic, build_app
+
+    clock = FakeClock()
+    async with running_station(station_data(tmp_path), clock=clock) as st:
+        await stock(st)
+        opened = []
+        for path, body in (
+            ("/api/v1/deposits", {"kind": "bag"}),
+            ("/api/v1/found", {"category": "umbrellas", "colour": "red", "place": "公园"}),
+        ):
+            flow = await api_post(st, path, body, role="kiosk")
+            await wait_api(lambda f=flow: _door_is(st, f["locker"], "open"), what="door open")
+            st.sim.close_door(int(flow["locker"][1:]))
+            opened.append(await wait_api(lambda f=flow: _completed(st, f["id"]), what="done"))
+        deposit_locker = opened[0]["locker"]
+        number = opened[1]["result"]["number"]
+        clock.advance(31 * 86_400)  # past the 12 h pickup code and the 30-day retention
+        await st.daemon.station.services.sweep()
+
+        app = build_app(st, monotonic=FakeMonotonic())
+        async with app.run_test(size=(100, 30)) as pilot:
+            kiosk = Kiosk(app, pilot, st)
+            await kiosk.home()
+            await login(kiosk)
+            await kiosk.on("MaintenanceScreen")
+            await section(kiosk, "storage")
+            await kiosk.sees(f"{deposit_locker} · 寄存物品 · walk-in")
+            deposit_id = (await api_get(st, "/api/v1/deposits/overtime"))[0]["id"]
+            await kiosk.tap(f"#clear-{deposit_id}")
+            await kiosk.on("ReasonScreen")
+            await kiosk.tap("#choice-office")
+            await kiosk.on("MaintenanceScreen")
+            await kiosk.sees("没有超时的寄存")
+            deposits = await api_get(st, "/api/v1/deposits")
+            assert [(d["status"], d["note"]) for d in deposits] == [("cleared", "office")]
+
+            await section(kiosk, "lost")
+            await kiosk.tap("#lost-expired")
+            await kiosk.sees(f"{number} · 雨伞")
+            await kiosk.tap(f"#remove-{number}")
+            await kiosk.on("ReasonScreen")
+            await kiosk.tap("#choice-police")
+            await kiosk.on("MaintenanceScreen")
+            await kiosk.sees("没有需要处理的")
+            record = await api_get(st, f"/api/v1/found/{number}/record")
+            assert (record["status"], record["disposition"]) == ("removed", "police")

@@ -556,8 +556,10 @@ def sync_lines(status: dict[str, Any]) -> list[Labeller]:
     ]
     if error:
         lines.append(
-            _t("maint.sync.error", kind=error.get("kind", ""), detail=error.get("detail", ""))
+            _t("maint.sync.error", kind=error.get("kind", ""), detail=error.get("message", ""))
         )
+        if error.get("advice"):
+            lines.append(_t("maint.sync.advice", advice=error["advice"]))
     return lines
 
 

@@ -1,0 +1,62 @@
+"""Texts built from daemon data: the Home strip, notices and the sync panel's lines."""
+
+from __future__ import annotations
+
+from ui.i18n import Translator
+from ui.screens.home import notice_text, rest_text, supplies_text
+from ui.screens.maintenance.panels import sync_lines
+
+ZH, EN = Translator("zh"), Translator("en")
+SUPPLIES = [
+    {"id": "water", "name": "饮用水", "name_en": "Drinking water", "count": 30, "low": False},
+    {"id": "balm", "name": "清凉油", "name_en": "Cooling balm", "count": 0, "low": True},
+    {"id": "huoxiang", "name": "藿香正气水", "name_en": "Huoxiang", "count": 2, "low": True},
+    {"id": "wipes", "name": "湿巾", "name_en": "Wet wipes", "count": None, "low": False},
+]
+
+
+def test_the_rest_area_is_never_called_free_when_nobody_knows() -> None:
+    assert rest_text({"state": "occupied"})(ZH) == "休息区：有人"
+    assert rest_text({"state": "vacant"})(EN) == "Rest area: free"
+    assert rest_text({"state": "unknown"})(ZH) == "休息区：状态未知"
+    assert rest_text(None)(EN) == "Rest area: not known"
+
+
+def test_supplies_say_in_stock_low_or_out_and_skip_what_was_never_counted() -> None:
+    assert supplies_text(SUPPLIES, 2)(ZH) == (
+        "物资：饮用水 有 · 清凉油 无 · 藿香正气水 少 · 充电 有空位"
+    )
+    assert supplies_text(SUPPLIES, 0)(EN) == (
+        "Supplies: Drinking water ✓ · Cooling balm out · Huoxiang low · charging full"
+    )
+    assert supplies_text(None, None)(ZH) == "物资：暂无信息"
+
+
+def test_notices_from_the_central_office_in_the_language_shown() -> None:
+    notice = {"id": "n1", "text": "今晚停水", "text_en": "No water tonight", "level": "info"}
+    assert notice_text(notice)(ZH) == "通知：今晚停水"
+    assert notice_text(notice)(EN) == "Notice: No water tonight"
+    assert notice_text({"id": "n2", "text": "只有中文", "text_en": ""})(EN) == "Notice: 只有中文"
+    assert notice_text(None)(ZH) == ""
+
+
+def test_sync_status_lines_with_an_error_and_its_advice() -> None:
+    status = {
+        "enabled": True,
+        "central": "central.example.org",
+        "pending": 50,
+        "lag_s": 3600.0,
+        "last_success_at": 1_767_225_600.0,
+        "last_error": {"kind": "network", "message": "connection refused", "advice": "check 4G"},
+        "bundle": {"version": 7, "status": "ok"},
+    }
+    lines = [line(ZH) for line in sync_lines(status)]
+    assert lines == [
+        "同步：已开启",
+        "中心：central.example.org",
+        "待上传 50 条（滞后 1小时）",
+        "上次成功：1月1日 08:00",
+        "下发配置：第 7 版（ok）",
+        "最近错误：network connection refused",
+        "建议：check 4G",
+    ]
