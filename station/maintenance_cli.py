@@ -39,8 +39,15 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 def cmd_restore(args: argparse.Namespace) -> int:
     config = _load(args.config)
-    url = daemon_base(config, DoctorOptions())
-    if not args.force and asyncio.run(daemon_answers(url)):
+    return run_restore(config, Path(args.source), force=args.force)
+
+
+def run_restore(
+    config: StationConfig, source: Path, *, force: bool, daemon_url: str | None = None
+) -> int:
+    """Restore unless the daemon answers (it would keep writing to the replaced file)."""
+    url = daemon_url or daemon_base(config, DoctorOptions())
+    if not force and asyncio.run(daemon_answers(url)):
         print(
             f"restore refused: the daemon is running ({url}); stop it first "
             "(systemctl stop station station-kiosk), or pass --force",
@@ -48,12 +55,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
         )
         return 1
     try:
-        events, kept = restore(config.station.data_dir, Path(args.source))
+        events, kept = restore(config.station.data_dir, source)
     except BackupError as exc:
         print(f"restore refused: {exc}", file=sys.stderr)
         return 1
     db = database_path(config.station.data_dir)
-    print(f"restore: {args.source} -> {db} ({events} events)")
+    print(f"restore: {source} -> {db} ({events} events)")
     if kept is not None:
         print(f"restore: the previous database is kept as {kept}")
     return 0
