@@ -7,8 +7,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import tomli_w
 
 from station.backup import BackupError, backup, check_station_database, database_path, restore
+from station.cli import main
 from station.clock import FakeClock
 from station.config import parse_config
 from station.maintenance_cli import run_restore
@@ -123,3 +125,25 @@ async def test_restore_refuses_while_the_daemon_runs_then_round_trips(
         await write_events(st.daemon.station.store, 1)
     after = events_in(db)
     assert after[: len(saved)] == saved and len(after) > len(saved)
+
+
+def test_command_line_backup_and_restore(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = sim_config_data(tmp_path)
+    data["api"]["port"] = 9  # nothing answers there: no daemon
+    config_file = tmp_path / "station.toml"
+    config_file.write_text(tomli_w.dumps(data), encoding="utf-8")
+    data_dir = Path(data["station"]["data_dir"])
+    data_dir.mkdir(parents=True)
+    store = Store(database_path(data_dir), FakeClock(), [])
+    store.write_now(lambda tx: tx.append("test.note", actor="test"))
+    store.close()
+
+    copy = tmp_path / "copy.db"
+    assert main(["backup", "--config", str(config_file), str(copy)]) == 0
+    assert "(1 events)" in capsys.readouterr().out
+    assert main(["restore", "--config", str(config_file), str(config_file)]) == 1
+    assert "restore refused" in capsys.readouterr().err
+    assert main(["restore", "--config", str(config_file), str(copy)]) == 0
+    assert "previous database is kept" in capsys.readouterr().out
