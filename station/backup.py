@@ -44,6 +44,18 @@ def _copy(src: Path, dst: Path) -> None:
         os.close(fd)
 
 
+def _match_owner(path: Path, like: Path) -> None:
+    """Give `path` the owner and group of `like`.
+
+    A technician restores as root; a database left owned by root would be read-only to the
+    daemon's own user and every door opening would fail to be recorded.
+    """
+    st = like.stat()
+    if os.geteuid() == 0:
+        os.chown(path, st.st_uid, st.st_gid)
+    os.chmod(path, 0o600 if like.is_dir() else st.st_mode & 0o777)
+
+
 def _fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
@@ -124,7 +136,9 @@ def restore(data_dir: Path, source: Path, *, now: float | None = None) -> tuple[
         if db.exists():
             kept = data_dir / f"{DB_NAME}.before-restore-{stamp}"
             _copy(db, kept)
+            _match_owner(kept, db)
         _copy(source, tmp)
+        _match_owner(tmp, db if db.exists() else data_dir)
         # The old WAL and shared-memory files belong to the old database; left beside the new
         # one, SQLite would try to replay them into it.
         for suffix in ("-wal", "-shm"):

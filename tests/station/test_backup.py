@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from pathlib import Path
 
@@ -147,3 +148,17 @@ def test_command_line_backup_and_restore(
     assert "restore refused" in capsys.readouterr().err
     assert main(["restore", "--config", str(config_file), str(copy)]) == 0
     assert "previous database is kept" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="changing a file's owner needs root")
+def test_restore_as_root_keeps_the_daemons_owner_and_mode(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    Store(database_path(data_dir), FakeClock(), []).close()
+    db = database_path(data_dir)
+    os.chown(db, 4321, 4321)
+    os.chmod(db, 0o640)
+    copy = tmp_path / "copy.db"
+    backup(data_dir, copy)  # written by root, owned by root
+    restore(data_dir, copy)
+    st = db.stat()
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (4321, 4321, 0o640)
