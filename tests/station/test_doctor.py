@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import time
 from collections.abc import Iterator
@@ -77,6 +78,21 @@ async def test_silent_board_behind_the_daemon_fails(tmp_path: Path) -> None:
     assert board.status == "FAIL"
     assert "offline" in board.detail and "RS485" in board.detail
     assert exit_code(checks) == 1
+
+
+async def test_hashed_tokens_only_still_count_boards_from_healthz(tmp_path: Path) -> None:
+    async with running_station(sim_config_data(tmp_path)) as st:
+        data = sim_config_data(tmp_path)
+        data["api"]["tokens"] = [
+            {"name": "kiosk", "role": "kiosk", "token_sha256": hashlib.sha256(b"k").hexdigest()}
+        ]
+        config = parse_config(data)
+        good = by_name(await diagnose_config(config, DoctorOptions(daemon_url=st.url)))
+        assert good["boards"].status == "OK" and "1 of 1 answer" in good["boards"].detail
+        st.sim.set_silent()
+        await st.wait_for(lambda: not st.daemon.station.lockers.board_online("B0"), within=10)  # type: ignore[union-attr]
+        bad = by_name(await diagnose_config(config, DoctorOptions(daemon_url=st.url)))
+    assert bad["boards"].status == "FAIL" and "0 of 1 answer" in bad["boards"].detail
 
 
 async def test_sim_board_without_daemon_is_probed_directly(tmp_path: Path) -> None:
