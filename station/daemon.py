@@ -21,6 +21,7 @@ from station import systemd
 from station.alarms import AlarmService
 from station.api.app import create_app
 from station.api.routes_occupancy import router as occupancy_router
+from station.api.routes_telemetry import router as telemetry_router
 from station.api.services_api import SERVICE_ROUTERS, install_services
 from station.boards import BoardSet, build_boards
 from station.clock import Clock, SystemClock
@@ -33,6 +34,7 @@ from station.runtime import Station
 from station.services import SERVICE_SCHEMAS, build_services
 from station.store import Store
 from station.sync import SYNC_SCHEMA, SyncService
+from station.telemetry import TelemetryService
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +112,9 @@ class Daemon:
         services = build_services(cfg, store, alarms, lockers, live, self.clock)
         await services.start()
         self._closers.append(services.stop)
-        sync = SyncService(store, cfg.sync, cfg.station.id, self.clock)
+        sync = SyncService(
+            store, cfg.sync, cfg.station.id, self.clock, telemetry=self._sync_telemetry
+        )
         self._tasks.append(asyncio.create_task(sync.run(), name="sync"))
         self._closers.append(sync.aclose)
         self.station = Station(
@@ -124,7 +128,11 @@ class Daemon:
             occupancy=occupancy,
             sync=sync,
         )
-        self.app = create_app(self.station, extra_routers=[*SERVICE_ROUTERS, occupancy_router])
+        self.station.telemetry = TelemetryService(self.station)
+        self._closers.append(_async(self.station.telemetry.close))
+        self.app = create_app(
+            self.station, extra_routers=[*SERVICE_ROUTERS, occupancy_router, telemetry_router]
+        )
         install_services(self.app, services)
         await self._serve_http(self.app)
         interval = systemd.watchdog_interval()
@@ -133,6 +141,11 @@ class Daemon:
         systemd.notify("READY=1\nSTATUS=serving")
         log.info("station %s ready on %s", cfg.station.id, self.url)
         return self.station
+
+    def _sync_telemetry(self) -> dict[str, Any] | None:
+        """The compact snapshot each sync batch carries; none until the station is built."""
+        telemetry = self.station.telemetry if self.station is not None else None
+        return telemetry.compact() if telemetry is not None else None
 
     async def _serve_http(self, app: FastAPI) -> None:
         cfg = uvicorn.Config(

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from station.occupancy.tracker import OccupancyTracker
     from station.services import Services
     from station.sync import SyncService
+    from station.telemetry import TelemetryService
 
 
 @dataclass
@@ -36,3 +37,5 @@ class Station:
     """The rest area's sensors, state and fan/light relays (station/occupancy/)."""
     sync: SyncService | None = None
     """The usage log's uplink to the central server and the bundle downlink (station/sync.py)."""
+    telemetry: TelemetryService | None = None
+    """Snapshots for the office, /metrics and each sync batch (station/telemetry.py)."""
