@@ -127,13 +127,19 @@ class StationApp(App[None]):
         self.screen.post_message(message)
 
     async def _refresh_lockers(self) -> None:
+        """Read the locker list until no event asked for a newer one while it was read."""
         try:
-            self.live.load_lockers(await self.client.lockers())
-        except (DaemonUnreachable, ApiError) as exc:
-            log.info("could not re-read lockers: %s", exc)
+            while self.live.stale:
+                self.live.stale = False
+                try:
+                    lockers = await self.client.lockers()
+                except (DaemonUnreachable, ApiError) as exc:
+                    log.info("could not re-read lockers: %s", exc)
+                    return
+                self.live.load_lockers(lockers)
+                self._tell(LockersChanged())
         finally:
             self._refreshing = False
-        self._tell(LockersChanged())
 
     def _stream_state(self, up: bool) -> None:
         from ui.screens.restarting import RestartingScreen
@@ -180,9 +186,6 @@ class StationApp(App[None]):
         self.push_screen(ErrorScreen(refusal(exc, self.info.help_phone), on_retry=on_retry))
 
     # --- who is at the screen -----------------------------------------------------------------
-
-    def member_headers(self) -> dict[str, str]:
-        return {"X-Member-Session": self.member.token} if self.member else {}
 
     def forget_member(self) -> None:
         session, self.member = self.member, None

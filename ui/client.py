@@ -287,6 +287,8 @@ class LiveStream:
         self._min = reconnect_min_s
         self._max = reconnect_max_s
         self.connected = False
+        self.refused = False
+        """True while the daemon turns the stream's token away (a wrong [ui] token)."""
 
     async def run(
         self, on_message: Callable[[Message], None], on_state: Callable[[bool], None]
@@ -308,12 +310,14 @@ class LiveStream:
                             continue
                         if not self.connected:
                             self.connected = True
+                            self.refused = False
                             delay = self._min
                             on_state(True)
                         on_message(message)
             except asyncio.CancelledError:
                 raise
             except InvalidStatus as exc:
+                self.refused = exc.response.status_code in (401, 403)
                 log.warning("live stream refused: %s", exc)
             except (OSError, TimeoutError, WebSocketException) as exc:
                 log.info("live stream lost: %s", exc)

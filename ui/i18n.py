@@ -209,6 +209,10 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
         "请稍等片刻，恢复后将自动回到首页。",
         "Please wait a moment. This screen returns to Home by itself.",
     ),
+    "restart.refused": (
+        "此触摸屏未获授权（令牌不对），请联系工作人员。",
+        "This touchscreen is not authorised (wrong token): please call staff.",
+    ),
     "restart.help": ("如需帮助请致电 {phone}", "For help call {phone}"),
     "error.title": ("出了点问题", "Something went wrong"),
     "error.help": ("需要帮助请致电 {phone}", "For help call {phone}"),

@@ -33,23 +33,38 @@ class LiveState:
     last_seq: int = 0
     stale: bool = False
     """True when an event hinted at a change only a fresh locker list can show."""
+    doors_lost: bool = False
+    """True after the daemon dropped messages for us: door events may be missing too."""
 
     def load_lockers(self, lockers: list[dict[str, Any]]) -> None:
-        self.lockers = {lk["id"]: dict(lk) for lk in lockers}
-        self.stale = False
+        """Take a locker list read from the API.
+
+        Door states come with door events, in order, so a list read a moment ago must not
+        overwrite a door event that arrived since; only after lost messages are its doors
+        taken too. Faults, boards and pending unlocks, which events only hint at, are taken.
+        """
+        fresh = {lk["id"]: dict(lk) for lk in lockers}
+        if not self.doors_lost:
+            for lid, lk in fresh.items():
+                if lid in self.lockers:
+                    lk["door"] = self.lockers[lid]["door"]
+        self.lockers = fresh
+        self.doors_lost = False
 
     def apply(self, message: dict[str, Any]) -> dict[str, Any] | None:
         """Take one stream message; return the event it carried, if any."""
         kind = message.get("kind")
         if kind == "snapshot":
-            self.load_lockers(list(message.get("lockers") or []))
+            # A new connection: the snapshot is the truth, doors included.
+            self.lockers = {lk["id"]: dict(lk) for lk in message.get("lockers") or []}
+            self.stale = self.doors_lost = False
             return None
         if kind == "occupancy" and isinstance(message.get("occupancy"), dict):
             self.occupancy = message["occupancy"]
             return None
         if kind == "gap":
             # The daemon dropped messages for us: the locker list must be read again.
-            self.stale = True
+            self.stale = self.doors_lost = True
             return None
         if kind != "event":
             return None

@@ -203,3 +203,22 @@ async def test_home_shows_whether_the_rest_area_is_in_use(tmp_path: Path) -> Non
     finally:
         await daemon.stop()
         pins.reset()
+
+
+async def test_a_wrong_kiosk_token_is_said_on_the_restarting_screen(station) -> None:
+    from ui.app import StationApp, StationInfo
+    from ui.client import LiveStream, StationClient
+    from ui.settings import UiConfig
+
+    wrong = "not-the-kiosk-token-000000"
+    app = StationApp(
+        StationClient(station.url, wrong),
+        LiveStream(station.url, wrong, reconnect_max_s=0.5),
+        UiConfig(),
+        StationInfo(name_zh="站", name_en="Station", help_phone=""),
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        kiosk = Kiosk(app, pilot, station)
+        await kiosk.on("RestartingScreen")
+        await kiosk.sees("此触摸屏未获授权（令牌不对），请联系工作人员。")
+        assert not app.connected

@@ -111,9 +111,15 @@ def test_live_state_follows_door_events_and_marks_hints_for_a_reread() -> None:
     assert not state.stale
     state.apply({"kind": "event", "event": {"seq": 8, "type": "board_offline", "locker": None}})
     assert state.stale
+    # A list read before the door opened does not undo the door event; its fault does count.
+    state.load_lockers([{**locker, "door": "closed", "faulty": True}])
+    assert state.door("A03") == "open" and not state.usable("A03")
     state.apply({"kind": "occupancy", "occupancy": {"state": "occupied"}})
     assert state.occupancy == {"state": "occupied"}
     assert state.apply({"kind": "gap"}) is None and state.stale
+    # After lost messages the list's doors are taken as they are.
+    state.load_lockers([{**locker, "door": "closed"}])
+    assert state.door("A03") == "closed"
     assert state.door("Z99") == "unknown" and not state.usable("Z99")
 
 

@@ -165,6 +165,3 @@ class ChoiceScreen(KioskScreen):
 
     def chosen(self, value: Any) -> None:
         """One option was tapped."""
-
-    def choice_buttons(self) -> list[DataButton]:
-        return list(self.query(".choice").results(DataButton))

@@ -23,6 +23,7 @@ class RestartingScreen(KioskScreen):
         with Vertical(id="restart-panel", classes="panel"):
             yield TLabel("restart.title", id="restart-title", classes="headline")
             yield TLabel("restart.body", classes="sentence")
+            yield TLabel("restart.refused", id="restart-refused", classes="sentence warn hidden")
             if self.kiosk.info.help_phone:
                 yield TLabel(
                     "restart.help", {"phone": self.kiosk.info.help_phone}, classes="sentence help"
@@ -32,6 +33,8 @@ class RestartingScreen(KioskScreen):
         self.set_interval(self.CHECK_EVERY_S, self.check_now)
 
     def check_now(self) -> None:
+        refused = self.kiosk.stream.refused
+        self.query_one("#restart-refused").set_class(not refused, "hidden")
         if self.kiosk.connected:
             self.run_worker(self._probe, group="probe", exclusive=True)
 

@@ -7,14 +7,13 @@ token; live events go to the panel on show so the door grid follows the doors as
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, ContentSwitcher
 
-from ui.client import ApiError
 from ui.messages import LiveEvent, LockersChanged
 from ui.screens.base import KioskScreen
 from ui.widgets.text import DataLabel, TButton
@@ -110,11 +109,3 @@ class MaintenanceScreen(KioskScreen):
 
     def on_lockers_changed(self, event: LockersChanged) -> None:
         self.current_panel().live(event)
-
-    def staff_call(self, work: Any, *, done: Any = None, busy: bool = True) -> None:
-        """An API call with the staff token; an expired session sends staff back to Home."""
-
-        def refused(exc: ApiError) -> None:
-            self.kiosk.show_refusal(exc)
-
-        self.call(work, done=done, refused=refused, busy=busy)
