@@ -73,9 +73,12 @@ class StationApp(App[None]):
         info: StationInfo,
         *,
         monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
         idle_check_s: float = 0.5,
     ) -> None:
         super().__init__()
+        self.wall = wall
+        """Wall-clock time, only to pick the notices that apply now."""
         self.client = client
         self.stream = stream
         self.ui = ui

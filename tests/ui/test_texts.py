@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ui.i18n import Translator
-from ui.screens.home import notice_text, rest_text, supplies_text
+from ui.screens.home import current_notices, notice_text, rest_text, supplies_text
 from ui.screens.maintenance.panels import sync_lines
 
 ZH, EN = Translator("zh"), Translator("en")
@@ -60,3 +60,13 @@ def test_sync_status_lines_with_an_error_and_its_advice() -> None:
         "最近错误：network connection refused",
         "建议：check 4G",
     ]
+
+
+def test_only_notices_whose_time_has_come_are_shown() -> None:
+    notices = [
+        {"id": "always", "text": "a"},
+        {"id": "past", "text": "b", "starts_at": 0.0, "ends_at": 100.0},
+        {"id": "now", "text": "c", "starts_at": 100.0, "ends_at": 300.0},
+        {"id": "later", "text": "d", "starts_at": 300.0, "ends_at": None},
+    ]
+    assert [n["id"] for n in current_notices(notices, 200.0)] == ["always", "now"]

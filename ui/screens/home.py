@@ -70,6 +70,17 @@ def notice_text(notice: dict[str, Any] | None) -> Labeller:
     )
 
 
+def current_notices(notices: list[Any], now: float) -> list[dict[str, Any]]:
+    """Notices whose time window (if any) includes now, in the order central sent them."""
+    return [
+        n
+        for n in notices
+        if isinstance(n, dict)
+        and (n.get("starts_at") is None or n["starts_at"] <= now)
+        and (n.get("ends_at") is None or now < n["ends_at"])
+    ]
+
+
 class HomeScreen(KioskScreen):
     SHOW_BACK = False
     SHOW_STAFF = True
@@ -155,7 +166,7 @@ class HomeScreen(KioskScreen):
         self.query_one("#supplies", DataLabel).relabel(
             supplies_text(data["supplies"], self._charging_free(data["pickups"]))
         )
-        self._notices = [n for n in data["notices"] or [] if isinstance(n, dict)]
+        self._notices = current_notices(data["notices"] or [], self.kiosk.wall())
         self._notice_index %= max(1, len(self._notices))
         self._show_notice()
 
