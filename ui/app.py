@@ -60,6 +60,7 @@ class StationInfo:
     name_en: str
     help_phone: str
     locker_ids: tuple[str, ...] = field(default_factory=tuple)
+    """The config's lockers in order: the order of the maintenance door grid."""
 
 
 class StationApp(App[None]):

@@ -132,7 +132,11 @@ class DoorsPanel(Panel):
     async def _draw_grid(self) -> None:
         grid = self.query_one("#door-grid", Grid)
         alarmed = self._alarmed()
-        lockers = self.kiosk.live.lockers
+        live = self.kiosk.live.lockers
+        # In the config's order (A01, A02, ...), whatever order the daemon listed them in.
+        order = [lid for lid in self.kiosk.info.locker_ids if lid in live]
+        order += [lid for lid in live if lid not in order]
+        lockers = {lid: live[lid] for lid in order}
         existing = {b.value: b for b in grid.query(".door").results(DataButton)}
         if set(existing) != set(lockers):
             await grid.remove_children()
