@@ -17,6 +17,8 @@ from fastapi.middleware.gzip import GZipMiddleware
 from pydantic import ValidationError
 
 from central.auth import bearer, token_hash
+from central.fleet import Fleet
+from central.fleet_api import install_fleet
 from central.settings import CentralSettings
 from central.storage.base import EventQuery, IncomingEvent, SeqConflict, Storage, TokenRecord
 from central.wire import IngestBatch, StationId
@@ -39,6 +41,7 @@ def create_app(
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.state.storage = storage
     app.state.settings = settings
+    fleet = Fleet(storage, settings, clock)
 
     async def holder(request: Request) -> TokenRecord:
         token = bearer(request.headers.get("authorization"))
@@ -95,6 +98,7 @@ def create_app(
         except SeqConflict as exc:
             log.error("%s", exc)
             raise HTTPException(409, str(exc)) from None
+        await run_in_threadpool(fleet.ingested, batch.station, None if dropped else batch.telemetry)
         body: dict[str, Any] = {
             "station": batch.station,
             "acked_seq": result.acked_seq,
@@ -156,6 +160,7 @@ def create_app(
         rows = await run_in_threadpool(storage.stations)
         return {"stations": [r.to_dict() for r in rows]}
 
+    install_fleet(app, fleet, office_holder)
     return app
 
 

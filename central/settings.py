@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class CentralSettings(BaseModel):
@@ -21,3 +22,25 @@ class CentralSettings(BaseModel):
     """Most events one query page returns."""
     max_telemetry_bytes: Annotated[int, Field(ge=256)] = 64 * 1024
     """A bigger telemetry snapshot is dropped (the batch's events are still stored)."""
+
+    # --- the fleet view (central/fleet.py) ---
+    offline_after_s: Annotated[float, Field(gt=0)] = 300.0
+    """A station not heard from for this long shows as offline (stations report at least every
+    sync.heartbeat_s, 60 s by default)."""
+    sample_every_s: Annotated[float, Field(ge=0)] = 300.0
+    """Keep at most one telemetry sample per station this often (sync lag and health charts)."""
+    sample_days: Annotated[float, Field(gt=0)] = 90.0
+    """Telemetry samples older than this are deleted (hourly figures are kept)."""
+    timezone: str = "Asia/Shanghai"
+    """The stations' local time zone, for 'hour of day' and 'per day' in the fleet history."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}: use an IANA name such as 'Asia/Shanghai'"
+            ) from None
+        return value

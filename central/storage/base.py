@@ -271,6 +271,36 @@ class Storage(ABC):
     def bundles(self) -> list[BundleRecord]:
         """Every published bundle, newest first, without bodies' validation."""
 
+    # --- fleet history (central/rollup.py, central/fleet.py) ----------------------------------
+
+    @abstractmethod
+    def rollup(self, station: str, limit: int = 50_000) -> int:
+        """Fold the station's events past its rollup position, up to what central holds
+        contiguously (at most `limit` sequence numbers), into the hourly figures; the position
+        moves in the same transaction. Returns how many sequence numbers were folded."""
+
+    @abstractmethod
+    def hourly(
+        self, since: float, until: float, station: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Hourly figures (station, hour, and FIGURES of central/rollup.py) with
+        since <= hour < until, ordered by station and hour."""
+
+    @abstractmethod
+    def add_sample(
+        self, station: str, at: float, sample: dict[str, float | None], every_s: float
+    ) -> bool:
+        """Keep a few telemetry numbers of this moment, unless the station already has a
+        sample younger than `every_s`. Returns whether it was kept."""
+
+    @abstractmethod
+    def samples(self, since: float, station: str | None = None) -> list[dict[str, Any]]:
+        """Samples at or after `since`: {"station", "at", **numbers}, by station and time."""
+
+    @abstractmethod
+    def prune_samples(self, before: float) -> int:
+        """Delete samples older than `before`; returns how many."""
+
     # --- life -------------------------------------------------------------------------------
 
     @abstractmethod

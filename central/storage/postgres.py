@@ -35,6 +35,7 @@ from central.storage.base import (
     event_dict,
     row_tuple,
 )
+from central.storage.history_postgres import HISTORY_STEP, PostgresHistory
 
 SCHEMA = [
     """
@@ -95,6 +96,7 @@ SCHEMA = [
         PRIMARY KEY (station, version)
     );
     """,
+    HISTORY_STEP,
 ]
 
 _STAGING = """
@@ -158,7 +160,7 @@ class _Pool:
             self._all.clear()
 
 
-class PostgresStorage(Storage):
+class PostgresStorage(PostgresHistory, Storage):
     def __init__(self, conninfo: str, pool_size: int = 4) -> None:
         self._pool = _Pool(conninfo, pool_size)
         try:

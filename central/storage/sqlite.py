@@ -32,6 +32,7 @@ from central.storage.base import (
     event_dict,
     row_tuple,
 )
+from central.storage.history_sqlite import HISTORY_STEP, SQLiteHistory
 
 SCHEMA = [
     """
@@ -92,6 +93,7 @@ SCHEMA = [
         PRIMARY KEY (station, version)
     );
     """,
+    HISTORY_STEP,
 ]
 
 _INSERT = (
@@ -120,7 +122,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-class SQLiteStorage(Storage):
+class SQLiteStorage(SQLiteHistory, Storage):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
