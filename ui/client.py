@@ -242,7 +242,12 @@ class StationClient:
         return await self.post(f"/api/v1/{path}", body, token=token)
 
     async def sync_status(self, token: str) -> Json:
-        return await self.get("/api/v1/sync/status", token=token)
+        """The sync service's status, from the station's telemetry snapshot (staff role)."""
+        snapshot = await self.get("/api/v1/telemetry", token=token)
+        status = snapshot.get("sync") if isinstance(snapshot, dict) else None
+        if not isinstance(status, dict) or status.get("present") is False:
+            raise ApiError(404, "this daemon reports no sync status")
+        return status
 
 
 def _api_error(response: httpx.Response) -> ApiError:

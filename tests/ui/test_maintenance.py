@@ -274,3 +274,14 @@ async def test_clear_overtime_deposits_and_remove_expired_items(tmp_path) -> Non
             await kiosk.sees("没有需要处理的")
             record = await api_get(st, f"/api/v1/found/{number}/record")
             assert (record["status"], record["disposition"]) == ("removed", "police")
+
+
+async def test_sync_status_for_staff(kiosk: Kiosk) -> None:
+    await login(kiosk)
+    await kiosk.on("MaintenanceScreen")
+    await section(kiosk, "sync")
+    await kiosk.sees("同步：未开启")  # the test station has no central office configured
+    await kiosk.sees("待上传")
+    await kiosk.sees("下发配置：第 0 版（ok）")
+    await kiosk.tap("#sync-refresh")
+    await kiosk.sees("上次成功：—")
