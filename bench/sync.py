@@ -1,6 +1,7 @@
 """Sync benchmark: how fast a 100 000-event backlog reaches central, against what HTTP alone costs.
 
 Run: .venv/bin/python bench/sync.py [--events 100000] [--batch 5000] [--no-postgres]
+     [--stations 100]
 
 Prints, from one run on this machine:
 - catch-up of a station's backlog to a real central server (uvicorn on loopback), events/s,
@@ -121,12 +122,19 @@ def decoded(bodies: list[tuple[int, bytes]]) -> list[tuple[int, list[IncomingEve
     return out
 
 
-def ingest_rate(storage: Storage, batches: list[tuple[int, list[IncomingEvent]]]) -> float:
-    storage.add_station(STATION, "bench", token_hash(new_token()), time.time())
-    n = sum(len(evs) for _, evs in batches)
+def ingest_rate(
+    storage: Storage, batches: list[tuple[int, list[IncomingEvent]]], stations: int = 1
+) -> float:
+    """Events/s of storage.ingest; with stations > 1 each station sends the same batches,
+    interleaved batch by batch the way many stations' uploads arrive at central."""
+    names = [STATION] if stations == 1 else [f"{STATION}-{k:03d}" for k in range(stations)]
+    for name in names:
+        storage.add_station(name, "bench", token_hash(new_token()), time.time())
+    n = sum(len(evs) for _, evs in batches) * len(names)
     started = time.perf_counter()
     for after, events in batches:
-        storage.ingest(STATION, after, events, None, time.time())
+        for name in names:
+            storage.ingest(name, after, events, None, time.time())
     return n / (time.perf_counter() - started)
 
 
@@ -170,30 +178,36 @@ def rate(n: int, seconds: float) -> str:
     return f"{n / seconds:>10,.0f} events/s  ({seconds:6.2f} s)"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--batch", type=int, default=SyncConfig().batch_max_events)
-    parser.add_argument("--no-postgres", action="store_true")
-    args = parser.parse_args()
+def measure(
+    events: int = 100_000,
+    batch: int = SyncConfig().batch_max_events,
+    postgres: bool = True,
+    stations: int = 1,
+    say: Any = print,
+) -> dict[str, float]:
+    """Every figure of this benchmark, keyed by name (events/s); `say` hears the progress.
+
+    With stations > 1, central ingest is measured again with that many stations each sending
+    `events // stations` events, to show how ingest grows with the fleet."""
+    out: dict[str, float] = {}
     max_bytes = SyncConfig().batch_max_bytes
     tmp = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     cluster: ThrowawayCluster | None = None
-    if not args.no_postgres:
+    if postgres:
         try:
             cluster = ThrowawayCluster(durable=True).start()
         except ClusterUnavailable as exc:
-            print(f"PostgreSQL skipped: {exc}")
+            say(f"PostgreSQL skipped: {exc}")
     try:
         t = time.perf_counter()
         backlog = tmp / "station.db"
-        store = make_backlog(backlog, args.events)
-        print(f"backlog: {args.events:,} events written in {time.perf_counter() - t:.1f} s")
-        bodies = batch_bodies(store, args.batch, max_bytes)
+        store = make_backlog(backlog, events)
+        say(f"backlog: {events:,} events written in {time.perf_counter() - t:.1f} s")
+        bodies = batch_bodies(store, batch, max_bytes)
         gz = sum(len(b) for _, b in bodies)
         raw = sum(len(gzip.decompress(b)) for _, b in bodies)
-        print(
-            f"batches: {len(bodies)} of up to {args.batch} events; "
+        say(
+            f"batches: {len(bodies)} of up to {batch} events; "
             f"{raw / 1e6:.1f} MB JSON, {gz / 1e6:.2f} MB gzipped"
         )
         store.close()
@@ -203,7 +217,7 @@ def main() -> int:
             from central.storage.postgres import PostgresStorage
 
             backends.append(("PostgreSQL", lambda: PostgresStorage(cluster.create_database("c"))))
-        print("\nstation -> central over HTTP (uvicorn on 127.0.0.1), same run:")
+        say("\nstation -> central over HTTP (uvicorn on 127.0.0.1), same run:")
         for name, open_storage in backends:
             storage = open_storage()
             token = new_token()
@@ -212,33 +226,90 @@ def main() -> int:
             copy.write_bytes(backlog.read_bytes())
             station = Store(copy, FakeClock(wall=time.time()), [SYNC_SCHEMA])
             with BackgroundServer(create_app(storage)) as server:
-                seconds = asyncio.run(catch_up(station, server.url, token, args.batch))
+                seconds = asyncio.run(catch_up(station, server.url, token, batch))
             station.close()
-            assert storage.count_events(STATION) == args.events
-            print(f"  sync catch-up, central on {name:<10} {rate(args.events, seconds)}")
+            assert storage.count_events(STATION) == events
+            out[f"catch_up_{name}"] = events / seconds
+            say(f"  sync catch-up, central on {name:<10} {rate(events, seconds)}")
             storage.close()
         with BackgroundServer(sink_app()) as sink:
             seconds = asyncio.run(plain_posts(sink.url, bodies))
-        print(f"  plain HTTP POST of the same bodies  {rate(args.events, seconds)}")
+        out["plain_post"] = events / seconds
+        say(f"  plain HTTP POST of the same bodies  {rate(events, seconds)}")
 
         batches = decoded(bodies)
-        print("\ncentral storage ingest alone (decoded batches, one transaction each):")
-        sqlite_rate = ingest_rate(SQLiteStorage(tmp / "ingest.db"), batches)
-        print(f"  SQLite storage.ingest               {sqlite_rate:>10,.0f} events/s")
-        bare = sqlite_bare_rate(tmp / "bare.db", batches)
-        print(f"  SQLite plain executemany, bare table {bare:>9,.0f} events/s")
+        say("\ncentral storage ingest alone (decoded batches, one transaction each):")
+        out["ingest_SQLite"] = ingest_rate(SQLiteStorage(tmp / "ingest.db"), batches)
+        say(f"  SQLite storage.ingest               {out['ingest_SQLite']:>10,.0f} events/s")
+        out["bare_SQLite"] = sqlite_bare_rate(tmp / "bare.db", batches)
+        say(f"  SQLite plain executemany, bare table {out['bare_SQLite']:>9,.0f} events/s")
+        if stations > 1:
+            small = decoded(batch_bodies_of(backlog, events // stations, batch, max_bytes))
+            out["stations"] = float(stations)
+            out["ingest_SQLite_fleet"] = ingest_rate(
+                SQLiteStorage(tmp / "fleet.db"), small, stations
+            )
+            say(
+                f"  SQLite storage.ingest, {stations} stations  "
+                f"{out['ingest_SQLite_fleet']:>10,.0f} events/s"
+            )
         if cluster is not None:
             from central.storage.postgres import PostgresStorage
 
             pg = PostgresStorage(cluster.create_database("ingest"))
-            pg_rate = ingest_rate(pg, batches)
+            out["ingest_PostgreSQL"] = ingest_rate(pg, batches)
             pg.close()
-            print(f"  PostgreSQL storage.ingest           {pg_rate:>10,.0f} events/s")
-            copy_rate = pg_copy_rate(cluster.create_database("bare"), batches)
-            print(f"  PostgreSQL plain COPY, bare table   {copy_rate:>10,.0f} events/s")
+            say(
+                f"  PostgreSQL storage.ingest           {out['ingest_PostgreSQL']:>10,.0f} events/s"
+            )
+            out["copy_PostgreSQL"] = pg_copy_rate(cluster.create_database("bare"), batches)
+            pg_copy = out["copy_PostgreSQL"]
+            say(f"  PostgreSQL plain COPY, bare table   {pg_copy:>10,.0f} events/s")
+            if stations > 1:
+                pg = PostgresStorage(cluster.create_database("fleet"))
+                out["ingest_PostgreSQL_fleet"] = ingest_rate(pg, small, stations)
+                pg.close()
+                say(
+                    f"  PostgreSQL storage.ingest, {stations} stations "
+                    f"{out['ingest_PostgreSQL_fleet']:>10,.0f} events/s"
+                )
     finally:
         if cluster is not None:
             cluster.stop()
+    return out
+
+
+def batch_bodies_of(backlog: Path, n: int, batch: int, max_bytes: int) -> list[tuple[int, bytes]]:
+    """The bodies of the first n events of the backlog (one station's share of a fleet)."""
+    store = Store(backlog, FakeClock(wall=time.time()), [SYNC_SCHEMA])
+    try:
+        bodies: list[tuple[int, bytes]] = []
+        cursor = 0
+        while cursor < n:
+            rows = [
+                tuple(r.values())
+                for r in store.query(EVENT_SELECT, (cursor, min(batch, n - cursor)))
+            ]
+            if not rows:
+                break
+            b = encode_batch(STATION, cursor, rows, max_bytes, None)
+            bodies.append((b.count, b.body))
+            cursor = b.last_seq
+        return bodies
+    finally:
+        store.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=SyncConfig().batch_max_events)
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--stations", type=int, default=1, help="also ingest as this many stations at central"
+    )
+    args = parser.parse_args()
+    measure(args.events, args.batch, not args.no_postgres, args.stations)
     return 0
 
 
