@@ -127,7 +127,12 @@ function renderFleet(fleet) {
     el("span", `未连接 never ${c.never}`),
     el("span", `共 total ${c.total}`),
   );
-  fill($("#stations tbody"), fleet.stations.map(stationRow), "No station is registered yet.");
+  // worst first: critical, then warning, then fine; offline before online within a level
+  const rank = { critical: 0, warning: 1, ok: 2 };
+  const order = { offline: 0, online: 1, never: 2 };
+  const rows = [...fleet.stations].sort((a, b) => rank[a.health] - rank[b.health]
+    || order[a.status] - order[b.status] || a.id.localeCompare(b.id));
+  fill($("#stations tbody"), rows.map(stationRow), "No station is registered yet.");
 }
 
 function renderAlarms(alarms) {
@@ -159,8 +164,8 @@ function renderSupplies(items) {
 
 const PLOT_CONFIG = { displayModeBar: false, responsive: true };
 const LAYOUT = {
-  margin: { l: 50, r: 10, t: 10, b: 40 },
-  legend: { orientation: "h", y: -0.2 },
+  margin: { l: 50, r: 10, t: 10, b: 60 },
+  legend: { orientation: "h", y: -0.28 },
   font: { family: "Noto Sans CJK SC, sans-serif", size: 12 },
   paper_bgcolor: "#ffffff",
   plot_bgcolor: "#ffffff",
@@ -175,8 +180,9 @@ function renderCharts(history) {
   })), { ...LAYOUT, xaxis: { title: { text: "hour (local)" }, dtick: 2 },
     yaxis: { title: { text: "min" }, rangemode: "tozero" } }, PLOT_CONFIG);
   Plotly.react("chart-loans", entries.map(([id, s]) => ({
-    type: "bar", name: id, x: history.days, y: s.loans_per_day,
-  })), { ...LAYOUT, barmode: "group", yaxis: { title: { text: "loans" }, rangemode: "tozero" } },
+    type: "bar", name: id, x: history.days.map((d) => d.slice(5)), y: s.loans_per_day,
+  })), { ...LAYOUT, barmode: "group", xaxis: { type: "category", tickangle: 0 },
+    yaxis: { title: { text: "loans" }, rangemode: "tozero" } },
   PLOT_CONFIG);
   Plotly.react("chart-sync", entries.map(([id, s]) => ({
     type: "scatter", mode: "lines", name: id,
