@@ -68,6 +68,7 @@ class Seeded:
     tokens: dict[str, str]
     clock: CentralClock
     seqs: dict[str, int]
+    http: httpx.Client
 
 
 def snapshot(station: str, at: float, *, forced: bool = False, lag: float = 3.0) -> dict:
@@ -159,17 +160,16 @@ def history_events(
     return sorted((e for e in events if e["ts"] < until), key=lambda e: e["ts"])
 
 
-def post(url: str, token: str, body: dict) -> None:
+def post(http: httpx.Client, token: str, body: dict) -> None:
     raw = gzip.compress(json.dumps(body).encode())
-    r = httpx.post(
-        f"{url}/api/v1/ingest",
+    r = http.post(
+        "/api/v1/ingest",
         content=raw,
         headers={
             "Authorization": f"Bearer {token}",
             "Content-Encoding": "gzip",
             "Content-Type": "application/json",
         },
-        timeout=30,
     )
     assert r.status_code == 200, r.text
 
@@ -194,7 +194,7 @@ def send(seeded: Seeded, station: str, events: list[dict], telemetry: dict) -> N
             }
         )
     body = {"station": station, "after": after, "telemetry": telemetry, "events": wire}
-    post(seeded.url, seeded.tokens[station], body)
+    post(seeded.http, seeded.tokens[station], body)
     seeded.seqs[station] = after + len(events)
 
 
@@ -209,23 +209,26 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
         storage.add_station(sid, name, token_hash(tokens[sid]), now - 8 * 86_400)
     office = new_token()
     storage.add_office_token("office", token_hash(office), now)
-    settings = CentralSettings(offline_after_s=600, sample_every_s=1200)
-    with BackgroundServer(create_app(storage, settings, clock=clock)) as server:
-        s = Seeded(server.url, office, tokens, clock, {sid: 0 for sid in STATIONS})
+    settings = CentralSettings(offline_after_s=600, sample_every_s=1800)
+    with (
+        BackgroundServer(create_app(storage, settings, clock=clock)) as server,
+        httpx.Client(base_url=server.url, timeout=30) as http,
+    ):
+        s = Seeded(server.url, office, tokens, clock, {sid: 0 for sid in STATIONS}, http)
         rng = random.Random(7)
         start = now - 7 * 86_400
         start -= start % 86_400 + 8 * 3600  # local (UTC+8) midnight a week ago
         for sid in ("EAST-01", "WEST-02", "SOUTH-03"):
             events = history_events(rng, start, 8, sid, until=now - 86_400)
             send(s, sid, events, snapshot(sid, clock.now))
-        # a day of heartbeats every 20 minutes; SOUTH-03 falls silent an hour ago
-        for step in range(72):
-            clock.now = now - (71 - step) * 1200 - 30
+        # a day of heartbeats every 40 minutes; SOUTH-03 falls silent an hour ago
+        for step in range(36):
+            clock.now = now - (35 - step) * 2400 - 30
             for sid in ("EAST-01", "WEST-02", "SOUTH-03"):
                 if sid == "SOUTH-03" and clock.now > now - 3600:
                     continue
-                lag = 3 + 40 * (sid == "WEST-02") * (1 + (step % 12 == 0) * 20)
-                forced = sid == "EAST-01" and step > 60
+                lag = 3 + 40 * (sid == "WEST-02") * (1 + (step % 6 == 0) * 20)
+                forced = sid == "EAST-01" and step > 30
                 send(s, sid, [], snapshot(sid, clock.now, forced=forced, lag=lag))
         clock.now = now
         yield s
