@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from station import systemd
 from station.alarms import AlarmService
 from station.api.app import create_app
+from station.api.routes_notices import router as notices_router
 from station.api.routes_occupancy import router as occupancy_router
 from station.api.routes_telemetry import router as telemetry_router
 from station.api.services_api import SERVICE_ROUTERS, install_services
@@ -131,7 +132,8 @@ class Daemon:
         self.station.telemetry = TelemetryService(self.station)
         self._closers.append(_async(self.station.telemetry.close))
         self.app = create_app(
-            self.station, extra_routers=[*SERVICE_ROUTERS, occupancy_router, telemetry_router]
+            self.station,
+            extra_routers=[*SERVICE_ROUTERS, occupancy_router, telemetry_router, notices_router],
         )
         install_services(self.app, services)
         await self._serve_http(self.app)

@@ -96,7 +96,7 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], within: float = 30.0) -
     raise SystemExit(f"the station daemon did not answer on {url} within {within:.0f} s")
 
 
-DEMO_STAFF = ("S001", "演示员工 Demo staff", "246810")
+DEMO_STAFF = ("1001", "演示员工 Demo staff", "246810")
 DEMO_MEMBER = ("13800138000", "135790")
 DEMO_TOOLS = [
     ("pump-1", "打气筒", "Bike pump", "bike", "A01", 4, "hours", False),
