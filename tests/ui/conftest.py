@@ -37,7 +37,7 @@ SUPPLIES = {"water": 30, "huoxiang": 3, "balm": 0, "wipes": 12}
 
 
 def station_data(tmp_path: Path, **timeouts: Any) -> dict[str, Any]:
-    data = sim_config_data(tmp_path, open_window_s=1.5, **timeouts)
+    data = sim_config_data(tmp_path, open_window_s=2.0, **timeouts)
     data["people"] = {"phone_hash_key": PHONE_HASH_KEY}
     return data
 
