@@ -219,9 +219,6 @@ class StationConfig(Section):
                 )
         return self
 
-    def board(self, board_id: str) -> BoardConfig:
-        return next(b for b in self.boards if b.id == board_id)
-
 
 def _no_repeats(table: str, values: list[str], what: str) -> None:
     dup = [v for v, c in Counter(values).items() if c > 1]

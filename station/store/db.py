@@ -155,10 +155,6 @@ class Store:
         params.append(limit)
         return [Event.from_row(r) for r in self.query(sql, params)]
 
-    def meta(self, key: str) -> str | None:
-        rows = self.query("SELECT value FROM meta WHERE key = ?", (key,))
-        return rows[0]["value"] if rows else None
-
     # --- life ------------------------------------------------------------------------------------
 
     def close(self) -> None:
