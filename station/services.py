@@ -28,6 +28,7 @@ from station.people.members import MemberService
 from station.people.pins import PinHasher
 from station.people.schema import PEOPLE_SCHEMA
 from station.people.staff import StaffService
+from station.people.throttle import GuessThrottles
 from station.pickup import PickupService
 from station.storage import STORAGE_SCHEMA, StorageService
 from station.store import Schema, Store, Tx
@@ -59,6 +60,7 @@ class Services:
     storage: StorageService
     pickups: PickupService
     supplies: SupplyService
+    throttles: GuessThrottles
     sweep_s: float = 15.0
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -88,6 +90,7 @@ class Services:
 
         def write(tx: Tx) -> None:
             self.lockout.sweep(tx)
+            self.throttles.sweep(tx)
             self.lending.sweep(tx)
             self.lostfound.sweep(tx)
             self.codes.expire(tx)
@@ -138,9 +141,18 @@ def build_services(
         publish=live.publish,
     )
     lockout = Lockout(config.people, alarms)
-    members = MemberService(store, config.people, hasher, lockout, clock)
-    staff = StaffService(store, config.people, hasher, lockout, clock)
-    codes = CodeBook(store, hasher)
+    people = config.people
+    throttles = GuessThrottles(
+        store,
+        alarms,
+        member_pin=people.station_member_pin_failures,
+        staff_pin=people.station_staff_pin_failures,
+        code=people.station_code_failures,
+        window_s=people.guess_window_s,
+    )
+    members = MemberService(store, people, hasher, lockout, clock, throttles.member_pin)
+    staff = StaffService(store, people, hasher, lockout, clock, throttles.staff_pin)
+    codes = CodeBook(store, hasher, throttles.code)
     lending = LendingService(store, svc.lending, lockers, flows)
     lostfound = LostFoundService(store, svc.lost_found, lockers, flows, codes, members.phone_id)
     storage = StorageService(store, svc.storage, lockers, flows, codes)
@@ -160,4 +172,5 @@ def build_services(
         storage=storage,
         pickups=pickups,
         supplies=supplies,
+        throttles=throttles,
     )

@@ -32,6 +32,15 @@ class PeopleConfig(_Section):
     """The first lockout's length; each further lockout doubles it."""
     lockout_max_s: Annotated[float, Field(gt=0, le=30 * 86_400)] = 86_400.0
     """Ceiling of the doubling, so a forgotten PIN never locks a member out for good."""
+    guess_window_s: Annotated[float, Field(gt=0, le=86_400)] = 21_600.0
+    """The rolling window of the station-wide guessing budgets below (see docs/security.md):
+    6 hours, so that a budget of 30 allows at most 120 wrong guesses a day."""
+    station_member_pin_failures: Annotated[int, Field(ge=1, le=10_000)] = 30
+    """Wrong member PINs, all phone numbers together, per window before identify pauses."""
+    station_staff_pin_failures: Annotated[int, Field(ge=1, le=10_000)] = 30
+    """Wrong staff PINs, all staff numbers together, per window before staff login pauses."""
+    station_code_failures: Annotated[int, Field(ge=1, le=10_000)] = 30
+    """Wrong pickup codes, all lockers together, per window before pickups by code pause."""
 
     @model_validator(mode="after")
     def _ceiling(self) -> PeopleConfig:

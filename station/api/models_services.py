@@ -151,6 +151,15 @@ class StaffView(BaseModel):
     active: bool
 
 
+class ThrottleView(BaseModel):
+    """A station-wide guessing budget (see docs/security.md)."""
+
+    kind: str
+    limit: int
+    window_s: float
+    blocked_until: float | None
+
+
 # --- tools -------------------------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ from station.api.models_services import (
     StaffLoginResponse,
     StaffMe,
     StaffView,
+    ThrottleView,
 )
 from station.api.services_deps import (
     Kiosk,
@@ -32,6 +33,8 @@ from station.api.services_deps import (
     refusals,
 )
 from station.people.members import Member
+from station.people.throttle import GuessThrottle
+from station.refusals import not_found
 from station.services import Services
 
 router = APIRouter(prefix="/api/v1", route_class=RefusalRoute, tags=["people"])
@@ -162,3 +165,32 @@ async def list_staff(_: Staff, svc: Svc) -> list[dict[str, Any]]:
     return [
         {"staff_no": s.staff_no, "name": s.name, "active": s.active} for s in await svc.staff.list()
     ]
+
+
+# --- station-wide guessing budgets -------------------------------------------------------------
+
+
+async def throttle_view(throttle: GuessThrottle) -> dict[str, Any]:
+    return {
+        "kind": throttle.kind.name,
+        "limit": throttle.limit,
+        "window_s": throttle.window_s,
+        "blocked_until": await throttle.blocked_until(),
+    }
+
+
+@router.get("/throttles", response_model=list[ThrottleView], responses=refusals())
+async def list_throttles(_: Staff, svc: Svc) -> list[dict[str, Any]]:
+    """The station-wide budgets of wrong member PINs, staff PINs and pickup codes."""
+    return [await throttle_view(t) for t in svc.throttles.by_kind.values()]
+
+
+@router.post("/throttles/{kind}/release", response_model=ThrottleView, responses=refusals(404, 422))
+async def release_throttle(kind: str, body: ReasonBody, who: Staff, svc: Svc) -> dict[str, Any]:
+    """Staff checked the `guessing` alarm (nobody is attacking the screen now) and let guesses
+    of this kind be checked again at once; earlier wrong guesses no longer count."""
+    throttle = svc.throttles.by_kind.get(kind)
+    if throttle is None:
+        raise not_found(f"guessing budget '{kind}' (member_pin, staff_pin or code)")
+    await svc.store.write(lambda tx: throttle.release(tx, who.actor, body.reason))
+    return await throttle_view(throttle)

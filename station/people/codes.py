@@ -10,11 +10,15 @@ is seen to open: a jammed door does not eat it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
 from station.people.pins import PinHasher
+from station.people.throttle import GuessThrottle
 from station.refusals import Refusal
 from station.store import Schema, Store, Tx
 
@@ -68,9 +72,15 @@ def new_code_plain() -> str:
 
 
 class CodeBook:
-    def __init__(self, store: Store, hasher: PinHasher) -> None:
+    def __init__(
+        self, store: Store, hasher: PinHasher, throttle: GuessThrottle | None = None
+    ) -> None:
         self._store = store
         self._hasher = hasher
+        self._throttle = throttle
+        self._checking: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     async def prepare(self) -> NewCode:
         """Draw and hash a code before the transaction that issues it (hashing takes time)."""
@@ -115,7 +125,16 @@ class CodeBook:
         """The active code of `locker` if `plain` matches it; otherwise a refusal saying why.
 
         A wrong code costs one of the active code's tries (logged); the last one burns it.
+        Checks of one locker run one at a time, so concurrent guesses cannot all be checked
+        against a code their predecessors already burned; checks of all lockers share the
+        station-wide budget of wrong codes (throttle.py).
         """
+        lock = self._checking.setdefault(locker, asyncio.Lock())
+        station_wide = self._throttle.guard() if self._throttle else contextlib.nullcontext()
+        async with station_wide, lock:
+            return await self._check(locker, plain, actor)
+
+    async def _check(self, locker: str, plain: str, actor: str) -> CodeMatch:
         rows = await self._store.aquery(
             "SELECT * FROM codes WHERE locker = ? ORDER BY (status = 'active') DESC, id DESC"
             " LIMIT ?",

@@ -8,6 +8,7 @@ full number is hashed the moment it arrives and is never kept.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -17,6 +18,7 @@ from station.people.lockout import Lockout, locked_refusal, wrong_pin_refusal
 from station.people.phone import PhoneId, PhoneKey, label, mask
 from station.people.pins import PinHasher, check_new_pin
 from station.people.sessions import Session, SessionStore
+from station.people.throttle import GuessThrottle
 from station.refusals import Refusal, invalid_state, not_found
 from station.services_config import PeopleConfig
 from station.store import Store, Tx
@@ -72,10 +74,12 @@ class MemberService:
         hasher: PinHasher,
         lockout: Lockout,
         clock: Clock,
+        throttle: GuessThrottle | None = None,
     ) -> None:
         self._store = store
         self._hasher = hasher
         self._lockout = lockout
+        self._throttle = throttle
         self._key = PhoneKey(cfg.phone_hash_key) if cfg.phone_hash_key else None
         self.sessions = SessionStore(clock, cfg.member_idle_s)
         self._attempts: weakref.WeakValueDictionary[str, asyncio.Lock] = (
@@ -210,7 +214,8 @@ class MemberService:
         pid = self.phone_id(phone)
         subject = f"member:{pid.hash}"
         lock = self._attempts.setdefault(subject, asyncio.Lock())
-        async with lock:
+        station_wide = self._throttle.guard() if self._throttle else contextlib.nullcontext()
+        async with station_wide, lock:
             rows = await self._store.aquery("SELECT * FROM members WHERE id = ?", (pid.hash,))
             member = Member.from_row(rows[0]) if rows else None
             now = self._store.clock.wall()

@@ -8,6 +8,7 @@ new station is made with `station staff add` (see `add_staff`), without any cent
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import weakref
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from station.clock import Clock
 from station.people.lockout import Lockout, locked_refusal, wrong_pin_refusal
 from station.people.pins import PinHasher, check_new_pin
 from station.people.sessions import Session, SessionStore
+from station.people.throttle import GuessThrottle
 from station.refusals import Refusal, invalid
 from station.services_config import PeopleConfig
 from station.store import Store, Tx
@@ -85,10 +87,12 @@ class StaffService:
         hasher: PinHasher,
         lockout: Lockout,
         clock: Clock,
+        throttle: GuessThrottle | None = None,
     ) -> None:
         self._store = store
         self._hasher = hasher
         self._lockout = lockout
+        self._throttle = throttle
         self.sessions = SessionStore(clock, cfg.staff_idle_s)
         self._attempts: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -115,7 +119,8 @@ class StaffService:
         check_staff_no(staff_no)
         subject = f"staff:{staff_no}"
         lock = self._attempts.setdefault(subject, asyncio.Lock())
-        async with lock:
+        station_wide = self._throttle.guard() if self._throttle else contextlib.nullcontext()
+        async with station_wide, lock:
             now = self._store.clock.wall()
             locked = await self._store.aquery(
                 "SELECT locked_until FROM pin_failures WHERE subject = ?", (subject,)

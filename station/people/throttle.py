@@ -1,0 +1,190 @@
+"""Station-wide throttles on guessing: wrong member PINs, staff PINs and pickup codes.
+
+The per-subject lockout (lockout.py) stops anyone guessing one member's PIN, but not one common
+PIN tried against many phone numbers (each number has its own 5 tries), nor one staff PIN
+tried against many staff numbers. Pickup codes burn after 5 wrong tries, but an attacker
+cycling through every locker would still burn every waiting code in a minute. So each kind of
+guess also has a station-wide budget: at most `limit` wrong guesses of that kind, whoever they
+were aimed at, in any rolling `guess_window_s`. When the budget is spent the station refuses
+to check any more guesses of that kind (429 `guessing_throttled`, the same answer whether the
+guess would have been right) until the oldest wrong guess leaves the window, and raises a
+`guessing` alarm for staff.
+
+The wrong guesses are counted from the usage log itself (the `pin_failed` and `code_wrong`
+events the checks already write), so a restart does not reset the budget and nothing else has
+to be stored. Staff end a throttle early with a `guess_throttle_released` event (POST
+/api/v1/throttles/{kind}/release); only wrong guesses after the latest release count.
+
+Checks of one kind run one at a time (`guard`), so a burst of concurrent requests cannot all
+read "budget left" before any of them has been counted. One kiosk serves one person at a time,
+so nobody waits for this in practice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from station.alarms import AlarmService
+from station.refusals import Refusal
+from station.store import Store, Tx
+
+RELEASED = "guess_throttle_released"
+THROTTLED = "guess_throttled"
+
+
+@dataclass(frozen=True, slots=True)
+class GuessKind:
+    name: str
+    """Stable id: `member_pin`, `staff_pin` or `code`."""
+    event: str
+    """The usage-log event that records one wrong guess of this kind."""
+    subject_prefix: str | None
+    """Only events whose payload subject starts with this (members and staff share pin_failed)."""
+    what: str
+    """How the refusal and the alarm name the guesses, for a person."""
+
+
+MEMBER_PIN = GuessKind("member_pin", "pin_failed", "member:", "wrong member PINs")
+STAFF_PIN = GuessKind("staff_pin", "pin_failed", "staff:", "wrong staff PINs")
+CODE = GuessKind("code", "code_wrong", None, "wrong pickup codes")
+KINDS = {k.name: k for k in (MEMBER_PIN, STAFF_PIN, CODE)}
+
+
+class GuessThrottle:
+    """The station-wide budget of wrong guesses of one kind."""
+
+    def __init__(
+        self, store: Store, alarms: AlarmService, kind: GuessKind, limit: int, window_s: float
+    ) -> None:
+        self._store = store
+        self._alarms = alarms
+        self.kind = kind
+        self.limit = limit
+        self.window_s = window_s
+        self._lock = asyncio.Lock()
+        self._alarmed_until: float | None = None
+
+    @asynccontextmanager
+    async def guard(self) -> AsyncIterator[None]:
+        """Run one check of this kind alone, refused while the budget is spent."""
+        async with self._lock:
+            until = await self.blocked_until()
+            if until is not None:
+                await self._alarm(until)
+                raise self._refusal(until)
+            yield
+
+    async def blocked_until(self) -> float | None:
+        """When the next guess may be checked, or None if it may be checked now."""
+        now = self._store.clock.wall()
+        return await self._store.read(lambda db: self._blocked_until(db.conn, now))
+
+    def blocked_until_tx(self, tx: Tx) -> float | None:
+        return self._blocked_until(tx.conn, tx.now())
+
+    def _blocked_until(self, conn: sqlite3.Connection, now: float) -> float | None:
+        since = self._released_seq(conn)
+        sql = "SELECT ts FROM events WHERE type = ? AND seq > ? AND ts > ?"
+        params: list[object] = [self.kind.event, since, now - self.window_s]
+        if self.kind.subject_prefix is not None:
+            sql += " AND json_extract(payload, '$.subject') LIKE ?"
+            params.append(self.kind.subject_prefix + "%")
+        sql += " ORDER BY ts DESC LIMIT 1 OFFSET ?"
+        params.append(self.limit - 1)
+        row = conn.execute(sql, params).fetchone()
+        return None if row is None else float(row[0]) + self.window_s
+
+    def _released_seq(self, conn: sqlite3.Connection) -> int:
+        row = conn.execute(
+            "SELECT MAX(seq) FROM events WHERE type = ? AND json_extract(payload, '$.kind') = ?",
+            (RELEASED, self.kind.name),
+        ).fetchone()
+        return int(row[0] or 0)
+
+    async def _alarm(self, until: float) -> None:
+        """Log the throttle and raise the staff alarm once per spell, not once per refusal."""
+        if self._alarmed_until == until:
+            return
+        self._alarmed_until = until
+
+        def write(tx: Tx) -> None:
+            tx.append(
+                THROTTLED,
+                actor="system",
+                payload={"kind": self.kind.name, "limit": self.limit, "until": until},
+            )
+            self._alarms.raise_alarm(
+                tx,
+                "guessing",
+                self.kind.name,
+                f"{self.limit} {self.kind.what} at this station within "
+                f"{round(self.window_s / 60)} min: checks paused; someone may be guessing",
+            )
+
+        await self._store.write(write)
+
+    def _refusal(self, until: float) -> Refusal:
+        now = self._store.clock.wall()
+        wait = max(1, int(until - now + 0.999))
+        return Refusal(
+            "locked",
+            "guessing_throttled",
+            f"too many {self.kind.what} at this station: try again in about "
+            f"{max(1, round(wait / 60))} minute(s), or ask staff",
+            locked_until=until,
+            retry_after_s=wait,
+        )
+
+    def release(self, tx: Tx, actor: str, reason: str) -> bool:
+        """Staff end the throttle; True if it was holding guesses back."""
+        held = self.blocked_until_tx(tx) is not None
+        tx.append(RELEASED, actor=actor, payload={"kind": self.kind.name, "reason": reason})
+        self._alarms.clear_alarm(tx, "guessing", self.kind.name, f"released by {actor}")
+        self._alarmed_until = None
+        return held
+
+    def sweep(self, tx: Tx) -> None:
+        """Clear the alarm once the window lets guesses through again (also after a restart)."""
+        if self.blocked_until_tx(tx) is None:
+            self._alarms.clear_alarm(tx, "guessing", self.kind.name, "the window passed")
+            self._alarmed_until = None
+
+
+class GuessThrottles:
+    """The three budgets, built from `[people]`, one per kind of guess."""
+
+    def __init__(
+        self,
+        store: Store,
+        alarms: AlarmService,
+        *,
+        member_pin: int,
+        staff_pin: int,
+        code: int,
+        window_s: float,
+    ) -> None:
+        limits = {MEMBER_PIN: member_pin, STAFF_PIN: staff_pin, CODE: code}
+        self.by_kind = {
+            kind.name: GuessThrottle(store, alarms, kind, limit, window_s)
+            for kind, limit in limits.items()
+        }
+
+    @property
+    def member_pin(self) -> GuessThrottle:
+        return self.by_kind[MEMBER_PIN.name]
+
+    @property
+    def staff_pin(self) -> GuessThrottle:
+        return self.by_kind[STAFF_PIN.name]
+
+    @property
+    def code(self) -> GuessThrottle:
+        return self.by_kind[CODE.name]
+
+    def sweep(self, tx: Tx) -> None:
+        for throttle in self.by_kind.values():
+            throttle.sweep(tx)
