@@ -159,24 +159,56 @@ class LendingService:
         return self._store.clock.wall()
 
     async def start(self) -> None:
-        """Tools left `reserved` by a flow cut short by a restart are available again."""
+        """Settle loans a restart cut short, by what their door did before and during it.
 
-        def write(tx: Tx) -> None:
-            rows = tx.conn.execute("SELECT id, locker FROM tools WHERE status = 'reserved'")
-            for tool_id, locker in rows.fetchall():
+        A door seen open after the loan's unlock means the member took the tool: the loan
+        starts. An unlock whose door was never seen open may or may not have let the tool out,
+        so the tool waits in maintenance until staff look in the locker. A reservation whose
+        door was never unlocked is simply undone.
+        """
+        await self._store.write(self._settle_reservations)
+
+    def _settle_reservations(self, tx: Tx) -> None:
+        rows = tx.conn.execute("SELECT * FROM tools WHERE status = 'reserved'").fetchall()
+        for tool in rows:
+            tool_id, locker = tool["id"], tool["locker"]
+            request = tx.conn.execute(
+                "SELECT seq, actor, payload FROM events WHERE type = 'loan_requested'"
+                " AND locker = ? ORDER BY seq DESC LIMIT 1",
+                (locker,),
+            ).fetchone()
+            unlock = _first_after(tx, "door_unlocked", locker, request["seq"] if request else 0)
+            opened = unlock is not None and _first_after(tx, "door_opened", locker, unlock)
+            member = _member_by_label(tx, request["actor"]) if request else None
+            if opened and member is not None:
+                _start_loan(
+                    tx,
+                    tool_id=tool_id,
+                    locker=locker,
+                    member=member,
+                    period_s=_period_s(tool["loan_period"], tool["loan_unit"]),
+                    approval_id=json.loads(request["payload"]).get("approval_id"),
+                    payload={"recovered": "the door opened before the station restarted"},
+                )
+            elif unlock is not None:
+                who = request["actor"] if request else "a member"
+                why = (
+                    f"the station restarted after door {locker} was unlocked for a loan to "
+                    f"{who}: check whether the tool is in the locker"
+                )
                 tx.conn.execute(
-                    "UPDATE tools SET status = 'available', status_reason = NULL,"
-                    " updated_at = ? WHERE id = ?",
-                    (tx.now(), tool_id),
+                    "UPDATE tools SET status = 'maintenance', status_reason = ?, updated_at = ?"
+                    " WHERE id = ?",
+                    (why, tx.now(), tool_id),
                 )
                 tx.append(
                     "loan_cancelled",
                     actor="system",
                     locker=locker,
-                    payload={"tool_id": tool_id, "reason": "station restarted during the flow"},
+                    payload={"tool_id": tool_id, "reason": why, "tool_status": "maintenance"},
                 )
-
-        await self._store.write(write)
+            else:
+                self._unreserve(tx, tool_id, locker, "system", "station restarted during the flow")
 
     # --- catalogue -----------------------------------------------------------------------------
 
@@ -677,46 +709,76 @@ def _tool_with_loan(row: Any) -> dict[str, Any]:
     return tool_view(r, loan)
 
 
+def _start_loan(
+    tx: Tx,
+    *,
+    tool_id: str,
+    locker: str,
+    member: Member,
+    period_s: float,
+    approval_id: int | None,
+    payload: dict[str, Any],
+) -> dict[str, Any]:
+    """The loan begins: the door it was reserved behind has been seen open."""
+    now = tx.now()
+    due = now + period_s
+    tx.conn.execute(
+        "UPDATE tools SET status = 'on_loan', status_reason = NULL, updated_at = ? WHERE id = ?",
+        (now, tool_id),
+    )
+    cur = tx.conn.execute(
+        "INSERT INTO loans (tool_id, member_id, member_label, member_masked, locker,"
+        " started_at, due_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (tool_id, member.id, member.label, member.masked, locker, now, due),
+    )
+    loan_id = int(cur.lastrowid or 0)
+    if approval_id:
+        tx.conn.execute("UPDATE tool_approvals SET used_at = ? WHERE id = ?", (now, approval_id))
+    tx.append(
+        "loan_started",
+        actor=member.label,
+        locker=locker,
+        payload={"loan_id": loan_id, "tool_id": tool_id, "due_at": due, **payload},
+    )
+    return {"loan_id": loan_id, "tool_id": tool_id, "due_at": due}
+
+
+def _first_after(tx: Tx, kind: str, locker: str, seq: int) -> int | None:
+    row = tx.conn.execute(
+        "SELECT seq FROM events WHERE seq > ? AND locker = ? AND type = ? ORDER BY seq LIMIT 1",
+        (seq, locker, kind),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _member_by_label(tx: Tx, label: str) -> Member | None:
+    """The member a log label (hash prefix / last 4) names, if exactly one matches."""
+    head, _, last4 = label.removeprefix("member:").partition("/")
+    rows = tx.conn.execute(
+        "SELECT * FROM members WHERE substr(id, 1, 8) = ? AND last4 = ?", (head, last4)
+    ).fetchall()
+    return Member.from_row(rows[0]) if len(rows) == 1 else None
+
+
 class _LoanSteps:
     def __init__(self, service: LendingService) -> None:
         self._s = service
 
     async def opened(self, flow: Flow) -> None:
         ctx = flow.context
-        member: Member = ctx["member"]
-
-        def write(tx: Tx) -> dict[str, Any]:
-            now = tx.now()
-            due = now + ctx["period_s"]
-            tx.conn.execute(
-                "UPDATE tools SET status = 'on_loan', status_reason = NULL, updated_at = ?"
-                " WHERE id = ?",
-                (now, ctx["tool_id"]),
-            )
-            cur = tx.conn.execute(
-                "INSERT INTO loans (tool_id, member_id, member_label, member_masked, locker,"
-                " started_at, due_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (ctx["tool_id"], member.id, member.label, member.masked, flow.locker, now, due),
-            )
-            loan_id = int(cur.lastrowid or 0)
-            if ctx["approval_id"]:
-                tx.conn.execute(
-                    "UPDATE tool_approvals SET used_at = ? WHERE id = ?", (now, ctx["approval_id"])
+        flow.result.update(
+            await self._s._store.write(
+                lambda tx: _start_loan(
+                    tx,
+                    tool_id=ctx["tool_id"],
+                    locker=flow.locker,
+                    member=ctx["member"],
+                    period_s=ctx["period_s"],
+                    approval_id=ctx["approval_id"],
+                    payload={"flow": flow.id},
                 )
-            tx.append(
-                "loan_started",
-                actor=member.label,
-                locker=flow.locker,
-                payload={
-                    "loan_id": loan_id,
-                    "tool_id": ctx["tool_id"],
-                    "due_at": due,
-                    "flow": flow.id,
-                },
             )
-            return {"loan_id": loan_id, "tool_id": ctx["tool_id"], "due_at": due}
-
-        flow.result.update(await self._s._store.write(write))
+        )
 
     async def not_opened(self, flow: Flow, why: str) -> None:
         member: Member = flow.context["member"]

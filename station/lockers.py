@@ -113,6 +113,11 @@ class LockerService:
             lk.faulty = bool(row["faulty"])
             lk.fault_reason = row["fault_reason"]
             lk.door_since_mono = self._clock.monotonic()
+            lk.last_unlock_seq = row["last_unlock_seq"]
+        for lid in await self._store.read(self._unlocks_not_seen_open):
+            # The daemon stopped between an unlock and seeing its door open: that unlock, not
+            # a break-in, explains a door found open now.
+            self._lockers[lid].last_unlock_mono = self._clock.monotonic()
         await asyncio.gather(*(self._poll_once(bid, reconcile=True) for bid in self._boards))
         self._tasks = [
             asyncio.create_task(self._poll_loop(bid), name=f"poll-{bid}") for bid in self._boards
@@ -126,6 +131,23 @@ class LockerService:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+
+    @staticmethod
+    def _unlocks_not_seen_open(conn: Any) -> list[str]:
+        """Lockers whose last unlock has no door_opened after it in the usage log."""
+        rows = conn.execute(
+            "SELECT id, last_unlock_seq FROM lockers WHERE last_unlock_seq IS NOT NULL"
+        ).fetchall()
+        return [
+            lid
+            for lid, seq in rows
+            if conn.execute(
+                "SELECT 1 FROM events WHERE seq > ? AND locker = ? AND type = 'door_opened'"
+                " LIMIT 1",
+                (seq, lid),
+            ).fetchone()
+            is None
+        ]
 
     def _sync_rows(self, tx: Tx) -> None:
         """Make the lockers table match the config: new lockers added, moved ones updated."""

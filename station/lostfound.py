@@ -601,7 +601,9 @@ class _HandInSteps:
         self._s = service
 
     async def opened(self, flow: Flow) -> None:
-        return None
+        # Registered as soon as the door opens, not when it shuts: if the station restarts in
+        # between, the item in the locker still has its record.
+        flow.result.update(await self._s._store.write(lambda tx: self._s._register(tx, flow)))
 
     async def not_opened(self, flow: Flow, why: str) -> None:
         await self._s._store.write(
@@ -614,7 +616,6 @@ class _HandInSteps:
         )
 
     async def closed(self, flow: Flow, runner: FlowRunner) -> None:
-        flow.result.update(await self._s._store.write(lambda tx: self._s._register(tx, flow)))
         flow.context["message_completed"] = (
             f"Thank you! Item {flow.result['number']} is registered in locker {flow.locker}"
         )
@@ -625,6 +626,9 @@ class _HandInSteps:
                 "found_handin_abandoned",
                 actor="system",
                 locker=flow.locker,
-                payload={"category": flow.context["item"]["category"]},
+                payload={
+                    "category": flow.context["item"]["category"],
+                    "number": flow.result["number"],
+                },
             )
         )
