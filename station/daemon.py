@@ -31,6 +31,7 @@ from station.live import LiveHub
 from station.lockers import LockerService
 from station.occupancy.assembly import build_occupancy
 from station.occupancy.schema import OCCUPANCY_SCHEMA
+from station.people.from_central import apply_people
 from station.runtime import Station
 from station.services import SERVICE_SCHEMAS, build_services
 from station.store import Store
@@ -114,7 +115,12 @@ class Daemon:
         await services.start()
         self._closers.append(services.stop)
         sync = SyncService(
-            store, cfg.sync, cfg.station.id, self.clock, telemetry=self._sync_telemetry
+            store,
+            cfg.sync,
+            cfg.station.id,
+            self.clock,
+            telemetry=self._sync_telemetry,
+            bundle_appliers=[apply_people],
         )
         self._tasks.append(asyncio.create_task(sync.run(), name="sync"))
         self._closers.append(sync.aclose)

@@ -36,5 +36,10 @@ PEOPLE_SCHEMA = Schema(
             last_failure_at REAL
         );
         """,
+        # Staff accounts the central office manages arrive in its bundle; local ones stay local.
+        """
+        ALTER TABLE staff ADD COLUMN source TEXT NOT NULL DEFAULT 'station'
+            CHECK (source IN ('station', 'central'));
+        """,
     ],
 )

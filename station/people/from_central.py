@@ -1,0 +1,98 @@
+"""Members and staff the central office manages, taken from its downlink bundle.
+
+Central is the authority for the accounts it lists: they are created or brought up to date
+here, and the ones it made and no longer lists are switched off (members suspended, staff
+deactivated), never deleted, so loans and the usage log still name them. Accounts made at
+this station (`station staff add`, staff registering a member at the counter) are left alone
+unless central takes them over by listing the same phone hash or staff number.
+
+Runs inside the bundle's transaction (a `bundle_appliers` entry), so a bundle is applied whole
+or not at all. Only counts reach the usage log: a phone hash never does.
+"""
+
+from __future__ import annotations
+
+from station.store import Tx
+from station.sync_bundle import Bundle, BundleMember, BundleStaff
+
+
+def apply_people(tx: Tx, bundle: Bundle, version: int) -> None:
+    """Upsert the bundle's members and staff; switch off central's accounts it dropped."""
+    members = _apply_members(tx, bundle.members)
+    staff = _apply_staff(tx, bundle.staff)
+    if any(members.values()) or any(staff.values()):
+        tx.append(
+            "people_from_central",
+            actor="sync",
+            payload={"version": version, "members": members, "staff": staff},
+        )
+
+
+def _apply_members(tx: Tx, members: list[BundleMember]) -> dict[str, int]:
+    counts = {"added": 0, "updated": 0, "suspended": 0}
+    listed = set()
+    for m in members:
+        listed.add(m.phone_hash)
+        status = "active" if m.active else "suspended"
+        row = tx.conn.execute(
+            "SELECT pin_hash, status, source, last4 FROM members WHERE id = ?", (m.phone_hash,)
+        ).fetchone()
+        if row is None:
+            # Central sends no first digits: these members show as *******1234.
+            tx.conn.execute(
+                "INSERT INTO members (id, prefix3, last4, kind, pin_hash, status, source,"
+                " created_at, updated_at) VALUES (?, '***', ?, 'resident', ?, ?, 'central', ?, ?)",
+                (m.phone_hash, m.phone_last4, m.pin_hash, status, tx.now(), tx.now()),
+            )
+            counts["added"] += 1
+        elif tuple(row) != (m.pin_hash, status, "central", m.phone_last4):
+            tx.conn.execute(
+                "UPDATE members SET pin_hash = ?, status = ?, source = 'central', last4 = ?,"
+                " updated_at = ? WHERE id = ?",
+                (m.pin_hash, status, m.phone_last4, tx.now(), m.phone_hash),
+            )
+            counts["updated" if m.active or row["status"] != "active" else "suspended"] += 1
+    for (member_id,) in tx.conn.execute(
+        "SELECT id FROM members WHERE source = 'central' AND status = 'active'"
+    ).fetchall():
+        if member_id not in listed:
+            tx.conn.execute(
+                "UPDATE members SET status = 'suspended', updated_at = ? WHERE id = ?",
+                (tx.now(), member_id),
+            )
+            counts["suspended"] += 1
+    return counts
+
+
+def _apply_staff(tx: Tx, staff: list[BundleStaff]) -> dict[str, int]:
+    counts = {"added": 0, "updated": 0, "deactivated": 0}
+    listed = set()
+    for s in staff:
+        listed.add(s.staff_no)
+        row = tx.conn.execute(
+            "SELECT name, pin_hash, active, source FROM staff WHERE staff_no = ?", (s.staff_no,)
+        ).fetchone()
+        if row is None:
+            tx.conn.execute(
+                "INSERT INTO staff (staff_no, name, pin_hash, active, source, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, 'central', ?, ?)",
+                (s.staff_no, s.name, s.pin_hash, int(s.active), tx.now(), tx.now()),
+            )
+            counts["added"] += 1
+        elif tuple(row) != (s.name, s.pin_hash, int(s.active), "central"):
+            tx.conn.execute(
+                "UPDATE staff SET name = ?, pin_hash = ?, active = ?, source = 'central',"
+                " updated_at = ? WHERE staff_no = ?",
+                (s.name, s.pin_hash, int(s.active), tx.now(), s.staff_no),
+            )
+            counts["updated" if s.active or not row["active"] else "deactivated"] += 1
+    for (staff_no,) in tx.conn.execute(
+        "SELECT staff_no FROM staff WHERE source = 'central' AND active = 1"
+    ).fetchall():
+        if staff_no not in listed:
+            tx.conn.execute(
+                "UPDATE staff SET active = 0, updated_at = ? WHERE staff_no = ?",
+                (tx.now(), staff_no),
+            )
+            counts["deactivated"] += 1
+    return counts
