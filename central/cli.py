@@ -14,6 +14,8 @@ import sys
 import time
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from central.auth import new_token, token_hash
 from central.bundles import bundle_body, load_bundle_files
 from central.settings import CentralSettings
@@ -33,9 +35,11 @@ def cmd_serve(args: argparse.Namespace, storage: Storage) -> int:
 
     from central.app import create_app
 
-    settings = CentralSettings(
-        max_body_bytes=args.max_body_bytes, max_batch_events=args.max_batch_events
-    )
+    try:
+        settings = serve_settings(args.max_body_bytes, args.max_batch_events, args.setting)
+    except ValueError as exc:
+        _say(f"error: {exc}")
+        return 2
     app = create_app(storage, settings)
     uvicorn.run(
         app,
@@ -47,6 +51,30 @@ def cmd_serve(args: argparse.Namespace, storage: Storage) -> int:
         log_level="info",
     )
     return 0
+
+
+def serve_settings(
+    max_body_bytes: int, max_batch_events: int, pairs: Sequence[str]
+) -> CentralSettings:
+    """The server's limits from the flags and `--setting KEY=VALUE` pairs, checked whole."""
+    values: dict[str, str | int] = {
+        "max_body_bytes": max_body_bytes,
+        "max_batch_events": max_batch_events,
+    }
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or key.strip() not in CentralSettings.model_fields:
+            known = ", ".join(CentralSettings.model_fields)
+            raise ValueError(f"--setting {pair!r}: expected KEY=VALUE with KEY one of {known}")
+        values[key.strip()] = value.strip()
+    try:
+        return CentralSettings.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']} (got {e.get('input')!r})"
+            for e in exc.errors()
+        )
+        raise ValueError(f"bad server setting: {problems}") from None
 
 
 def cmd_register(args: argparse.Namespace, storage: Storage) -> int:
@@ -133,6 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ssl-keyfile")
     p.add_argument("--max-body-bytes", type=int, default=CentralSettings().max_body_bytes)
     p.add_argument("--max-batch-events", type=int, default=CentralSettings().max_batch_events)
+    p.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other server setting, e.g. offline_after_s=600 or timezone=Asia/Urumqi "
+        "(repeat for more; see docs/central.md)",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("register", help="register a station and print its token once")

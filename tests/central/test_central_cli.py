@@ -11,7 +11,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from central.auth import token_hash
-from central.cli import main
+from central.cli import main, serve_settings
 from central.storage import open_storage
 from station.sync_bundle import parse_bundle
 
@@ -183,3 +183,31 @@ def test_stations_listing(db: str, capsys: pytest.CaptureFixture[str]) -> None:
     lines = capsys.readouterr().out.splitlines()
     assert [line.split("\t")[0] for line in lines] == ["S001", "S002"]
     assert "seen=never" in lines[0]
+
+
+def test_serve_settings_from_flags_and_pairs() -> None:
+    settings = serve_settings(
+        4096, 100, ["offline_after_s=600", "timezone = Asia/Urumqi", "sample_days=30"]
+    )
+    assert (settings.max_body_bytes, settings.max_batch_events) == (4096, 100)
+    assert (settings.offline_after_s, settings.timezone, settings.sample_days) == (
+        600.0,
+        "Asia/Urumqi",
+        30.0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("pair", "said"),
+    [
+        ("offline_after=600", "KEY one of"),
+        ("timezone", "expected KEY=VALUE"),
+        ("timezone=Mars/Olympus", "unknown time zone 'Mars/Olympus'"),
+        ("offline_after_s=-5", "offline_after_s: Input should be greater than 0"),
+    ],
+)
+def test_serve_refuses_a_bad_setting_before_listening(
+    db: str, capsys: pytest.CaptureFixture[str], pair: str, said: str
+) -> None:
+    assert main(["--db", db, "serve", "--port", "1", "--setting", pair]) == 2
+    assert said in capsys.readouterr().err
