@@ -30,7 +30,7 @@ def apply_people(tx: Tx, bundle: Bundle, version: int) -> None:
 
 def _apply_members(tx: Tx, members: list[BundleMember]) -> dict[str, int]:
     counts = {"added": 0, "updated": 0, "suspended": 0}
-    listed = set()
+    listed: set[str] = set()
     for m in members:
         listed.add(m.phone_hash)
         status = "active" if m.active else "suspended"
@@ -52,21 +52,13 @@ def _apply_members(tx: Tx, members: list[BundleMember]) -> dict[str, int]:
                 (m.pin_hash, status, m.phone_last4, tx.now(), m.phone_hash),
             )
             counts["updated" if m.active or row["status"] != "active" else "suspended"] += 1
-    for (member_id,) in tx.conn.execute(
-        "SELECT id FROM members WHERE source = 'central' AND status = 'active'"
-    ).fetchall():
-        if member_id not in listed:
-            tx.conn.execute(
-                "UPDATE members SET status = 'suspended', updated_at = ? WHERE id = ?",
-                (tx.now(), member_id),
-            )
-            counts["suspended"] += 1
+    counts["suspended"] += _switch_off(tx, "members", "id", "status = 'suspended'", listed)
     return counts
 
 
 def _apply_staff(tx: Tx, staff: list[BundleStaff]) -> dict[str, int]:
     counts = {"added": 0, "updated": 0, "deactivated": 0}
-    listed = set()
+    listed: set[str] = set()
     for s in staff:
         listed.add(s.staff_no)
         row = tx.conn.execute(
@@ -86,13 +78,17 @@ def _apply_staff(tx: Tx, staff: list[BundleStaff]) -> dict[str, int]:
                 (s.name, s.pin_hash, int(s.active), tx.now(), s.staff_no),
             )
             counts["updated" if s.active or not row["active"] else "deactivated"] += 1
-    for (staff_no,) in tx.conn.execute(
-        "SELECT staff_no FROM staff WHERE source = 'central' AND active = 1"
-    ).fetchall():
-        if staff_no not in listed:
-            tx.conn.execute(
-                "UPDATE staff SET active = 0, updated_at = ? WHERE staff_no = ?",
-                (tx.now(), staff_no),
-            )
-            counts["deactivated"] += 1
+    counts["deactivated"] += _switch_off(tx, "staff", "staff_no", "active = 0", listed)
     return counts
+
+
+def _switch_off(tx: Tx, table: str, key: str, off: str, listed: set[str]) -> int:
+    """Switch off the accounts central made that its bundle no longer lists; how many."""
+    on = "status = 'active'" if table == "members" else "active = 1"
+    rows = tx.conn.execute(f"SELECT {key} FROM {table} WHERE source = 'central' AND {on}")
+    dropped = [r[0] for r in rows.fetchall() if r[0] not in listed]
+    for account in dropped:
+        tx.conn.execute(
+            f"UPDATE {table} SET {off}, updated_at = ? WHERE {key} = ?", (tx.now(), account)
+        )
+    return len(dropped)
