@@ -486,6 +486,7 @@ def check_after_restart(station: PoweredStation, ack: Acknowledged) -> list[str]
         problems += _found_agree(db, ack)
         problems += _unlocks_audited(db)
         problems += _doors_explained(db)
+        problems += _rows_match_last_events(db)
     return problems
 
 
@@ -621,4 +622,33 @@ def _doors_explained(db: sqlite3.Connection) -> list[str]:
         if kind in ("loan_started", "loan_cancelled"):
             loan_open.pop(payload["tool_id"], None)
             requested.pop(locker, None)
+    return problems
+
+
+_DOOR_STATES = {"door_opened": "open", "door_closed": "closed", "door_unknown": "unknown"}
+_ALARM_STATES = {
+    "alarm_raised": "raised",
+    "alarm_acknowledged": "acknowledged",
+    "alarm_cleared": "cleared",
+}
+
+
+def _rows_match_last_events(db: sqlite3.Connection) -> list[str]:
+    """Each locker's stored door and each alarm's state are what their last event says."""
+    problems = []
+    door: dict[str, str] = {}
+    alarm: dict[int, str] = {}
+    for ev in db.execute("SELECT type, locker, payload FROM events ORDER BY seq"):
+        if ev["type"] in _DOOR_STATES:
+            door[ev["locker"]] = _DOOR_STATES[ev["type"]]
+        elif ev["type"] in _ALARM_STATES:
+            alarm[json.loads(ev["payload"])["alarm_id"]] = _ALARM_STATES[ev["type"]]
+    for r in db.execute("SELECT id, door FROM lockers"):
+        if door.get(r["id"], "closed") != r["door"]:
+            problems.append(
+                f"locker {r['id']} stored {r['door']}, its log says {door.get(r['id'])}"
+            )
+    for r in db.execute("SELECT id, state FROM alarms"):
+        if alarm.get(r["id"]) != r["state"]:
+            problems.append(f"alarm {r['id']} is {r['state']}, its log says {alarm.get(r['id'])}")
     return problems
