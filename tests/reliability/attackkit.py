@@ -101,3 +101,60 @@ def lockout_bound(pin_max_failures: int, lockout_s: float, lockout_max_s: float,
         lockouts += 1
         t += min(lockout_s * 2 ** (lockouts - 1), lockout_max_s)
     return n
+
+
+# --- walking every route ------------------------------------------------------------------------
+
+PATH_VALUES = {
+    "locker_id": "Z99",
+    "alarm_id": "999999",
+    "member_id": "0" * 64,
+    "kind": "no_such_kind",
+    "flow_id": "no-such-flow",
+    "tool_id": "NO-SUCH-TOOL",
+    "number": "F9999",
+    "claim_id": "999999",
+    "deposit_id": "999999",
+    "supply_id": "no-such-supply",
+    "relay": "no-such-relay",
+}
+"""Path parameters that name nothing, so a request a role is admitted to changes nothing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    method: str
+    path: str
+    has_body: bool
+
+    def url(self) -> str:
+        url = self.path
+        for name, value in PATH_VALUES.items():
+            url = url.replace("{" + name + "}", value)
+        assert "{" not in url, f"no harmless value for a path parameter of {self.path}"
+        return url
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def routes_of(spec: dict) -> list[Route]:
+    return [
+        Route(method.upper(), path, "requestBody" in op)
+        for path, ops in spec["paths"].items()
+        for method, op in ops.items()
+    ]
+
+
+async def call(client: httpx.AsyncClient, route: Route, token: str | None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    return await client.request(
+        route.method, route.url(), headers=headers, json={} if route.has_body else None
+    )
+
+
+def role_refused(r: httpx.Response) -> bool:
+    """Refused for who the caller is (401 bearer / 403 role), not for what it asked."""
+    if r.status_code == 401:
+        return r.headers.get("www-authenticate") == "Bearer"
+    return r.status_code == 403 and "may not do this" in r.json().get("detail", "")
