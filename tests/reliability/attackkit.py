@@ -127,9 +127,10 @@ class Route:
     path: str
     has_body: bool
 
-    def url(self) -> str:
+    def url(self, values: dict[str, str] | None = None) -> str:
+        """The path with harmless parameter values, or the given ones (to read real records)."""
         url = self.path
-        for name, value in PATH_VALUES.items():
+        for name, value in (PATH_VALUES | (values or {})).items():
             url = url.replace("{" + name + "}", value)
         assert "{" not in url, f"no harmless value for a path parameter of {self.path}"
         return url
