@@ -26,7 +26,6 @@ from central.storage.sqlite import SQLiteStorage
 from station.backup import backup
 from tests.central.fleetkit import LiveCentral, live_central, synced_station
 from tests.reliability.attackkit import Route, routes_of
-from tests.reliability.report import record
 from tests.simstation import TOKENS, running_station
 from tests.station.conftest import PIN, Harness
 from tests.ui.conftest import station_data, stock
@@ -192,7 +191,6 @@ async def test_no_number_in_sync_central_metrics_telemetry_or_backup(
     everything = "\n".join(v for v in seen.values() if isinstance(v, str))
     assert PIN not in everything
     assert leaks(seen, typed) == []
-    record("events_checked", synced)
 
 
 # --- the touchscreen ------------------------------------------------------------------------
