@@ -36,6 +36,15 @@ def add_staff_commands(sub: Any, default_config: str) -> None:
     p.add_argument("--config", default=default_config)
     p.set_defaults(func=cmd_staff_list)
 
+    p = actions.add_parser(
+        "release-guessing",
+        help="end a station-wide guessing pause, e.g. when staff logins are paused",
+    )
+    p.add_argument("kind", choices=["member_pin", "staff_pin", "code"])
+    p.add_argument("--reason", required=True, help="why (kept in the usage log)")
+    p.add_argument("--config", default=default_config)
+    p.set_defaults(func=cmd_release_guessing)
+
 
 def _open_store(config_path: str) -> Any:
     from station.clock import SystemClock
@@ -91,4 +100,33 @@ def cmd_staff_list(args: argparse.Namespace) -> int:
         print(f"{row['staff_no']}\t{row['name']}{state}")
     if not rows:
         print("no staff accounts yet: add one with `station staff add <number> <name>`")
+    return 0
+
+
+def cmd_release_guessing(args: argparse.Namespace) -> int:
+    """The way back in when an attacker has spent the staff-login budget: nobody can log in to
+    release it at the screen, but a technician at the station's terminal can (the daemon counts
+    from the usage log, so it sees the release at its next check)."""
+    from station.alarms import AlarmService
+    from station.people.throttle import KINDS, GuessThrottle
+
+    store = _open_store(args.config)
+    people = load_config(args.config).people
+    limits = {
+        "member_pin": people.station_member_pin_failures,
+        "staff_pin": people.station_staff_pin_failures,
+        "code": people.station_code_failures,
+    }
+    throttle = GuessThrottle(
+        store, AlarmService(store), KINDS[args.kind], limits[args.kind], people.guess_window_s
+    )
+    try:
+        held = store.write_now(lambda tx: throttle.release(tx, "cli", args.reason))
+    finally:
+        store.close()
+    print(
+        f"{args.kind}: released; guesses are checked again"
+        if held
+        else f"{args.kind} was not paused; the release is logged anyway"
+    )
     return 0

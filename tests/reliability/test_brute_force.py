@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+import tomli_w
 
+from station.cli import main
 from station.people.staff import add_staff
 from station.services_config import PeopleConfig
 from tests.reliability.attackkit import (
@@ -322,3 +325,28 @@ async def test_a_station_wide_pause_is_alarmed_and_staff_release_it(tmp_path: Pa
         await h.sweep(advance_s=DEFAULTS.guess_window_s)
         assert not await open_alarms(h, "guessing")
         assert (await identify(h, MEMBER, PIN)).status_code == 200
+
+
+async def test_a_technician_releases_paused_staff_logins_from_the_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With the staff-login budget spent nobody can log in to release it: `station staff
+    release-guessing` at the station's terminal can, while the daemon runs."""
+    data = services_config(tmp_path)
+    data["people"] |= {"station_staff_pin_failures": 3}
+    config_file = tmp_path / "station.toml"
+    config_file.write_text(tomli_w.dumps(data), encoding="utf-8")
+    async with start_harness(data) as h:
+        add_staff(h.services.store, "S777", "Night shift", "639402")
+        for i in range(3):
+            assert (await staff_login(h, f"X{i}", "520731")).status_code == 403
+        r = await staff_login(h, "S777", "639402")
+        assert (r.status_code, r.json()["code"]) == (429, "guessing_throttled")
+        argv = ["staff", "release-guessing", "staff_pin", "--reason", "kiosk checked"]
+        assert await asyncio.to_thread(main, [*argv, "--config", str(config_file)]) == 0
+        # (the command reads the system clock, the daemon here a fake one: only the release counts)
+        assert capsys.readouterr().out.startswith("staff_pin")
+        assert (await staff_login(h, "S777", "639402")).status_code == 200
+        [released] = await h.events("guess_throttle_released")
+        assert released["actor"] == "cli" and "kiosk checked" in released["payload"]
+        assert not await open_alarms(h, "guessing")
