@@ -231,6 +231,12 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
         "密码错误次数过多，请稍后再试。",
         "Too many wrong PINs. Please try again later.",
     ),
+    "error.guessing": ("暂停办理", "Paused for now"),
+    "error.guessing.body": (
+        "本站错误输入次数过多，为安全起见暂停办理，请于 {until} 后再试，或联系工作人员。",
+        "Too many wrong entries at this station: paused for safety. Please try again after "
+        "{until}, or ask staff.",
+    ),
     "error.unknown_member": ("未找到此手机号", "Phone number not registered"),
     "error.unknown_member.body": (
         "请确认号码，或请工作人员帮您登记。",

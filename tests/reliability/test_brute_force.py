@@ -30,7 +30,10 @@ from tests.reliability.attackkit import (
     wrong_pins,
 )
 from tests.reliability.report import record
+from tests.simstation import running_station
 from tests.station.conftest import PIN, Harness, services_config, start_harness
+from tests.ui.conftest import station_data, stock
+from tests.ui.kiosk import Kiosk, build_app
 
 DEFAULTS = PeopleConfig()
 MEMBER = "13812345678"
@@ -350,3 +353,28 @@ async def test_a_technician_releases_paused_staff_logins_from_the_terminal(
         [released] = await h.events("guess_throttle_released")
         assert released["actor"] == "cli" and "kiosk checked" in released["payload"]
         assert not await open_alarms(h, "guessing")
+
+
+async def test_the_touchscreen_says_the_station_paused_guessing(tmp_path: Path) -> None:
+    """A member at the screen during a pause is told in plain words when to come back."""
+    data = station_data(tmp_path)
+    data["people"] |= {"station_member_pin_failures": 2}
+    async with running_station(data) as st:
+        await stock(st)
+        async with st.client("kiosk") as attacker:
+            for i in range(2):
+                r = await attacker.post(
+                    "/api/v1/members/identify", json={"phone": f"139{i:08d}", "pin": "710394"}
+                )
+                assert r.status_code == 403
+        app = build_app(st)
+        async with app.run_test(size=(100, 30)) as pilot:
+            kiosk = Kiosk(app, pilot, st)
+            await kiosk.home()
+            await kiosk.tap("#tile-borrow")
+            await kiosk.tap("#choice-T-DRILL-1")
+            await kiosk.identify()  # the right number and PIN: not checked while paused
+            await kiosk.on("ErrorScreen")
+            await kiosk.sees("暂停办理")
+            await kiosk.sees("本站错误输入次数过多")
+            assert "#retry" not in [f"#{b.id}" for b in kiosk.screen.query("Button")]

@@ -67,6 +67,9 @@ def refusal(exc: ApiError, phone: str) -> Problem:
         else:
             lines = [line("error.locked.soon")]
         return Problem("error.locked", lines, retry=False, code=code)
+    if code == "guessing_throttled" and isinstance(body.get("locked_until"), int | float):
+        lines = [line("error.guessing.body", until=_when(body["locked_until"]))]
+        return Problem("error.guessing", lines, retry=False, code=code)
     if code == "wrong_code":
         if isinstance(tries, int):
             lines = [line("error.code.tries", tries=tries)]
