@@ -29,7 +29,15 @@ from tests.reliability.attackkit import Route, routes_of
 from tests.simstation import TOKENS, running_station
 from tests.station.conftest import PIN, Harness
 from tests.ui.conftest import station_data, stock
-from tests.ui.kiosk import MEMBER_PHONE, MEMBER_PIN, OTHER_PHONE, Kiosk, build_app
+from tests.ui.kiosk import (
+    MEMBER_PHONE,
+    MEMBER_PIN,
+    OTHER_PHONE,
+    Kiosk,
+    build_app,
+    door,
+    wait_api,
+)
 
 RESIDENT = "135 0246 8135"
 COURIER = "+86 150-1357-9246"
@@ -243,6 +251,10 @@ class ScreenWatch:
         self.check()
 
 
+async def door_is_open(st: Any, locker: str) -> bool:
+    return await door(st, locker) == "open"
+
+
 async def test_the_screen_never_draws_a_typed_phone_number(tmp_path: Path) -> None:
     async with running_station(station_data(tmp_path)) as st:
         await stock(st)
@@ -293,7 +305,7 @@ async def test_the_screen_never_draws_a_typed_phone_number(tmp_path: Path) -> No
                 await kiosk.on("FlowScreen")
                 locker = kiosk.screen.flow["locker"]
                 await kiosk.sees("请放入物品")
-                await asyncio.sleep(0.3)
+                await wait_api(lambda: door_is_open(st, locker), what=f"{locker} open")
                 st.sim.close_door(int(locker[1:]))
                 await kiosk.sees("谢谢您交还失物！")
                 second.check()
