@@ -19,6 +19,7 @@ ALARM_TYPES = (
     "board_offline",
     "sensor_offline",
     "pin_lockout",
+    "guessing",
     "low_stock",
     "sync_failing",
     "disk_full",

@@ -395,6 +395,7 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     "alarm.board_offline": ("锁控板离线", "Lock board offline"),
     "alarm.sensor_offline": ("传感器离线", "Sensor offline"),
     "alarm.pin_lockout": ("密码多次错误", "PIN lockout"),
+    "alarm.guessing": ("疑似猜测密码", "Someone may be guessing"),
     "alarm.low_stock": ("物资不足", "Low stock"),
     "alarm.sync_failing": ("同步失败", "Sync failing"),
     "alarm.disk_full": ("存储已满", "Disk full"),
