@@ -21,7 +21,7 @@ from central.fleet import Fleet
 from central.fleet_api import install_fleet
 from central.settings import CentralSettings
 from central.storage.base import EventQuery, IncomingEvent, SeqConflict, Storage, TokenRecord
-from central.wire import IngestBatch, StationId
+from central.wire import SEQ_MAX, IngestBatch, StationId
 from station.sync_bundle import describe_errors
 
 log = logging.getLogger("central.api")
@@ -136,7 +136,7 @@ def create_app(
         type: Annotated[str | None, Query(max_length=64)] = None,
         since: float | None = None,
         until: float | None = None,
-        after: Annotated[int, Query(ge=0)] = 0,
+        after: Annotated[int, Query(ge=0, le=SEQ_MAX)] = 0,
         limit: Annotated[int | None, Query(ge=1)] = None,
     ) -> dict[str, Any]:
         if limit is None:

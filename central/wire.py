@@ -17,12 +17,15 @@ _payload_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).enco
 """One encoder for every payload: json.dumps with options builds a new encoder per call."""
 
 StationId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+SEQ_MAX = 2**63 - 1
+"""The largest sequence number storage can hold (SQLite INTEGER, PostgreSQL BIGINT): a bigger
+one is refused as a 422 instead of overflowing the database driver."""
 
 
 class WireEvent(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    seq: Annotated[int, Field(ge=1)]
+    seq: Annotated[int, Field(ge=1, le=SEQ_MAX)]
     id: Annotated[str, Field(min_length=1, max_length=64)]
     type: Annotated[str, Field(min_length=1, max_length=64)]
     ts: FiniteFloat
@@ -54,7 +57,7 @@ class IngestBatch(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     station: StationId
-    after: Annotated[int, Field(ge=0)]
+    after: Annotated[int, Field(ge=0, le=SEQ_MAX)]
     """The station's event right before the first one here (its cursor): nothing lies between."""
     events: list[WireEvent] = []
     telemetry: dict[str, Any] | None = None

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
+from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from station.api.auth import Authenticator
@@ -31,19 +34,31 @@ class BodyLimit:
             await _too_large(self.max_bytes)(scope, receive, send)
             return
         seen = 0
+        over = started = False
 
         async def limited() -> dict:
-            nonlocal seen
+            nonlocal seen, over
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    over = True
                     raise _BodyTooLarge
             return message
 
-        try:
-            await self.app(scope, limited, send)
-        except _BodyTooLarge:
+        async def guarded(message: dict) -> None:
+            # FastAPI turns any error while reading a body into its own 400 ("error parsing
+            # the body"); a body cut off for its size (chunked, no Content-Length) must be a
+            # 413 that says so, so the app's answer is dropped once the limit is crossed.
+            nonlocal started
+            if over:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        with contextlib.suppress(_BodyTooLarge):
+            await self.app(scope, limited, guarded)
+        if over and not started:
             await _too_large(self.max_bytes)(scope, receive, send)
 
 
@@ -63,8 +78,50 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts)
 
 
+def _lone_surrogate(value: Any, where: str = "body") -> str | None:
+    """Where a decoded JSON value (keys included) holds half of a UTF-16 pair, or None. The
+    answer names the place by clean keys only: it goes back to the client as UTF-8."""
+    if isinstance(value, str):
+        return where if any("\ud800" <= ch <= "\udfff" for ch in value) else None
+    if isinstance(value, dict):
+        pairs = list(value.items())
+    elif isinstance(value, list):
+        pairs = list(enumerate(value))
+    else:
+        return None
+    for key, item in pairs:
+        if _lone_surrogate(key):
+            return f"{where} (a key)"
+        found = _lone_surrogate(item, f"{where}.{key}")
+        if found:
+            return found
+    return None
+
+
+async def valid_unicode(connection: HTTPConnection) -> None:
+    """JSON may escape half of a UTF-16 pair (`"\\ud800"`); Python decodes it into a string no
+    UTF-8 file or SQLite database can hold, so it would fail deep in a write as a 500. Refused
+    here, for every route, as what it is: the client's bad text."""
+    if not isinstance(connection, Request) or "json" not in connection.headers.get(
+        "content-type", ""
+    ):
+        return
+    try:
+        data = await connection.json()
+    except ValueError:
+        return  # not JSON at all: the route's own validation says so
+    where = _lone_surrogate(data)
+    if where:
+        raise HTTPException(
+            422,
+            f"{where}: text holds a lone UTF-16 surrogate (\\ud800-\\udfff), not a unicode "
+            "character: send the text as UTF-8",
+        )
+
+
 def create_app(station: Station, extra_routers: Iterable[APIRouter] = ()) -> FastAPI:
     app = FastAPI(
+        dependencies=[Depends(valid_unicode)],
         title=f"共享益站 station {station.config.station.id}",
         version="1",
         description=(

@@ -23,6 +23,7 @@ from station.api.models import (
     Problem,
     ReleaseRequest,
 )
+from station.api.services_deps import ROW_MAX, RowId
 from station.lockers import LockerUnavailable, UnknownLocker
 from station.runtime import Station
 
@@ -132,7 +133,7 @@ async def list_alarms(
     responses={**ERRORS, 404: {"model": Problem}, 409: {"model": Problem}},
     tags=["alarms"],
 )
-async def ack_alarm(request: Request, alarm_id: int, body: AckRequest, who: Staff) -> dict:
+async def ack_alarm(request: Request, alarm_id: RowId, body: AckRequest, who: Staff) -> dict:
     """Staff acknowledge an alarm; it clears by itself when its condition ends."""
     try:
         return await station_of(request).alarms.acknowledge(alarm_id, who.actor, body.note)
@@ -145,7 +146,9 @@ async def ack_alarm(request: Request, alarm_id: int, body: AckRequest, who: Staf
 async def list_events(
     request: Request,
     _: LogReader,
-    after: Annotated[int, Query(ge=0, description="Return events with seq greater than this")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=ROW_MAX, description="Return events with seq greater than this")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     type: Annotated[list[str] | None, Query(description="Only these event types")] = None,
 ) -> EventPage:

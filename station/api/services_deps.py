@@ -76,8 +76,10 @@ Staff = Annotated[Principal, Depends(require("staff"))]
 KioskOrStaff = Annotated[Principal, Depends(require("kiosk", "staff"))]
 StaffOrCentral = Annotated[Principal, Depends(require("staff", "central"))]
 AnyRole = Annotated[Principal, Depends(require("kiosk", "staff", "central"))]
-RowId = Annotated[int, Path(ge=1, le=2**53, description="A row number")]
-"""Bounded so a huge number is a 422, not an SQLite overflow."""
+ROW_MAX = 2**53
+"""The largest row number or sequence the API takes: a bigger one is a 422, not an SQLite
+overflow (SQLite integers end at 2**63 - 1; JSON readers lose precision past 2**53)."""
+RowId = Annotated[int, Path(ge=1, le=ROW_MAX, description="A row number")]
 
 
 @dataclass(frozen=True, slots=True)
