@@ -96,6 +96,7 @@ class ApiFuzzer:
     def __post_init__(self) -> None:
         self.schema = schemathesis.openapi.from_dict(self.doc)
         self.session = requests.Session()
+        self.wedged = False
 
     def operations(self) -> list[APIOperation]:
         ops = [result.ok() for result in self.schema.get_all_operations()]
@@ -151,6 +152,8 @@ class ApiFuzzer:
 
     def send(self, case: Case, token: str) -> Response | None:
         """Send one case and check the answer; the answer, or None if the connection failed."""
+        if self.wedged:
+            return None
         self.adjust(case, token)
         label = case.operation.label
         try:
@@ -164,6 +167,9 @@ class ApiFuzzer:
             self.tally.findings.append(
                 Finding(label, f"connection failed: {exc!r}"[:300], _curl(case, self.base_url))
             )
+            # A server that let a request time out is wedged: every later request would wait
+            # out its timeout too, so the run ends here with this finding.
+            self.wedged = isinstance(exc, requests.Timeout)
             return None
         self.tally.requests += 1
         status = response.status_code
