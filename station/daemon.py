@@ -27,6 +27,8 @@ from station.api.services_api import SERVICE_ROUTERS, install_services
 from station.boards import BoardSet, build_boards
 from station.clock import Clock, SystemClock
 from station.config import StationConfig
+from station.disk_watch import DiskWatch
+from station.host_health import HostProbe
 from station.live import LiveHub
 from station.lockers import LockerService
 from station.occupancy.assembly import build_occupancy
@@ -121,8 +123,11 @@ class Daemon:
             self.clock,
             telemetry=self._sync_telemetry,
             bundle_appliers=[apply_people],
+            alarms=alarms,
         )
         self._tasks.append(asyncio.create_task(sync.run(), name="sync"))
+        disk = DiskWatch(store, alarms, HostProbe(data_dir))
+        self._tasks.append(asyncio.create_task(disk.run(), name="disk-watch"))
         self._closers.append(sync.aclose)
         self.station = Station(
             config=cfg,

@@ -17,14 +17,16 @@ import contextlib
 import inspect
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from station.alarms import AlarmService
 from station.clock import Clock
-from station.store import Store, Tx
+from station.store import Store, StoreFull, Tx
 from station.sync_backoff import Backoff
 from station.sync_bundle import Bundle, BundleError
 from station.sync_config import SyncConfig
@@ -56,6 +58,8 @@ TelemetrySource = Callable[[], dict[str, Any] | Awaitable[dict[str, Any] | None]
 _PRUNE_EVERY_S = 3600.0
 _PRUNE_CHUNK = 5000
 _REMIND_EVERY_S = 3600.0
+SYNC_ALARM = "sync_failing"
+SYNC_ALARM_SUBJECT = "central"
 
 __all__ = ["SYNC_SCHEMA", "SyncRound", "SyncService"]
 
@@ -84,6 +88,7 @@ class SyncService:
         telemetry: TelemetrySource | None = None,
         bundle_appliers: Sequence[BundleApplier] = (),
         rng: random.Random | None = None,
+        alarms: AlarmService | None = None,
     ) -> None:
         self.store = store
         self.config = config
@@ -108,6 +113,11 @@ class SyncService:
         self._next_try_mono: float | None = None
         self._failures = 0
         self._bundle_cache: AppliedBundle | None = None
+        self._alarms = alarms
+        self._alarm_open: bool | None = None
+        """Whether the sync_failing alarm is open; None until known (one may survive a restart)."""
+        self._failing_since: float | None = None
+        self._failing_since_mono: float | None = None
 
     # --- public --------------------------------------------------------------------------------
 
@@ -123,7 +133,7 @@ class SyncService:
                 outcome = await self.sync_once()
                 if outcome.ok and outcome.more:
                     continue
-                delay = self._delay_after(outcome)
+                delay = self.retry_delay(outcome)
                 self._next_try_mono = self.clock.monotonic() + delay
                 # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
                 # that lands as the wake-up fires, and the daemon would never stop.
@@ -220,6 +230,7 @@ class SyncService:
             "last_success_at": row["last_success_at"],
             "last_attempt_at": self._last_attempt_at,
             "failures": self._failures,
+            "failing_since": self._failing_since,
             "next_try_in_s": next_in,
             "last_error": self._problem.to_dict() | {"at": self._problem_at}
             if self._problem
@@ -238,6 +249,8 @@ class SyncService:
             "bundle_version": s["bundle"]["version"],
             "bundle_status": s["bundle"]["status"],
             "last_error": s["last_error"]["kind"] if s["last_error"] else None,
+            "failing_since": s["failing_since"],
+            "failures": s["failures"],
         }
 
     async def aclose(self) -> None:
@@ -250,7 +263,7 @@ class SyncService:
     async def _upload_round(self) -> SyncRound:
         self._last_attempt_at = self.clock.wall()
         try:
-            return await self._upload()
+            outcome = await self._upload()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -258,10 +271,63 @@ class SyncService:
             if problem.kind == "internal":
                 log.exception("sync: unexpected error")
             self._fail(problem)
-            return SyncRound(ok=False, problem=problem)
+            outcome = SyncRound(ok=False, problem=problem)
+        await self._update_alarm(outcome)
+        return outcome
+
+    async def _update_alarm(self, outcome: SyncRound) -> None:
+        """Tell staff (and, through the log, central) of a long outage, and that it ended.
+
+        The back-off keeps a down central from being hammered, but it also keeps the failure
+        quiet: without this alarm a station could go a week without sync and nobody would know
+        until the office missed its data.
+        """
+        alarms = self._alarms
+        if alarms is None:
+            return
+        try:
+            if outcome.ok:
+                if self._alarm_open is not False:
+                    await self.store.write(
+                        lambda tx: alarms.clear_alarm(
+                            tx, SYNC_ALARM, SYNC_ALARM_SUBJECT, "central acknowledged an upload"
+                        )
+                    )
+                    self._alarm_open = False
+                return
+            since = self._failing_since_mono
+            if self._alarm_open or since is None:
+                return
+            if self.clock.monotonic() - since < self.config.alarm_after_s:
+                return
+            detail = self._alarm_detail(outcome.problem)
+            await self.store.write(
+                lambda tx: alarms.raise_alarm(tx, SYNC_ALARM, SYNC_ALARM_SUBJECT, detail)
+            )
+            self._alarm_open = True
+            log.error("sync: alarm raised: %s", detail)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("sync: cannot update the sync alarm: %s", classify_exception(exc).line())
+
+    def _alarm_detail(self, problem: SyncProblem | None) -> str:
+        since = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(self._failing_since or 0))
+        pending = self.store.query(
+            "SELECT COUNT(*) AS n FROM events e, sync_state s WHERE s.id = 1 AND e.seq > s.cursor"
+        )[0]["n"]
+        what = problem.line() if problem else "unknown failure"
+        return (
+            f"central unreachable since {since}; {pending} events wait on the station and are "
+            f"sent when it answers (none is lost). Last failure: {what}"
+        )
 
     async def _upload(self) -> SyncRound:
-        cursor = await self.store.write(self._prepare)
+        try:
+            cursor = await self.store.write(self._prepare)
+        except StoreFull:
+            await self._heartbeat_while_full()
+            raise
         telemetry = await self._telemetry_snapshot()
         built = await self.store.read(lambda db: self._build(db.conn, cursor, telemetry))
         batch = built.batch
@@ -297,6 +363,27 @@ class SyncService:
         )
         more = built.more or new_cursor < cursor or (built.held and learned)
         return SyncRound(ok=True, posted=True, sent=batch.count, acked_seq=new_cursor, more=more)
+
+    async def _heartbeat_while_full(self) -> None:
+        """Tell central that this station's disk is full, though no event can move.
+
+        With the disk full the cursor cannot be saved, so sending events would only make central
+        see the same batch again and again; but a station that falls silent looks like one
+        without a network. A telemetry-only heartbeat (its `sync.last_error` says "disk" and
+        `health.store_full_since` when it began) lets the office see what is wrong."""
+        try:
+            telemetry = await self._telemetry_snapshot()
+            telemetry["sync"] = self.telemetry_summary() | {"last_error": "disk"}
+            batch = encode_batch(self.station_id, self.cursor(), [], self._max_bytes, telemetry, 1)
+            await self._http().post(
+                "/api/v1/ingest",
+                content=batch.body,
+                headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.debug("sync: heartbeat with a full disk failed too: %s", exc)
 
     def _prepare(self, tx: Tx) -> int:
         """Learn this boot's clock offset and correct what can be corrected; return the cursor."""
@@ -487,6 +574,9 @@ class SyncService:
             log.debug("sync: %s", problem.message)
         self._problem = problem
         self._problem_at = self.clock.wall()
+        if self._failing_since is None:
+            self._failing_since = self._problem_at
+            self._failing_since_mono = now_mono
         self._failures += 1
 
     def _recovered(self) -> None:
@@ -494,9 +584,12 @@ class SyncService:
             log.info("sync: central reachable again after %d failure(s)", self._backoff.failures)
         self._problem = None
         self._problem_logged_mono = None
+        self._failing_since = None
+        self._failing_since_mono = None
         self._backoff.reset()
 
-    def _delay_after(self, outcome: SyncRound) -> float:
+    def retry_delay(self, outcome: SyncRound) -> float:
+        """How long run() waits after a round with this outcome (capped, jittered back-off)."""
         if outcome.ok:
             return self.config.interval_s
         if outcome.problem is not None and outcome.problem.slow:

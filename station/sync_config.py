@@ -45,6 +45,10 @@ class SyncConfig(_Section):
     backoff_cap_s: Annotated[float, Field(gt=0, le=86_400)] = 300.0
     """Longest wait between retries; each wait is random in [0, min(cap, base * 2^n)]."""
 
+    alarm_after_s: Annotated[float, Field(gt=0, le=7 * 86_400)] = 3600.0
+    """Raise the `sync_failing` alarm once central has been unreachable (or refusing) this long;
+    it clears itself at the next successful upload."""
+
     connect_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10.0
     timeout_s: Annotated[float, Field(gt=0, le=600)] = 30.0
     """Longest wait for central's answer to one batch."""

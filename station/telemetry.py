@@ -93,6 +93,7 @@ class TelemetryService:
         uptime = max(0.0, mono - self._started_mono)
         health = self._probe.read().to_dict()
         health["clock_synced"] = clock.synced()
+        health["store_full_since"] = st.store.full_since
         return {
             "v": SNAPSHOT_VERSION,
             "station": st.config.station.id,

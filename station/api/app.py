@@ -144,7 +144,10 @@ def create_app(station: Station, extra_routers: Iterable[APIRouter] = ()) -> Fas
 
     @app.exception_handler(StoreFull)
     async def _full(_: Request, exc: StoreFull) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=507)
+        # A door opens only after its audit event is on disk: say so, so staff at the screen
+        # know why the door stays shut and that freeing space is the fix.
+        detail = f"{exc} Doors open only after their audit is logged: none opens until then."
+        return JSONResponse({"detail": detail}, status_code=507)
 
     @app.exception_handler(StoreError)
     async def _store(_: Request, exc: StoreError) -> JSONResponse:

@@ -46,7 +46,7 @@ async def healthz(request: Request) -> Health:
     online = sum(1 for b in st.config.boards if st.lockers.board_online(b.id))
     total = len(st.config.boards)
     return Health(
-        status="ok" if online == total else "degraded",
+        status="ok" if online == total and st.store.full_since is None else "degraded",
         station=st.config.station.id,
         boards_online=online,
         boards_total=total,

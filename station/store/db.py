@@ -68,6 +68,9 @@ class Store:
         self.db = sqlite_utils.Database(self._conn)
         self.versions = migrate(self._conn, [CORE_SCHEMA, *schemas])
         self._lock = threading.Lock()
+        self.full_since: float | None = None
+        """Wall time of the first write refused for a full disk since the last one that worked:
+        what staff and central are shown while writes fail (nothing can be logged then)."""
 
     # --- writing -------------------------------------------------------------------------------
 
@@ -84,8 +87,12 @@ class Store:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
-                    raise _translate(exc, self.path) from exc
+                    error = _translate(exc, self.path)
+                    if isinstance(error, StoreFull) and self.full_since is None:
+                        self.full_since = self.clock.wall()
+                    raise error from exc
                 raise
+            self.full_since = None
             return result, tx.events
 
     async def write(self, fn: Callable[[Tx], T]) -> T:

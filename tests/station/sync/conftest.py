@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from central.app import create_app
-from central.auth import new_token, token_hash
-from central.server import BackgroundServer
-from central.storage.sqlite import SQLiteStorage
 from station.clock import FakeClock
 from station.store import Store
 from station.sync import SYNC_SCHEMA
-from tests.station.sync.synckit import STATION, Central, FlakyProxy, StepClock
+from tests.station.sync.synckit import Central, FlakyProxy, StepClock, central_server
 
 
 @pytest.fixture
 def central(tmp_path: Path) -> Iterator[Central]:
-    storage = SQLiteStorage(tmp_path / "central.db")
-    token = new_token()
-    storage.add_station(STATION, "test station", token_hash(token), time.time())
-    with BackgroundServer(create_app(storage)) as server:
-        yield Central(server.url, storage, token)
-    storage.close()
+    with central_server(tmp_path / "central.db") as server:
+        yield server
 
 
 @pytest.fixture

@@ -3,20 +3,34 @@
 The flaky proxy is a small HTTP/1.1 proxy on its own asyncio loop and thread. Per request it
 picks a fate: pass it on; drop the connection unanswered; answer 500 itself; pass it on and
 then withhold the answer until the station times out (processed but unacknowledged); answer
-200 with an HTML page (a captive portal); or first replay an old request to central.
+200 with an HTML page (a captive portal); or first replay an old request to central. The
+reliability suite adds: refuse the connection with a reset before reading it (central down);
+pass it on and then reset the connection; pass it on and cut the answer short; answer 200 as
+plain text or as JSON that is not an acknowledgement; pass it on and answer only after the
+station's timeout (slow). `pattern`, if given, replaces the random draw with a fixed cycle of
+fates (flapping), and `weights` may be replaced while the proxy runs (central going down and
+coming back).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import socket
+import struct
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from central.app import create_app
+from central.auth import new_token, token_hash
 from central.bundles import bundle_body
+from central.server import BackgroundServer
 from central.storage.base import EventQuery
 from central.storage.sqlite import SQLiteStorage
 from station.clock import FakeClock
@@ -57,6 +71,19 @@ class Central:
     def acked(self, station: str = STATION) -> int:
         record = self.storage.station(station)
         return record.acked_seq if record else -1
+
+
+@contextmanager
+def central_server(db: Path) -> Iterator[Central]:
+    """A real central server on loopback with STATION registered (the `central` fixture)."""
+    storage = SQLiteStorage(db)
+    token = new_token()
+    storage.add_station(STATION, "test station", token_hash(token), time.time())
+    try:
+        with BackgroundServer(create_app(storage)) as server:
+            yield Central(server.url, storage, token)
+    finally:
+        storage.close()
 
 
 def sync_config(url: str, token: str, **over: Any) -> SyncConfig:
@@ -102,7 +129,31 @@ def station_log(store: Store) -> list[tuple[int, str]]:
 
 # --- the flaky proxy ---------------------------------------------------------------------------
 
-FATES = ("pass", "drop", "error500", "hang", "garbage", "replay")
+FATES = (
+    "pass",
+    "drop",
+    "error500",
+    "hang",
+    "garbage",
+    "replay",
+    "refuse",
+    "reset",
+    "truncated",
+    "wrongtype",
+    "nonsense",
+    "slow",
+)
+NONSENSE = (
+    b"null",
+    b"[]",
+    b'{"ok":true}',
+    b'{"station":"S001","acked_seq":"12"}',
+    b'{"station":"S001","acked_seq":-1}',
+    b'{"station":"S002","acked_seq":1}',
+    b'{"station":"S001","acked_se',
+    b"\xff\xfe\x00garbage",
+)
+"""200 answers with a JSON content type that are not an acknowledgement."""
 
 
 @dataclass
@@ -113,6 +164,7 @@ class FlakyProxy:
     seed: int = 5
     counts: Counter[str] = field(default_factory=Counter)
     history: list[bytes] = field(default_factory=list)
+    pattern: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         host, port = self.upstream.removeprefix("http://").split(":")
@@ -154,17 +206,37 @@ class FlakyProxy:
         await asyncio.gather(*handlers, return_exceptions=True)
 
     def _fate(self) -> str:
+        if self.pattern:
+            return self.pattern[sum(self.counts.values()) % len(self.pattern)]
         names = list(self.weights)
         return self._rng.choices(names, [self.weights[n] for n in names])[0]
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
+            if self.pattern or "refuse" in self.weights:
+                fate = self._fate()
+                if fate == "refuse":
+                    self.counts[fate] += 1
+                    _reset(writer)
+                    return
             request = await _read_request(reader)
             if request is None:
                 return
             fate = self._fate()
             self.counts[fate] += 1
             if fate == "drop":
+                return
+            if fate in ("wrongtype", "nonsense"):
+                body = b"OK" if fate == "wrongtype" else self._rng.choice(NONSENSE)
+                kind = b"text/plain" if fate == "wrongtype" else b"application/json"
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: "
+                    + kind
+                    + b"\r\n"
+                    + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                    + body
+                )
+                await writer.drain()
                 return
             if fate == "error500":
                 body = b'{"detail":"proxy says 500"}'
@@ -192,6 +264,13 @@ class FlakyProxy:
             if fate == "hang":
                 await asyncio.sleep(self.hang_s)
                 return
+            if fate == "reset":
+                _reset(writer)
+                return
+            if fate == "truncated":
+                response = response[: max(1, len(response) - 20)]
+            if fate == "slow":
+                await asyncio.sleep(self.hang_s)
             writer.write(response)
             await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -207,6 +286,14 @@ class FlakyProxy:
             return await r.read()
         finally:
             w.close()
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Close with a TCP reset (what a crashed server or a dropped NAT entry looks like)."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
 
 
 async def _read_request(reader: asyncio.StreamReader) -> bytes | None:
