@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 TimeSource = Literal["measured", "corrected", "unsynced"]
@@ -84,16 +84,8 @@ class StationRecord:
     telemetry_at: float | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "created_at": self.created_at,
-            "acked_seq": self.acked_seq,
-            "last_seen": self.last_seen,
-            "active_tokens": self.active_tokens,
-            "telemetry": self.telemetry,
-            "telemetry_at": self.telemetry_at,
-        }
+        """Field by field, not dataclasses.asdict: the telemetry object is shared, not copied."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
 """Central storage in one SQLite file: the default, with nothing to install or administer.
 
 One writer connection behind a lock (SQLite takes one writer at a time anyway) and one reader
-connection per thread, in WAL mode so office queries never wait for an ingest.
+connection per thread, in WAL mode so office queries never wait for an ingest. The Storage
+logic itself is sql_storage.py's, shared with PostgreSQL.
 """
 
 from __future__ import annotations
@@ -14,25 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from central.contiguity import Run, advance
-from central.storage.base import (
-    EVENT_COLUMNS,
-    BundleRecord,
-    EventQuery,
-    IncomingEvent,
-    IngestResult,
-    SeqConflict,
-    StationExists,
-    StationRecord,
-    Storage,
-    StorageError,
-    TokenRecord,
-    UnknownStation,
-    conflict_message,
-    event_dict,
-    row_tuple,
-)
-from central.storage.history_sqlite import HISTORY_STEP, SQLiteHistory
+from central.storage.base import EVENT_COLUMNS, IncomingEvent, StorageError
+from central.storage.history_sqlite import HISTORY_STEP
+from central.storage.sql_storage import SQLStorage
 
 SCHEMA = [
     """
@@ -122,7 +107,11 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-class SQLiteStorage(SQLiteHistory, Storage):
+class SQLiteStorage(SQLStorage):
+    placeholder = "?"
+    lock_row = ""
+    json_param = "?"
+
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -136,22 +125,15 @@ class SQLiteStorage(SQLiteHistory, Storage):
             raise StorageError(f"{self.path}: cannot open the central database: {exc}") from exc
 
     def _migrate(self) -> None:
+        """One transaction per step, so a failed step leaves the steps before it applied."""
         conn = self._conn
-        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = conn.execute("SELECT version FROM schema_version").fetchone()
-        current = row[0] if row else 0
-        if current > len(SCHEMA):
-            raise StorageError(
-                f"{self.path}: schema v{current} is newer than this software (v{len(SCHEMA)}); "
-                "upgrade the central server"
-            )
+        current = self._schema_version(conn, f"{self.path}: schema", len(SCHEMA))
         for number in range(current + 1, len(SCHEMA) + 1):
             conn.execute("BEGIN IMMEDIATE")
             try:
                 for statement in _statements(SCHEMA[number - 1]):
                     conn.execute(statement)
-                conn.execute("DELETE FROM schema_version")
-                conn.execute("INSERT INTO schema_version VALUES (?)", (number,))
+                self._set_schema_version(conn, number)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -159,7 +141,7 @@ class SQLiteStorage(SQLiteHistory, Storage):
                 raise
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE")
@@ -170,7 +152,9 @@ class SQLiteStorage(SQLiteHistory, Storage):
                 raise
             conn.execute("COMMIT")
 
-    def _read(self) -> sqlite3.Connection:
+    @contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        """This thread's own read-only connection, opened on first use and kept."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = _connect(self.path)
@@ -178,258 +162,35 @@ class SQLiteStorage(SQLiteHistory, Storage):
             self._local.conn = conn
             with self._lock:
                 self._readers.append(conn)
-        return conn
-
-    # --- stations and tokens ----------------------------------------------------------------
-
-    def add_station(self, station: str, name: str, token_sha256: str, now: float) -> None:
-        with self._write() as conn:
-            if conn.execute("SELECT 1 FROM stations WHERE id = ?", (station,)).fetchone():
-                raise StationExists(
-                    f"station {station} is already registered; use 'rotate' for a new token"
-                )
-            conn.execute(
-                "INSERT INTO stations (id, name, created_at) VALUES (?, ?, ?)",
-                (station, name, now),
-            )
-            conn.execute(
-                "INSERT INTO tokens (sha256, kind, subject, created_at)"
-                " VALUES (?, 'station', ?, ?)",
-                (token_sha256, station, now),
-            )
-
-    def rotate_station_token(self, station: str, token_sha256: str, now: float) -> None:
-        with self._write() as conn:
-            self._need_station(conn, station)
-            conn.execute(
-                "UPDATE tokens SET revoked_at = ? WHERE kind = 'station' AND subject = ?"
-                " AND revoked_at IS NULL",
-                (now, station),
-            )
-            conn.execute(
-                "INSERT INTO tokens (sha256, kind, subject, created_at)"
-                " VALUES (?, 'station', ?, ?)",
-                (token_sha256, station, now),
-            )
-
-    def revoke_station(self, station: str, now: float) -> int:
-        with self._write() as conn:
-            self._need_station(conn, station)
-            cur = conn.execute(
-                "UPDATE tokens SET revoked_at = ? WHERE kind = 'station' AND subject = ?"
-                " AND revoked_at IS NULL",
-                (now, station),
-            )
-            return cur.rowcount
-
-    def add_office_token(self, name: str, token_sha256: str, now: float) -> None:
-        with self._write() as conn:
-            conn.execute(
-                "INSERT INTO tokens (sha256, kind, subject, created_at) VALUES (?, 'office', ?, ?)",
-                (token_sha256, name, now),
-            )
-
-    def revoke_office_token(self, name: str, now: float) -> int:
-        with self._write() as conn:
-            cur = conn.execute(
-                "UPDATE tokens SET revoked_at = ? WHERE kind = 'office' AND subject = ?"
-                " AND revoked_at IS NULL",
-                (now, name),
-            )
-            return cur.rowcount
-
-    def token(self, token_sha256: str) -> TokenRecord | None:
-        sql = "SELECT kind, subject, revoked_at FROM tokens WHERE sha256 = ?"
-        row = self._read().execute(sql, (token_sha256,)).fetchone()
-        if row is None:
-            return None
-        return TokenRecord(row["kind"], row["subject"], row["revoked_at"] is not None)
-
-    def station(self, station: str) -> StationRecord | None:
-        rows = self._stations("WHERE s.id = ?", (station,))
-        return rows[0] if rows else None
-
-    def stations(self) -> list[StationRecord]:
-        return self._stations("", ())
-
-    def _stations(self, where: str, params: tuple[Any, ...]) -> list[StationRecord]:
-        rows = (
-            self._read()
-            .execute(
-                "SELECT s.*, (SELECT COUNT(*) FROM tokens t WHERE t.kind = 'station'"
-                " AND t.subject = s.id AND t.revoked_at IS NULL) AS active_tokens"
-                f" FROM stations s {where} ORDER BY s.id",
-                params,
-            )
-            .fetchall()
-        )
-        return [
-            StationRecord(
-                id=r["id"],
-                name=r["name"],
-                created_at=r["created_at"],
-                acked_seq=r["acked_seq"],
-                last_seen=r["last_seen"],
-                active_tokens=r["active_tokens"],
-                telemetry=json.loads(r["telemetry"]) if r["telemetry"] else None,
-                telemetry_at=r["telemetry_at"],
-            )
-            for r in rows
-        ]
+        yield conn
 
     @staticmethod
-    def _need_station(conn: sqlite3.Connection, station: str) -> int:
-        row = conn.execute("SELECT acked_seq FROM stations WHERE id = ?", (station,)).fetchone()
-        if row is None:
-            raise UnknownStation(f"station {station} is not registered")
-        return int(row[0])
+    def _decode_json(value: Any) -> Any:
+        """JSON columns are TEXT here; an empty text reads as nothing, as NULL does."""
+        return json.loads(value) if value else None
 
-    # --- the usage log ------------------------------------------------------------------------
+    def _insert_events(self, conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> int:
+        before = conn.total_changes
+        conn.executemany(_INSERT, rows)
+        return conn.total_changes - before
 
-    def ingest(
-        self,
-        station: str,
-        after: int,
-        events: Sequence[IncomingEvent],
-        telemetry: str | None,
-        now: float,
-    ) -> IngestResult:
-        rows = [row_tuple(station, e, now) for e in events]
-        with self._write() as conn:
-            acked = self._need_station(conn, station)
-            before = conn.total_changes
-            conn.executemany(_INSERT, rows)
-            stored = conn.total_changes - before
-            if stored < len(rows):
-                self._check_same_ids(conn, station, events)
-            runs: list[Run] = [
-                (r[0], r[1])
-                for r in conn.execute(
-                    "SELECT after, last FROM runs WHERE station = ?", (station,)
-                ).fetchall()
-            ]
-            if events:
-                new_acked, kept = advance(acked, [*runs, (after, events[-1].seq)])
-            else:
-                new_acked, kept = acked, runs
-            if kept != runs:
-                conn.execute("DELETE FROM runs WHERE station = ?", (station,))
-                conn.executemany(
-                    "INSERT INTO runs (station, after, last) VALUES (?, ?, ?)",
-                    [(station, a, b) for a, b in kept],
-                )
-            if telemetry is not None:
-                conn.execute(
-                    "UPDATE stations SET acked_seq = ?, last_seen = ?, telemetry = ?,"
-                    " telemetry_at = ? WHERE id = ?",
-                    (new_acked, now, telemetry, now, station),
-                )
-            else:
-                conn.execute(
-                    "UPDATE stations SET acked_seq = ?, last_seen = ? WHERE id = ?",
-                    (new_acked, now, station),
-                )
-        return IngestResult(new_acked, stored, len(rows) - stored)
-
-    @staticmethod
-    def _check_same_ids(
-        conn: sqlite3.Connection, station: str, events: Sequence[IncomingEvent]
-    ) -> None:
+    def _clashing_seq(
+        self, conn: sqlite3.Connection, station: str, events: Sequence[IncomingEvent]
+    ) -> int | None:
+        """One indexed range read of the batch's sequence numbers, compared here."""
         held = dict(
             conn.execute(
                 "SELECT seq, id FROM events WHERE station = ? AND seq BETWEEN ? AND ?",
                 (station, events[0].seq, events[-1].seq),
             ).fetchall()
         )
-        for e in events:
-            if held.get(e.seq, e.id) != e.id:
-                raise SeqConflict(conflict_message(station, e.seq))
+        return next((e.seq for e in events if held.get(e.seq, e.id) != e.id), None)
 
-    def events(self, query: EventQuery) -> list[dict[str, Any]]:
-        where = ["gid > ?"]
-        params: list[Any] = [query.after]
-        for column, op, value in (
-            ("station", "=", query.station),
-            ("type", "=", query.type),
-            ("time", ">=", query.since),
-            ("time", "<", query.until),
-        ):
-            if value is not None:
-                where.append(f"{column} {op} ?")
-                params.append(value)
-        params.append(query.limit)
-        rows = (
-            self._read()
-            .execute(
-                f"SELECT * FROM events WHERE {' AND '.join(where)} ORDER BY gid LIMIT ?", params
-            )
-            .fetchall()
-        )
-        return [event_dict(dict(r)) for r in rows]
-
-    def count_events(self, station: str | None = None) -> int:
-        if station is None:
-            row = self._read().execute("SELECT COUNT(*) FROM events").fetchone()
-        else:
-            row = (
-                self._read()
-                .execute("SELECT COUNT(*) FROM events WHERE station = ?", (station,))
-                .fetchone()
-            )
-        return int(row[0])
-
-    # --- bundles ----------------------------------------------------------------------------
-
-    def publish_bundle(self, body: str, sha256: str, stations: Sequence[str], now: float) -> int:
-        with self._write() as conn:
-            for station in stations:
-                self._need_station(conn, station)
-            cur = conn.execute(
-                "INSERT INTO bundles (sha256, body, published_at, fleet) VALUES (?, ?, ?, ?)",
-                (sha256, body, now, int(not stations)),
-            )
-            version = int(cur.lastrowid or 0)
-            conn.executemany(
-                "INSERT INTO bundle_targets (version, station) VALUES (?, ?)",
-                [(version, s) for s in stations],
-            )
-            return version
-
-    def bundle_for(self, station: str, have: int) -> BundleRecord | None:
-        row = (
-            self._read()
-            .execute(
-                "SELECT b.* FROM bundles b WHERE b.fleet = 1 OR EXISTS (SELECT 1 FROM"
-                " bundle_targets t WHERE t.version = b.version AND t.station = ?)"
-                " ORDER BY b.version DESC LIMIT 1",
-                (station,),
-            )
-            .fetchone()
-        )
-        if row is None or row["version"] <= have:
-            return None
-        return self._bundle(row)
-
-    def bundles(self) -> list[BundleRecord]:
-        rows = self._read().execute("SELECT * FROM bundles ORDER BY version DESC").fetchall()
-        return [self._bundle(r) for r in rows]
-
-    def _bundle(self, row: sqlite3.Row) -> BundleRecord:
-        targets = (
-            self._read()
-            .execute(
-                "SELECT station FROM bundle_targets WHERE version = ? ORDER BY station",
-                (row["version"],),
-            )
-            .fetchall()
-        )
-        return BundleRecord(
-            version=row["version"],
-            sha256=row["sha256"],
-            body=row["body"],
-            published_at=row["published_at"],
-            stations=tuple(t[0] for t in targets),
-        )
+    def _insert_id(
+        self, conn: sqlite3.Connection, statement: str, params: Sequence[Any], key: str
+    ) -> int:
+        """lastrowid rather than RETURNING, which SQLite only has since 3.35."""
+        return int(conn.execute(statement, params).lastrowid or 0)
 
     def close(self) -> None:
         with self._lock:
