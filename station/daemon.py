@@ -70,6 +70,7 @@ class Daemon:
         self.station: Station | None = None
         self.boards: BoardSet | None = None
         self.app: FastAPI | None = None
+        self.disk_watch: DiskWatch | None = None
 
     @property
     def url(self) -> str:
@@ -126,8 +127,8 @@ class Daemon:
             alarms=alarms,
         )
         self._tasks.append(asyncio.create_task(sync.run(), name="sync"))
-        disk = DiskWatch(store, alarms, HostProbe(data_dir))
-        self._tasks.append(asyncio.create_task(disk.run(), name="disk-watch"))
+        self.disk_watch = DiskWatch(store, alarms, HostProbe(data_dir))
+        self._tasks.append(asyncio.create_task(self.disk_watch.run(), name="disk-watch"))
         self._closers.append(sync.aclose)
         self.station = Station(
             config=cfg,

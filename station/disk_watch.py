@@ -40,6 +40,8 @@ class DiskWatch:
         self._probe = probe
         self._min_free = min_free_bytes
         self._open: bool | None = None
+        self._unrecorded: str | None = None
+        """A problem seen while even the alarm could not be written; recorded once it can."""
 
     def problem(self) -> str | None:
         """What is wrong with the data partition now, in words staff can act on; None if fine."""
@@ -62,15 +64,18 @@ class DiskWatch:
     async def check(self) -> bool:
         """Raise or clear the alarm to match the disk; True while the disk is in trouble."""
         problem = self.problem()
+        if problem is not None and not self._open:
+            self._unrecorded = problem
         try:
-            if problem is not None and not self._open:
-                # Raising it is itself a write: if it works, the disk has room again and the
-                # log at least records that it was full.
+            if self._unrecorded is not None and not self._open:
+                # Raising it is itself a write: if it works, the disk has room again, and the
+                # log records that it was full even if the trouble is already over.
+                detail = self._unrecorded
                 await self._store.write(
-                    lambda tx: self._alarms.raise_alarm(tx, DISK_ALARM, DISK_SUBJECT, problem)
+                    lambda tx: self._alarms.raise_alarm(tx, DISK_ALARM, DISK_SUBJECT, detail)
                 )
-                self._open = True
-                log.error("disk: %s", problem)
+                self._open, self._unrecorded = True, None
+                log.error("disk: %s", detail)
             elif self._store.full_since is not None:
                 await self._store.write(_probe)
             if self.problem() is None and self._open is not False:

@@ -78,6 +78,7 @@ class Store:
         """Run fn in one immediate transaction; return its result and the events it appended."""
         with self._lock:
             tx = Tx(self.db, self.clock)
+            changes = self._conn.total_changes
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
                 result = fn(tx)
@@ -92,7 +93,8 @@ class Store:
                         self.full_since = self.clock.wall()
                     raise error from exc
                 raise
-            self.full_since = None
+            if self._conn.total_changes != changes:  # a commit that wrote nothing proves no room
+                self.full_since = None
             return result, tx.events
 
     async def write(self, fn: Callable[[Tx], T]) -> T:
