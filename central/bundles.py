@@ -57,9 +57,10 @@ def _read(path: Path) -> Any:
         if path.suffix.lower() == ".toml":
             return tomllib.loads(text)
         return json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, RecursionError) as exc:
         kind = "TOML" if path.suffix.lower() == ".toml" else "JSON"
-        raise BundleError(f"{path}: not valid {kind}: {exc}") from None
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise BundleError(f"{path}: not valid {kind}: {why}") from None
 
 
 def bundle_body(bundle: Bundle) -> tuple[str, str]:

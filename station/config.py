@@ -239,6 +239,9 @@ def load_config(path: str | Path) -> StationConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        # tomllib recurses per nesting level: `a = [[[[...` thousands deep exhausts the stack.
+        raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from None
     return parse_config(data, source=str(path))
 
 

@@ -134,7 +134,8 @@ def decode_ack(status: int, body: bytes, station: str) -> Ack:
         raise SyncProtocolError(f"unexpected HTTP status {status}")
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # (RecursionError: JSON nested thousands deep, which only a broken proxy sends.)
         preview = body[:60].decode("utf-8", "replace")
         raise SyncProtocolError(f"answer is not JSON: {preview!r}") from None
     if not isinstance(data, dict):
@@ -164,7 +165,7 @@ def error_detail(body: bytes) -> str:
     """The `detail` of an error answer, or the start of whatever came back instead."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return body[:200].decode("utf-8", "replace").strip()
     if isinstance(data, dict) and isinstance(data.get("detail"), str):
         return data["detail"]
