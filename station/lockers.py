@@ -18,7 +18,7 @@ from drivers.lockboard.port import BoardUnavailable, DoorReading, LockBoard, Unl
 from station.alarms import AlarmService
 from station.clock import Clock
 from station.config import LockerConfig, StationConfig
-from station.store import Store, Tx
+from station.store import Store, StoreError, Tx
 
 log = logging.getLogger(__name__)
 
@@ -173,13 +173,17 @@ class LockerService:
     async def _poll_loop(self, board_id: str) -> None:
         board = self._boards[board_id]
         wake = board.wake
+        store_failing = False
         while True:
             started = self._clock.monotonic()
             wake.clear()
             try:
                 await self._poll_once(board_id)
+                store_failing = _store_back(f"board {board_id}", store_failing)
             except asyncio.CancelledError:
                 raise
+            except StoreError as exc:
+                store_failing = _store_trouble(f"board {board_id}", exc, store_failing)
             except Exception:
                 log.exception("polling board %s failed; will retry", board_id)
             elapsed = self._clock.monotonic() - started
@@ -300,12 +304,16 @@ class LockerService:
     # --- timers: jammed and left open ----------------------------------------------------------
 
     async def _timer_loop(self) -> None:
+        store_failing = False
         while True:
             await asyncio.sleep(0.2)
             try:
                 await self.check_timers()
+                store_failing = _store_back("locker timers", store_failing)
             except asyncio.CancelledError:
                 raise
+            except StoreError as exc:
+                store_failing = _store_trouble("locker timers", exc, store_failing)
             except Exception:
                 log.exception("locker timer check failed; will retry")
 
@@ -483,6 +491,21 @@ class LockerService:
             "board_online": self._boards[c.board].online is True,
             "opening": lk.pending is not None,
         }
+
+
+def _store_trouble(what: str, exc: StoreError, already: bool) -> bool:
+    """Log a store failure (a full disk) once per spell, not at every poll: the journal is often
+    on the same full disk, and a traceback five times a second helps nobody. What could not be
+    saved is not lost: the door is read again and its change saved once writes work."""
+    if not already:
+        log.error("%s: door changes cannot be saved (%s); retrying quietly", what, exc)
+    return True
+
+
+def _store_back(what: str, was_failing: bool) -> bool:
+    if was_failing:
+        log.warning("%s: door changes are saved again", what)
+    return False
 
 
 def _reading(value: DoorReading | None) -> DoorState:

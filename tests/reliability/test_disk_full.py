@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import sqlite3
 import subprocess
@@ -126,7 +127,7 @@ def _central_health(central: Central) -> dict:
 
 
 async def test_a_full_disk_keeps_doors_shut_tells_everyone_and_recovers(
-    disk: Disk, central: Central
+    disk: Disk, central: Central, caplog: pytest.LogCaptureFixture
 ) -> None:
     token = new_token()
     central.storage.add_station(STATION_ID, "booth", token_hash(token), time.time())
@@ -151,9 +152,15 @@ async def test_a_full_disk_keeps_doors_shut_tells_everyone_and_recovers(
             assert opened.status_code == 200
             await st.wait_for(lambda: st.sim.is_open(channel["A01"]))
             st.sim.close_door(channel["A01"])
-            await _until(lambda: central.acked(STATION_ID) >= opened.json()["unlock_seq"])
+            left_open = await staff.post("/api/v1/lockers/A03/open", json={"reason": "cleaning"})
+            assert left_open.status_code == 200
+            await st.wait_for(lambda: st.daemon.station.lockers.door("A03") == "open")
+            await _until(lambda: central.acked(STATION_ID) >= left_open.json()["unlock_seq"])
 
             taken = await disk.fill(store)
+            caplog.clear()
+            caplog.set_level(logging.INFO, logger="station.lockers")
+            st.sim.close_door(channel["A03"])  # a change that cannot be saved just now
             committed = store.query("SELECT seq, id FROM events ORDER BY seq")
 
             # An unlock whose audit cannot be written does not open the door, and says why.
@@ -183,6 +190,12 @@ async def test_a_full_disk_keeps_doors_shut_tells_everyone_and_recovers(
             else:
                 await watch.check()
 
+            await asyncio.sleep(0.5)  # ten polls of the board, each unable to save
+            if disk.mounted:
+                trouble = [r for r in caplog.records if r.name == "station.lockers"]
+                assert len(trouble) <= 2, [r.getMessage() for r in trouble]
+                assert "cannot be saved" in trouble[0].getMessage()
+
             await disk.free()
 
             # No restart: the next unlock is audited and opens the door.
@@ -191,6 +204,12 @@ async def test_a_full_disk_keeps_doors_shut_tells_everyone_and_recovers(
             await st.wait_for(lambda: st.sim.is_open(channel["A02"]))
             assert st.sim.unlocks(channel["A02"]) == 1
             assert not await watch.check()
+            # The door closed while nothing could be saved: its change is saved now.
+            await st.wait_for(lambda: st.daemon.station.lockers.door("A03") == "closed")
+            closed = store.query(
+                "SELECT seq FROM events WHERE type = 'door_closed' AND locker = 'A03'"
+            )
+            assert closed, "the door's closing was never logged"
             health = await anyone.get("/healthz")
             assert health.json()["status"] == "ok"
             alarms = (await staff.get("/api/v1/alarms", params={"include_cleared": True})).json()
