@@ -22,9 +22,18 @@ import pytest
 
 from central.auth import new_token, token_hash
 from station.store import Store, StoreFull
+from station.sync import SYNC_SCHEMA
+from tests.reliability.netkit import lost_at_central
 from tests.reliability.report import record
 from tests.simstation import running_station, sim_config_data
-from tests.station.sync.synckit import Central, central_server
+from tests.station.sync.synckit import (
+    STATION,
+    Central,
+    StepClock,
+    central_server,
+    fill,
+    service,
+)
 
 STATION_ID = "TEST-0001"
 TMPFS_MB = 128
@@ -240,3 +249,36 @@ async def test_a_full_disk_keeps_doors_shut_tells_everyone_and_recovers(
     record("events_lost", lost)
     assert lost == 0
     print(f"disk full after {taken} more events (tmpfs: {disk.mounted}); {len(synced)} checked")
+
+
+async def test_sync_tells_central_of_a_full_disk_even_when_nothing_can_move(
+    tmp_path: Path, central: Central
+) -> None:
+    """Before each upload sync saves time corrections; with the disk full that fails, and the
+    station used to fall silent, looking to the office like one without a network."""
+    clock = StepClock()
+    store = Store(tmp_path / "station.db", clock, [SYNC_SCHEMA])
+    try:
+        clock.is_synced = False
+        fill(store, 200)  # written before the clock synchronised: sync must correct them first
+        clock.is_synced = True
+        pages = store.query("PRAGMA page_count")[0]["page_count"]
+        store.write_now(lambda tx: tx.conn.execute(f"PRAGMA max_page_count = {pages}"))
+        sync = service(store, central.url, central.token)
+        outcome = await sync.sync_once()
+        assert outcome.problem is not None and outcome.problem.kind == "disk"
+        told = central.storage.station(STATION)
+        assert told is not None and told.telemetry is not None
+        assert told.telemetry["sync"]["last_error"] == "disk"
+        assert told.telemetry["sync"]["pending"] == 200
+        assert central.acked() == 0
+
+        store.write_now(lambda tx: tx.conn.execute("PRAGMA max_page_count = 1073741823"))
+        assert (await sync.catch_up()).ok
+        await sync.aclose()
+        checked, lost = lost_at_central(store, central)
+        record("events_checked", checked)
+        record("events_lost", lost)
+        assert lost == 0 and checked == 200
+    finally:
+        store.close()
