@@ -11,7 +11,6 @@ the news, and the alarm lands in the log as soon as one write succeeds.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from station.alarms import AlarmService
@@ -92,8 +91,12 @@ class DiskWatch:
     async def run(self, interval_s: float = 60.0) -> None:
         """Check until cancelled."""
         while True:
-            with contextlib.suppress(Exception):
+            try:
                 await self.check()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("disk: the disk check failed; it runs again in %g s", interval_s)
             await asyncio.sleep(interval_s)
 
 
