@@ -12,8 +12,8 @@ from typing import Any
 from drivers.lockboard.port import LockBoard
 from drivers.lockboard.serial_board import open_board
 from drivers.lockboard.serial_bus import BusRegistry
-from drivers.sim.lockboard import LockBoardSimulator, start_sim_board
-from station.config import StationConfig
+from drivers.sim.lockboard import LockBoardSimulator, start_sim_boards
+from station.config import BoardConfig, StationConfig
 
 
 @dataclass
@@ -36,20 +36,40 @@ async def build_boards(config: StationConfig, *, pin_factory: Any = None) -> Boa
     boards = BoardSet(buses=BusRegistry(config.timeouts))
     assert boards.buses is not None
     try:
+        sim_paths = _start_simulators(config, boards)
         for bc in config.boards:
             if bc.protocol == "gpio":
                 from drivers.gpio.lockboard import GpioLockBoard
 
                 boards.drivers[bc.id] = GpioLockBoard(bc, pin_factory=pin_factory)
             elif bc.protocol == "sim":
-                sim, path = start_sim_board(
-                    bc, wire_baud=bc.effective_baud if bc.sim_wire_time else None
-                )
-                boards.simulators[bc.id] = sim
-                boards.drivers[bc.id] = open_board(bc, boards.buses, port=path)
+                boards.drivers[bc.id] = open_board(bc, boards.buses, port=sim_paths[bc.id])
             else:
                 boards.drivers[bc.id] = open_board(bc, boards.buses)
     except Exception:
         await boards.close()
         raise
     return boards
+
+
+def _start_simulators(config: StationConfig, boards: BoardSet) -> dict[str, str]:
+    """Start one simulator per simulated bus and return each sim board's port.
+
+    `sim` boards that name the same `port` are two addresses on one bus, as the config allows:
+    they need one simulator behind that port (a second one would find the port taken), so
+    their faults (garbage, a late board, an unplugged adapter) hit their bus-mates as on a
+    real RS485 line.
+    """
+    by_wire_baud: dict[int | None, list[BoardConfig]] = {}
+    for bc in config.boards:
+        if bc.protocol == "sim":
+            baud = bc.effective_baud if bc.sim_wire_time else None
+            by_wire_baud.setdefault(baud, []).append(bc)
+    paths: dict[str, str] = {}
+    for baud, configs in by_wire_baud.items():
+        sims, started = start_sim_boards(configs, wire_baud=baud)
+        by_path = {sim.path: sim for sim in sims}
+        for bc in configs:
+            boards.simulators[bc.id] = by_path[started[bc.id]]
+        paths.update(started)
+    return paths

@@ -218,7 +218,12 @@ class LockerService:
 
         def write(tx: Tx) -> None:
             self._alarms.raise_alarm(
-                tx, "board_offline", board_id, f"board {board_id} does not answer: {why}"
+                tx,
+                "board_offline",
+                board_id,
+                f"board {board_id} does not answer: {why}. Its doors show 'unknown' and cannot "
+                "be opened; check the board's power, its RS485 cable and USB adapter. It comes "
+                "back by itself once it answers.",
             )
             tx.append("board_offline", actor="system", payload={"board": board_id, "error": why})
             for lk in board.lockers:
@@ -320,7 +325,13 @@ class LockerService:
     async def check_timers(self) -> None:
         """Raise door_jammed and door_left_open for doors whose windows have passed."""
         now = self._clock.monotonic()
-        jammed = [lk for lk in self._lockers.values() if lk.pending and now >= lk.pending.deadline]
+        # A door nobody can read (its board offline, its adapter pulled) may well have opened:
+        # the verdict waits until the board answers again, instead of blaming the lock.
+        jammed = [
+            lk
+            for lk in self._lockers.values()
+            if lk.pending and now >= lk.pending.deadline and lk.door != "unknown"
+        ]
         left_open = [
             lk
             for lk in self._lockers.values()
@@ -332,7 +343,10 @@ class LockerService:
         def write(tx: Tx) -> None:
             for lk in jammed:
                 lid = lk.cfg.id
-                detail = f"door {lid} did not open within {self._t.open_window_s:g} s of its unlock"
+                detail = (
+                    f"door {lid} did not open within {self._t.open_window_s:g} s of its unlock; "
+                    "the locker is out of service: check the lock, then release it"
+                )
                 tx.conn.execute(
                     "UPDATE lockers SET faulty = 1, fault_reason = 'door_jammed' WHERE id = ?",
                     (lid,),

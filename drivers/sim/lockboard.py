@@ -71,6 +71,8 @@ class _Board:
     spec: SimBoardSpec
     doors: dict[int, _Door]
     silent: bool = False
+    answer_delay: float | None = None
+    """This board's own answer delay; None = the simulator-wide one."""
 
     def settle(self, now: float) -> None:
         """Apply auto-close lazily, whenever the board's state is looked at."""
@@ -258,10 +260,19 @@ class LockBoardSimulator:
             else:
                 self._board(address).silent = silent
 
-    def set_answer_delay(self, seconds: float) -> None:
-        """Every answer goes out this long after its command (a late answer if past the timeout)."""
+    def set_answer_delay(self, seconds: float, address: int | None = None) -> None:
+        """Answers go out this long after their command (a late answer if past the timeout).
+
+        With `address`, only that board is slow, while its bus-mates answer on time; setting
+        the delay without one resets every board to the shared delay.
+        """
         with self._lock:
-            self._answer_delay = max(0.0, seconds)
+            if address is None:
+                self._answer_delay = max(0.0, seconds)
+                for board in self._boards.values():
+                    board.answer_delay = None
+            else:
+                self._board(address).answer_delay = max(0.0, seconds)
 
     def set_answer_prefix(self, noise: bytes) -> None:
         """Send these bytes just before every answer, until set back to b''."""
@@ -420,7 +431,8 @@ class LockBoardSimulator:
                 self._received.append(Received(now, item))
                 answer = self._answer(item, now)
                 if answer is not None:
-                    delay = self._answer_delay
+                    own = self._boards[item.board].answer_delay
+                    delay = self._answer_delay if own is None else own
                     if self._wire_baud:
                         delay += (5 + len(answer)) * 10 / self._wire_baud
                     self._queue(now + delay, self._answer_prefix + answer)
