@@ -21,7 +21,7 @@ from central.fleet import Fleet
 from central.fleet_api import install_fleet
 from central.settings import CentralSettings
 from central.storage.base import EventQuery, IncomingEvent, SeqConflict, Storage, TokenRecord
-from central.wire import SEQ_MAX, IngestBatch, StationId
+from central.wire import NUL_REFUSED, SEQ_MAX, IngestBatch, StationId, has_nul
 from station.sync_bundle import describe_errors
 
 log = logging.getLogger("central.api")
@@ -147,6 +147,8 @@ def create_app(
                 f"limit {limit} is over the most one page holds, "
                 f"{settings.max_page}: page with 'after' instead",
             )
+        if has_nul(type):
+            raise HTTPException(422, f"type {NUL_REFUSED}: no event type has one")
         query = EventQuery(station, type, since, until, after, limit)
         rows = await run_in_threadpool(storage.events, query)
         return {
@@ -230,6 +232,10 @@ def _parse_batch(raw: bytes, settings: CentralSettings) -> tuple[IngestBatch, li
 def _telemetry_text(batch: IngestBatch, settings: CentralSettings) -> tuple[str | None, str]:
     if batch.telemetry is None:
         return None, ""
+    if has_nul(batch.telemetry):
+        reason = f"telemetry was dropped: it {NUL_REFUSED}"
+        log.warning("station %s: %s", batch.station, reason)
+        return None, reason
     text = json.dumps(batch.telemetry, ensure_ascii=False, separators=(",", ":"))
     if len(text.encode()) > settings.max_telemetry_bytes:
         reason = f"telemetry over {settings.max_telemetry_bytes} bytes was dropped"

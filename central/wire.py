@@ -9,7 +9,15 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, StrictBool, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    FiniteFloat,
+    StrictBool,
+    model_validator,
+)
 
 from central.storage.base import IncomingEvent
 
@@ -17,6 +25,29 @@ _payload_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).enco
 """One encoder for every payload: json.dumps with options builds a new encoder per call."""
 
 StationId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+NUL_REFUSED = "holds a NUL character (\\u0000), which PostgreSQL cannot store"
+
+
+def has_nul(value: Any) -> bool:
+    """Whether a string, or any key or string inside a JSON value, holds a NUL character."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    return False
+
+
+def _no_nul(value: Any) -> Any:
+    if has_nul(value):
+        raise ValueError(NUL_REFUSED)
+    return value
+
+
+NoNul = AfterValidator(_no_nul)
+"""PostgreSQL text and jsonb cannot hold NUL: refused (422) on either backend, so a station
+learns it from the answer instead of a 500 its retries can never get past."""
 SEQ_MAX = 2**63 - 1
 """The largest sequence number storage can hold (SQLite INTEGER, PostgreSQL BIGINT): a bigger
 one is refused as a 422 instead of overflowing the database driver."""
@@ -26,16 +57,16 @@ class WireEvent(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     seq: Annotated[int, Field(ge=1, le=SEQ_MAX)]
-    id: Annotated[str, Field(min_length=1, max_length=64)]
-    type: Annotated[str, Field(min_length=1, max_length=64)]
+    id: Annotated[str, Field(min_length=1, max_length=64), NoNul]
+    type: Annotated[str, Field(min_length=1, max_length=64), NoNul]
     ts: FiniteFloat
     ts_corrected: FiniteFloat | None = None
     mono: FiniteFloat
-    boot_id: Annotated[str, Field(min_length=1, max_length=64)]
+    boot_id: Annotated[str, Field(min_length=1, max_length=64), NoNul]
     clock_synced: StrictBool
-    actor: Annotated[str, Field(min_length=1, max_length=128)]
-    locker: Annotated[str, Field(max_length=32)] | None = None
-    payload: dict[str, Any]
+    actor: Annotated[str, Field(min_length=1, max_length=128), NoNul]
+    locker: Annotated[str, Field(max_length=32), NoNul] | None = None
+    payload: Annotated[dict[str, Any], NoNul]
 
     def incoming(self) -> IncomingEvent:
         return IncomingEvent(

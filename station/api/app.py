@@ -78,11 +78,22 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts)
 
 
-def _lone_surrogate(value: Any, where: str = "body") -> str | None:
-    """Where a decoded JSON value (keys included) holds half of a UTF-16 pair, or None. The
-    answer names the place by clean keys only: it goes back to the client as UTF-8."""
+def _unstorable(value: Any, where: str = "body") -> str | None:
+    """What in a decoded JSON value (keys included) no store downstream can hold, and where: half
+    of a UTF-16 pair, or a NUL character. None if nothing. The answer names the place by clean
+    keys only, since it goes back to the client as UTF-8."""
     if isinstance(value, str):
-        return where if any("\ud800" <= ch <= "\udfff" for ch in value) else None
+        if any("\ud800" <= ch <= "\udfff" for ch in value):
+            return (
+                f"{where}: text holds a lone UTF-16 surrogate (\\ud800-\\udfff), not a "
+                "unicode character: send the text as UTF-8"
+            )
+        if "\x00" in value:
+            return (
+                f"{where}: text holds a NUL character (\\u0000), which the central office's "
+                "database cannot store: remove it"
+            )
+        return None
     if isinstance(value, dict):
         pairs = list(value.items())
     elif isinstance(value, list):
@@ -90,18 +101,17 @@ def _lone_surrogate(value: Any, where: str = "body") -> str | None:
     else:
         return None
     for key, item in pairs:
-        if _lone_surrogate(key):
-            return f"{where} (a key)"
-        found = _lone_surrogate(item, f"{where}.{key}")
+        found = _unstorable(key, f"{where} (a key)") or _unstorable(item, f"{where}.{key}")
         if found:
             return found
     return None
 
 
-async def valid_unicode(connection: HTTPConnection) -> None:
-    """JSON may escape half of a UTF-16 pair (`"\\ud800"`); Python decodes it into a string no
-    UTF-8 file or SQLite database can hold, so it would fail deep in a write as a 500. Refused
-    here, for every route, as what it is: the client's bad text."""
+async def storable_text(connection: HTTPConnection) -> None:
+    """JSON may escape half of a UTF-16 pair (`"\\ud800"`), which Python decodes into a string
+    no UTF-8 file or SQLite database can hold (a 500 deep in a write), or a NUL, which SQLite
+    keeps but PostgreSQL at central refuses (the event would never sync). Refused here, for
+    every route, as what they are: the client's bad text."""
     if not isinstance(connection, Request) or "json" not in connection.headers.get(
         "content-type", ""
     ):
@@ -110,18 +120,14 @@ async def valid_unicode(connection: HTTPConnection) -> None:
         data = await connection.json()
     except ValueError:
         return  # not JSON at all: the route's own validation says so
-    where = _lone_surrogate(data)
-    if where:
-        raise HTTPException(
-            422,
-            f"{where}: text holds a lone UTF-16 surrogate (\\ud800-\\udfff), not a unicode "
-            "character: send the text as UTF-8",
-        )
+    problem = _unstorable(data)
+    if problem:
+        raise HTTPException(422, problem)
 
 
 def create_app(station: Station, extra_routers: Iterable[APIRouter] = ()) -> FastAPI:
     app = FastAPI(
-        dependencies=[Depends(valid_unicode)],
+        dependencies=[Depends(storable_text)],
         title=f"共享益站 station {station.config.station.id}",
         version="1",
         description=(

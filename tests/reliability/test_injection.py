@@ -23,17 +23,19 @@ import httpx
 import pytest
 from schemathesis import Case
 
-from central.app import create_app
-from central.auth import new_token, token_hash
-from central.server import BackgroundServer
-from central.storage.sqlite import SQLiteStorage
+from central.storage.pg_cluster import ThrowawayCluster
 from tests.reliability.apifuzzkit import (
+    BACKENDS,
     ApiField,
     ApiFuzzer,
+    CentralUnderTest,
     base_case,
     bound_long_poll,
+    central_server,
+    central_storage,
     daemon_known_ids,
     fixed_for,
+    throwaway_cluster,
     walk_fields,
     with_value,
 )
@@ -206,10 +208,11 @@ async def test_daemon_text_fields_take_attacks(tmp_path: Path) -> None:
     assert elapsed < 60, elapsed
 
 
-async def test_lone_surrogate_in_any_json_text_is_a_422(tmp_path: Path) -> None:
+async def test_unstorable_text_in_any_json_is_a_422(tmp_path: Path) -> None:
     """Found by the injection run: half a UTF-16 pair in a list of strings (a tool's
-    accessories) passed validation and failed in the SQLite write as a 500. Any such text, in
-    any field, list or key of a JSON body, is now a 422 that says what is wrong."""
+    accessories) passed validation and failed in the SQLite write as a 500; a NUL in a reason
+    was stored, and then refused by PostgreSQL at central on every sync attempt. Either, in any
+    field, list or key of a JSON body, is now a 422 that says what is wrong."""
     async with start_harness(services_config(tmp_path)) as h:
         staff = await h.staff()
         tool = {
@@ -220,14 +223,21 @@ async def test_lone_surrogate_in_any_json_text_is_a_422(tmp_path: Path) -> None:
             "loan_period": 2,
             "accessories": ["bit \ud800"],
         }
-        for body in (tool, {**tool, "accessories": [], "name_en": {"\udfff": 1}}):
+        for body, words in (
+            (tool, "surrogate"),
+            ({**tool, "accessories": [], "name_en": {"\udfff": 1}}, "surrogate"),
+            ({**tool, "accessories": ["bit\x00"]}, "NUL"),
+        ):
             raw = json.dumps(body).encode()  # ensure_ascii: the surrogate goes as an escape
             r = await staff.post(
                 "/api/v1/tools", content=raw, headers={"Content-Type": "application/json"}
             )
-            assert r.status_code == 422 and "surrogate" in r.json()["detail"], r.text
+            assert r.status_code == 422 and words in r.json()["detail"], r.text
         r = await staff.get("/api/v1/tools/SUR1")
         assert r.status_code == 404, r.text
+        r = await staff.post("/api/v1/lockers/A05/open", json={"reason": "check\x00it"})
+        assert r.status_code == 422 and "body.reason" in r.json()["detail"], r.text
+        assert h.sim.unlocks(5) == 0
         r = await staff.post("/api/v1/tools", json={**tool, "accessories": ["bit 🔧"]})
         assert r.status_code == 201 and r.json()["accessories"] == ["bit 🔧"], r.text
 
@@ -235,17 +245,16 @@ async def test_lone_surrogate_in_any_json_text_is_a_422(tmp_path: Path) -> None:
 # --- central -------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def central(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    storage = SQLiteStorage(tmp_path / "central.db")
-    tokens = {"station": new_token(), "office": new_token()}
-    storage.add_station("S001", "one", token_hash(tokens["station"]), time.time())
-    storage.add_office_token("ops", token_hash(tokens["office"]), time.time())
-    try:
-        with BackgroundServer(create_app(storage)) as server:
-            yield server.url, tokens
-    finally:
-        storage.close()
+@pytest.fixture(scope="module")
+def pg_cluster() -> Iterator[ThrowawayCluster]:
+    with throwaway_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(params=BACKENDS)
+def central(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CentralUnderTest]:
+    with central_server(central_storage(request, tmp_path)) as server:
+        yield server
 
 
 def wire_event(seq: int, **text: str) -> dict[str, Any]:
@@ -265,8 +274,8 @@ def wire_event(seq: int, **text: str) -> dict[str, Any]:
     }
 
 
-def test_central_text_fields_take_attacks(central: tuple[str, dict[str, str]]) -> None:
-    url, tokens = central
+def test_central_text_fields_take_attacks(central: CentralUnderTest) -> None:
+    url, tokens = central.url, central.tokens
     office = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {tokens['office']}"})
     station = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {tokens['station']}"})
     refused = sent = 0
@@ -336,3 +345,32 @@ def central_counts_intact(url: str, office_token: str, last_seq: int) -> bool:
         page = c.get("/api/v1/events", params={"station": "S001", "limit": 1000}).json()
         stations = c.get("/api/v1/stations").json()["stations"]
     return [e["seq"] for e in page["events"]] == list(range(1, last_seq + 1)) and len(stations) == 1
+
+
+def test_central_refuses_nul_on_every_backend(central: CentralUnderTest) -> None:
+    """Found by the injection run on PostgreSQL: a NUL in an event's text or payload, in the
+    telemetry, or in the office's ?type= was a 500 (PostgreSQL text and jsonb cannot hold it),
+    and the station retried that batch forever. Now the batch is a 422 naming the field, the
+    telemetry is dropped (the events are stored), and the query a 422."""
+    station = httpx.Client(
+        base_url=central.url, headers={"Authorization": f"Bearer {central.tokens['station']}"}
+    )
+    office = httpx.Client(
+        base_url=central.url, headers={"Authorization": f"Bearer {central.tokens['office']}"}
+    )
+    with station, office:
+        for fields in ({"type": "door\x00"}, {"actor": "a\x00"}, {"reason": "x\x00y"}):
+            body = {"station": "S001", "after": 0, "events": [wire_event(1, **fields)]}
+            r = station.post("/api/v1/ingest", json=body)
+            assert r.status_code == 422 and "NUL" in r.json()["detail"], r.text
+        body = {
+            "station": "S001",
+            "after": 0,
+            "events": [wire_event(1)],
+            "telemetry": {"a": "\x00"},
+        }
+        r = station.post("/api/v1/ingest", json=body)
+        assert r.status_code == 200 and "NUL" in r.json()["telemetry_dropped"], r.text
+        r = office.get("/api/v1/events", params={"type": "door\x00"})
+        assert r.status_code == 422 and "NUL" in r.json()["detail"], r.text
+        assert [e["seq"] for e in office.get("/api/v1/events").json()["events"]] == [1]
