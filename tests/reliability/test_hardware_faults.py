@@ -78,6 +78,10 @@ async def test_adapter_unplugged_mid_unlock_then_replugged(tmp_path: Path) -> No
             alarm = _raised_once(hw, "board_offline", board)
             assert board in alarm["detail"] and "bus2" in alarm["detail"], alarm
             assert "check the board's power" in alarm["detail"], alarm
+        shown = (await c.get("/api/v1/alarms")).json()  # what the staff screen lists
+        assert sorted(a["subject"] for a in shown if a["type"] == "board_offline") == ["B1", "B2"]
+        health = (await c.get("/healthz")).json()
+        assert health["status"] == "degraded" and health["boards_online"] == 1, health
 
         hw.bus2.replug()
         assert await hw.lockers.wait_door("C02", "open", within=5)
@@ -90,6 +94,8 @@ async def test_adapter_unplugged_mid_unlock_then_replugged(tmp_path: Path) -> No
         assert hw.alarms("forced_open", "C02") == []
         assert _raised_once(hw, "forced_open", "D03")["state"] == "raised"
         assert hw.alarms("door_jammed") == []
+        health = (await c.get("/healthz")).json()
+        assert health["status"] == "ok" and health["boards_online"] == 3, health
 
         log = hw.events(first)
         unlocked = next(e for e in log if e.type == "door_unlocked" and e.locker == "C02")
