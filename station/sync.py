@@ -350,7 +350,9 @@ class SyncService:
             return SyncRound(ok=False, posted=True, problem=problem)
         ack = decode_ack(response.status_code, response.content, self.station_id)
         new_cursor, learned = await self.store.write(
-            lambda tx: self._advance(tx, cursor, ack, mono_before, mono_after)
+            lambda tx: self._advance(
+                tx, cursor, batch.last_seq or cursor, ack, mono_before, mono_after
+            )
         )
         self._recovered()
         log.debug(
@@ -409,21 +411,36 @@ class SyncService:
         return _Built(batch, more, held=cut < len(rows))
 
     def _advance(
-        self, tx: Tx, cursor: int, ack: Ack, mono_before: float, mono_after: float
+        self,
+        tx: Tx,
+        cursor: int,
+        sent_up_to: int,
+        ack: Ack,
+        mono_before: float,
+        mono_after: float,
     ) -> tuple[int, bool]:
-        """Move the cursor to what central holds; learn the boot's offset from central's clock
-        if ours is not synchronised. Returns (new cursor, whether an offset was learned)."""
+        """Move the cursor to what central holds, but never past what this station has sent
+        it: a confused or forged answer claiming more would otherwise skip events that central
+        never saw. Learn the boot's offset from central's clock if ours is not synchronised.
+        Returns (new cursor, whether an offset was learned)."""
         conn = tx.conn
         acked = ack.acked_seq
         newest = conn.execute("SELECT MAX(seq) FROM events").fetchone()[0] or 0
-        target = min(acked, newest)
+        target = min(acked, newest, max(sent_up_to, cursor))
+        if cursor < target < acked <= newest:
+            log.info(
+                "central says it holds up to seq %d, beyond this batch (to %d): the rest is "
+                "sent again to be sure (central keeps each event once).",
+                acked,
+                sent_up_to,
+            )
         if acked > newest:
             log.warning(
                 "central holds up to seq %d but this station's log ends at %d: was the "
                 "station's database replaced? Sync continues from %d.",
                 acked,
                 newest,
-                newest,
+                target,
             )
         elif acked < cursor:
             log.warning(

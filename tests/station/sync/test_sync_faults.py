@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import socket
 import time
@@ -199,3 +200,43 @@ async def test_oversized_batches_are_halved(
     assert rounds[-1].ok and sync.status()["pending"] == 0
     assert storage.count_events(STATION) == 400
     storage.close()
+
+
+async def test_an_answer_claiming_more_than_was_sent_skips_nothing(
+    central: Central, make_store: Callable[..., Store]
+) -> None:
+    """A central (or something in the middle) that acks 800 seqs beyond each batch: the cursor
+    stops at the batch's end, so every event still reaches the real central."""
+    import httpx
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from central.server import BackgroundServer
+
+    async def overclaiming(scope: dict, receive: Callable, send: Callable) -> None:
+        request = Request(scope, receive)
+        async with httpx.AsyncClient(base_url=central.url) as upstream:
+            answer = await upstream.request(
+                request.method,
+                request.url.path,
+                params=request.query_params,
+                content=await request.body(),
+                headers={k: v for k, v in request.headers.items() if k != "host"},
+            )
+        body = answer.content
+        if request.url.path == "/api/v1/ingest" and answer.status_code == 200:
+            data = answer.json()
+            data["acked_seq"] += 800
+            body = json.dumps(data).encode()
+        await Response(body, answer.status_code, media_type="application/json")(
+            scope, receive, send
+        )
+
+    store = make_store()
+    fill(store, 1000)
+    with BackgroundServer(overclaiming) as liar:
+        sync = service(store, liar.url, central.token, batch_max_events=100)
+        for _ in range(30):
+            await sync.sync_once()
+        await sync.aclose()
+    assert [(e["seq"], e["id"]) for e in central.events()] == station_log(store)
