@@ -37,7 +37,10 @@ def create_app(
     clock: Callable[[], float] = time.time,
 ) -> FastAPI:
     settings = settings or CentralSettings()
-    app = FastAPI(title="共享益站 central", version="1")
+    # The description of the API is served like the API itself: with a token.
+    app = FastAPI(
+        title="共享益站 central", version="1", openapi_url=None, docs_url=None, redoc_url=None
+    )
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.state.storage = storage
     app.state.settings = settings
@@ -70,6 +73,10 @@ def create_app(
                 403, "this endpoint takes an office token (station central office-token NAME)"
             )
         return record
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def description(_: Annotated[TokenRecord, Depends(holder)]) -> dict[str, Any]:
+        return app.openapi()
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:

@@ -143,7 +143,7 @@ def _print_guide(url: str, config_path: Path, tokens: dict[str, str]) -> None:
     print(
         f"""
 共享益站 demo station is running on simulated hardware.
-  API:     {url}   (OpenAPI docs: {url}/docs)
+  API:     {url}   (its OpenAPI description: {url}/openapi.json, with a token)
   central: http://127.0.0.1:{CENTRAL_PORT}   (the station syncs its usage log there)
   config:  {config_path}
   staff token: {staff}

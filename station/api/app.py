@@ -13,6 +13,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from station.api.auth import Authenticator
+from station.api.routes_core import Reader
 from station.api.routes_core import router as core_router
 from station.runtime import Station
 from station.store import StoreError, StoreFull
@@ -134,12 +135,20 @@ def create_app(station: Station, extra_routers: Iterable[APIRouter] = ()) -> Fas
             "Local API of a station controller. Every route except /healthz needs "
             "`Authorization: Bearer <token>`; roles are kiosk, staff and central."
         ),
+        # The description of the API is served like the API itself: with a token.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.station = station
     app.state.auth = Authenticator(station.config.api.tokens)
     app.include_router(core_router)
     for router in extra_routers:
         app.include_router(router)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def _description(_: Reader) -> dict[str, Any]:
+        return app.openapi()
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

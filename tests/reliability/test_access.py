@@ -157,16 +157,20 @@ async def test_every_station_route_admits_exactly_its_roles(tmp_path: Path) -> N
         record("attacks_refused", refused)
 
 
-async def test_the_api_description_is_public_and_holds_no_data(tmp_path: Path) -> None:
-    """/openapi.json and /docs are documentation (the demo points people at them): no data."""
+async def test_the_api_description_needs_a_token_and_holds_no_data(tmp_path: Path) -> None:
+    """/openapi.json is served like the API itself; no interactive pages that would fetch it
+    without a token."""
     async with start_harness(services_config(tmp_path)) as h:
         await h.register("13812345678")
         anonymous = h.client()
-        for path in ("/openapi.json", "/docs", "/redoc"):
-            r = await anonymous.get(path)
-            assert r.status_code == 200, path
-            assert "13812345678" not in r.text
-            assert not [t for t in TOKENS.values() if t in r.text]
+        r = await anonymous.get("/openapi.json")
+        assert r.status_code == 401 and "Bearer" in r.json()["detail"]
+        for path in ("/docs", "/redoc"):
+            assert (await anonymous.get(path)).status_code == 404, path
+        r = await h.kiosk.get("/openapi.json")
+        assert r.status_code == 200 and "/api/v1/lockers" in r.json()["paths"]
+        assert "13812345678" not in r.text
+        assert not [t for t in TOKENS.values() if t in r.text]
 
 
 async def test_a_staff_session_ends_when_idle_everywhere(tmp_path: Path) -> None:

@@ -127,7 +127,10 @@ def central(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CentralU
 
 def test_central_openapi_fuzz(central: CentralUnderTest) -> None:
     url, tokens = central.url, central.tokens
-    doc = with_ingest_body(httpx.get(f"{url}/openapi.json", timeout=10).json())
+    office = {"Authorization": f"Bearer {tokens['office']}"}
+    assert httpx.get(f"{url}/openapi.json", timeout=10).status_code == 401
+    doc = httpx.get(f"{url}/openapi.json", headers=office, timeout=10).json()
+    doc = with_ingest_body(doc)
     fuzzer = ApiFuzzer(doc, url, tokens, adjust=own_station_half_the_time(tokens["station"]))
     fixed = {"GET /api/v1/fleet/stations/{station_id}": {"path_parameters": {"station_id": "S001"}}}
     tally = fuzzer.run(examples=EXAMPLES * 2, fixed=fixed)

@@ -134,6 +134,8 @@ async def test_live_stream_carries_door_changes(station) -> None:
 
 async def test_openapi_describes_every_route(station) -> None:
     async with station.client() as c:
+        assert (await c.get("/openapi.json")).status_code == 401  # served like the API
+    async with station.client("kiosk") as c:
         spec = (await c.get("/openapi.json")).json()
     paths = spec["paths"]
     for _, path, _ in ROUTES:
