@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from typing import Any, Literal, Protocol
 from station.clock import Clock
 from station.lockers import LockerError, LockerService
 from station.refusals import Refusal
-from station.store import Store
+from station.store import Store, Tx
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,9 @@ class Flow:
     """Result keys (a pickup code) that only the polling kiosk sees, never the live stream."""
     context: dict[str, Any] = field(default_factory=dict)
     """The service's own facts about this flow (tool id, reservation); not shown."""
+    journal: dict[str, Any] | None = None
+    """What a restart needs to finish this flow's work if the power goes after its door
+    opened; logged in `flow_started` before the unlock (see `unsettled_flows`)."""
     finished_mono: float | None = None
     _answer: asyncio.Future[dict[str, Any]] | None = None
     _on_finish: list[Callable[[Flow], None]] = field(default_factory=list)
@@ -136,6 +140,7 @@ class FlowRunner:
         context: dict[str, Any] | None = None,
         secret_keys: frozenset[str] = frozenset(),
         on_finish: list[Callable[[Flow], None]] | None = None,
+        journal: dict[str, Any] | None = None,
     ) -> Flow:
         """Begin a flow now. Call without awaiting anything after the checks that chose the
         locker, so no other request can take the same door in between."""
@@ -155,6 +160,7 @@ class FlowRunner:
             message=_MESSAGES["opening"].format(locker=locker),
             context=dict(context or {}),
             secret_keys=secret_keys,
+            journal=journal,
             _on_finish=list(on_finish or []),
         )
         self._flows[flow.id] = flow
@@ -212,6 +218,8 @@ class FlowRunner:
 
     async def _run(self, flow: Flow, steps: FlowSteps) -> None:
         try:
+            if flow.journal is not None:
+                await self._store.write(lambda tx: _log_started(tx, flow))
             try:
                 unlock = await self._lockers.open_door(
                     flow.locker, actor=flow.actor, reason=flow.reason
@@ -305,3 +313,56 @@ class FlowRunner:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+def _log_started(tx: Tx, flow: Flow) -> None:
+    tx.append(
+        "flow_started",
+        actor=flow.actor,
+        locker=flow.locker,
+        payload={**(flow.journal or {}), "flow": flow.id, "flow_kind": flow.kind},
+    )
+
+
+@dataclass(frozen=True)
+class Unsettled:
+    """A journaled flow a restart cut short: what it logged, and whether its door opened."""
+
+    flow: str
+    locker: str
+    actor: str
+    journal: dict[str, Any]
+    door_opened: bool
+
+
+def unsettled_flows(tx: Tx, kind: str, settled_by: tuple[str, ...]) -> list[Unsettled]:
+    """Flows of `kind` that logged `flow_started` but no event of `settled_by` naming them.
+
+    A service calls this at start: the daemon stopped (a power cut) between the unlock and the
+    flow's own record of what happened, so the usage log is all there is to go on. Whether the
+    door was seen open after the flow began (before the stop, or found open at the restart)
+    tells whether a person reached into the locker.
+    """
+    marks = ",".join("?" * len(settled_by))
+    settled = {
+        r[0]
+        for r in tx.conn.execute(
+            f"SELECT json_extract(payload, '$.flow') FROM events WHERE type IN ({marks})",
+            settled_by,
+        )
+    }
+    out = []
+    for seq, locker, actor, payload in tx.conn.execute(
+        "SELECT seq, locker, actor, payload FROM events WHERE type = 'flow_started'"
+        " AND json_extract(payload, '$.flow_kind') = ? ORDER BY seq",
+        (kind,),
+    ).fetchall():
+        journal = json.loads(payload)
+        if journal["flow"] in settled:
+            continue
+        opened = tx.conn.execute(
+            "SELECT 1 FROM events WHERE locker = ? AND seq > ? AND type = 'door_opened' LIMIT 1",
+            (locker, seq),
+        ).fetchone()
+        out.append(Unsettled(journal["flow"], locker, actor, journal, opened is not None))
+    return out

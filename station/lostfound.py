@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
-from station.flows import Flow, FlowRunner
+from station.flows import Flow, FlowRunner, unsettled_flows
 from station.lockers import LockerService
 from station.people.codes import CodeBook, CodeMatch
 from station.people.phone import PhoneId
@@ -209,6 +209,8 @@ class LostFoundService:
             actor=actor,
             reason=f"hand-in of a found item ({category})",
             steps=_HandInSteps(self),
+            journal={k: item[k] for k in ("category", "colour", "place")}
+            | {"finder": finder.label if finder else None},
             context={
                 "item": item,
                 "message_open": f"Door {locker} is open: put the item in and close the door",
@@ -216,7 +218,17 @@ class LostFoundService:
         )
 
     def _register(self, tx: Tx, flow: Flow) -> dict[str, Any]:
-        item = flow.context["item"]
+        return self._insert_item(tx, flow.context["item"], flow.actor, flow.locker, flow.id)
+
+    def _insert_item(
+        self,
+        tx: Tx,
+        item: dict[str, Any],
+        actor: str,
+        locker: str,
+        flow_id: str,
+        recovered: bool = False,
+    ) -> dict[str, Any]:
         finder: PhoneId | None = item["finder"]
         now = tx.now()
         valuable = CATEGORIES[item["category"]][2]
@@ -237,7 +249,7 @@ class LostFoundService:
                 finder.hash if finder else None,
                 finder.label if finder else None,
                 finder.masked if finder else None,
-                flow.locker,
+                locker,
                 now,
                 now + self._cfg.valuables_collect_h * 3600 if valuable else None,
                 now + self._cfg.retention_days * 86_400,
@@ -245,8 +257,8 @@ class LostFoundService:
         )
         tx.append(
             "found_item_registered",
-            actor=flow.actor,
-            locker=flow.locker,
+            actor=actor,
+            locker=locker,
             payload={
                 "number": number,
                 "category": item["category"],
@@ -254,11 +266,13 @@ class LostFoundService:
                 "place": item["place"],
                 "valuable": valuable,
                 "finder": finder.label if finder else None,
+                "flow": flow_id,
+                **({"recovered": True} if recovered else {}),
             },
         )
         return {
             "number": number,
-            "locker": flow.locker,
+            "locker": locker,
             "category": item["category"],
             "valuable": valuable,
         }
@@ -570,6 +584,38 @@ class LostFoundService:
         await self._store.write(write)
         return await self.staff_item(number)
 
+    async def start(self) -> None:
+        """Hand-ins a restart cut short: a door seen open means an item went in, so it is
+        registered from what the flow logged (description and finder contact are not logged,
+        so staff fill them in); a door never seen open means nothing was handed in."""
+        await self._store.write(self._settle_handins)
+
+    def _settle_handins(self, tx: Tx) -> None:
+        for cut in unsettled_flows(
+            tx, "handin", ("found_item_registered", "found_handin_cancelled")
+        ):
+            j = cut.journal
+            if cut.door_opened:
+                item = {
+                    "category": j["category"],
+                    "colour": j["colour"],
+                    "place": j["place"],
+                    "description": "",
+                    "finder": None,
+                }
+                self._insert_item(tx, item, cut.actor, cut.locker, cut.flow, recovered=True)
+            else:
+                tx.append(
+                    "found_handin_cancelled",
+                    actor="system",
+                    locker=cut.locker,
+                    payload={
+                        "category": j["category"],
+                        "reason": "station restarted before the door opened",
+                        "flow": cut.flow,
+                    },
+                )
+
     def sweep(self, tx: Tx) -> int:
         """Items past the retention period become `expired`, listed for staff."""
         rows = tx.conn.execute(
@@ -611,7 +657,11 @@ class _HandInSteps:
                 "found_handin_cancelled",
                 actor=flow.actor,
                 locker=flow.locker,
-                payload={"category": flow.context["item"]["category"], "reason": why},
+                payload={
+                    "category": flow.context["item"]["category"],
+                    "reason": why,
+                    "flow": flow.id,
+                },
             )
         )
 

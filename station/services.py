@@ -73,6 +73,7 @@ class Services:
             )
         await self.lending.start()
         await self.storage.start()
+        await self.lostfound.start()
         await self.supplies.start()
         await self.sweep()
         self._task = asyncio.create_task(self._loop(), name="services-housekeeping")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
-from station.flows import Flow, FlowRunner
+from station.flows import Flow, FlowRunner, unsettled_flows
 from station.lockers import LockerService
 from station.people.codes import CodeBook, CodeMatch
 from station.people.members import Member
@@ -127,6 +127,7 @@ class StorageService:
             actor=member.label if member else actor,
             reason=f"deposit ({kind})",
             steps=_DepositSteps(self),
+            journal={"kind": kind},
             context={
                 "kind": kind,
                 "member": member,
@@ -138,25 +139,8 @@ class StorageService:
 
     def _start(self, tx: Tx, flow: Flow) -> int:
         member: Member | None = flow.context["member"]
-        cur = tx.conn.execute(
-            "INSERT INTO deposits (locker, kind, depositor, depositor_masked, status, started_at)"
-            " VALUES (?, ?, ?, ?, 'open', ?)",
-            (
-                flow.locker,
-                flow.context["kind"],
-                flow.actor,
-                member.masked if member else None,
-                tx.now(),
-            ),
-        )
-        deposit_id = int(cur.lastrowid or 0)
-        tx.append(
-            "deposit_started",
-            actor=flow.actor,
-            locker=flow.locker,
-            payload={"deposit_id": deposit_id, "kind": flow.context["kind"], "flow": flow.id},
-        )
-        return deposit_id
+        masked = member.masked if member else None
+        return _insert_deposit(tx, flow.locker, flow.context["kind"], flow.actor, masked, flow.id)
 
     async def _issue(self, flow: Flow) -> None:
         deposit_id = flow.context["deposit_id"]
@@ -270,9 +254,24 @@ class StorageService:
         return len(rows)
 
     async def start(self) -> None:
-        """Deposits whose door opened but whose flow a restart cut short are for staff."""
+        """Deposits whose door opened but whose flow a restart cut short are for staff: no
+        code was issued, so the depositor cannot open the locker, and staff must look in it."""
 
         def write(tx: Tx) -> None:
+            for cut in unsettled_flows(tx, "deposit", ("deposit_started", "deposit_cancelled")):
+                if cut.door_opened:
+                    _insert_deposit(tx, cut.locker, cut.journal["kind"], cut.actor, None, cut.flow)
+                else:
+                    tx.append(
+                        "deposit_cancelled",
+                        actor="system",
+                        locker=cut.locker,
+                        payload={
+                            "kind": cut.journal["kind"],
+                            "reason": "station restarted before the door opened",
+                            "flow": cut.flow,
+                        },
+                    )
             rows = tx.conn.execute("SELECT id, locker FROM deposits WHERE status = 'open'")
             for deposit_id, locker in rows.fetchall():
                 tx.conn.execute(
@@ -289,6 +288,25 @@ class StorageService:
         await self._store.write(write)
 
 
+def _insert_deposit(
+    tx: Tx, locker: str, kind: str, depositor: str, masked: str | None, flow_id: str
+) -> int:
+    """A deposit begins: its door has been seen open."""
+    cur = tx.conn.execute(
+        "INSERT INTO deposits (locker, kind, depositor, depositor_masked, status, started_at)"
+        " VALUES (?, ?, ?, ?, 'open', ?)",
+        (locker, kind, depositor, masked, tx.now()),
+    )
+    deposit_id = int(cur.lastrowid or 0)
+    tx.append(
+        "deposit_started",
+        actor=depositor,
+        locker=locker,
+        payload={"deposit_id": deposit_id, "kind": kind, "flow": flow_id},
+    )
+    return deposit_id
+
+
 class _DepositSteps:
     def __init__(self, service: StorageService) -> None:
         self._s = service
@@ -303,7 +321,7 @@ class _DepositSteps:
                 "deposit_cancelled",
                 actor=flow.actor,
                 locker=flow.locker,
-                payload={"kind": flow.context["kind"], "reason": why},
+                payload={"kind": flow.context["kind"], "reason": why, "flow": flow.id},
             )
         )
 

@@ -604,14 +604,14 @@ def _doors_explained(db: sqlite3.Connection) -> list[str]:
                 opened_for[locker] = last[locker]["seq"]
                 if reason[locker].startswith("loan of tool") and locker in requested:
                     loan_open[requested[locker]] = ev["seq"]
-                if reason[locker].startswith("hand-in"):
-                    registered = db.execute(
-                        "SELECT 1 FROM events WHERE seq > ? AND locker = ?"
-                        " AND type = 'found_item_registered' LIMIT 1",
-                        (last[locker]["seq"], locker),
-                    ).fetchone()
-                    if registered is None:
-                        problems.append(f"hand-in through {locker} opened but never registered")
+                for what, record_type in (
+                    ("hand-in", "found_item_registered"),
+                    ("deposit", "deposit_started"),
+                ):
+                    if reason[locker].startswith(what) and not _after(
+                        db, record_type, locker, last[locker]["seq"]
+                    ):
+                        problems.append(f"{what} through {locker} opened but left no record")
             last[locker] = ev
         elif kind == "door_closed":
             last[locker] = ev
@@ -631,6 +631,14 @@ _ALARM_STATES = {
     "alarm_acknowledged": "acknowledged",
     "alarm_cleared": "cleared",
 }
+
+
+def _after(db: sqlite3.Connection, kind: str, locker: str, seq: int) -> bool:
+    row = db.execute(
+        "SELECT 1 FROM events WHERE seq > ? AND locker = ? AND type = ? LIMIT 1",
+        (seq, locker, kind),
+    ).fetchone()
+    return row is not None
 
 
 def _rows_match_last_events(db: sqlite3.Connection) -> list[str]:

@@ -115,3 +115,74 @@ async def test_hand_in_cut_short_keeps_its_item(tmp_path: Path) -> None:
         async with station.client("kiosk") as kiosk:
             items = (await kiosk.get("/api/v1/found")).json()
         assert [(i["number"], i["category"]) for i in items] == [("F0001", "keys")]
+
+
+async def _flow_unlocked_then_killed(
+    station: PoweredStation, path: str, body: dict, channel: int, **headers: str
+) -> None:
+    """The lock clicks but the door sticks; the power goes before anyone sees it open."""
+    station.sim.set_jammed(channel)
+    async with station.client("kiosk", **headers) as kiosk:
+        r = await kiosk.post(path, json=body)
+        assert r.status_code == 202, r.text
+    async with asyncio.timeout(5):
+        while station.sim.unlocks(channel) == 0:  # noqa: ASYNC110 - the board's thread counts
+            await asyncio.sleep(0.01)
+    await station.kill()
+    station.sim.set_jammed(channel, False)
+
+
+async def test_hand_in_whose_door_gave_way_during_the_outage_is_registered(
+    tmp_path: Path,
+) -> None:
+    async with powered_station(tmp_path) as station:
+        await station.start()
+        body = {"category": "wallets", "colour": "brown", "place": "公交站"}
+        await _flow_unlocked_then_killed(station, "/api/v1/found", body, 11)
+        station.sim.force_open(11)  # the finder pulled it open and left the wallet
+        await station.start()
+        assert check_after_restart(station, Acknowledged()) == []
+        (registered,) = _events(station, "found_item_registered")
+        assert registered["payload"]["recovered"] and registered["locker"] == "A11"
+        async with station.client("staff") as staff:
+            item = (await staff.get("/api/v1/found/F0001/record")).json()
+        assert (item["category"], item["colour"], item["place"]) == ("wallets", "brown", "公交站")
+        assert item["valuable"] and item["collect_by"] is not None
+
+
+async def test_deposit_cut_short_goes_to_staff_and_an_unopened_one_is_cancelled(
+    tmp_path: Path,
+) -> None:
+    async with powered_station(tmp_path) as station:
+        await station.start()
+        async with station.client("staff") as staff:
+            r = await staff.post("/api/v1/members", json={"phone": PHONES[1], "pin": PIN})
+            assert r.status_code == 201, r.text
+        for opened in (True, False):
+            async with station.client("kiosk") as kiosk:
+                r = await kiosk.post(
+                    "/api/v1/members/identify", json={"phone": PHONES[1], "pin": PIN}
+                )
+                session = r.json()["session"]
+            channel = 14 if opened else 15
+            await _flow_unlocked_then_killed(
+                station,
+                "/api/v1/deposits",
+                {"kind": "bag"},
+                channel,
+                **{"X-Member-Session": session},
+            )
+            if opened:
+                station.sim.force_open(channel)
+            await station.start()
+            assert check_after_restart(station, Acknowledged()) == []
+            if opened:
+                station.sim.close_door(channel)
+        (abandoned,) = _events(station, "deposit_abandoned")
+        assert abandoned["locker"] == "A14"
+        (cancelled,) = _events(station, "deposit_cancelled")
+        assert cancelled["locker"] == "A15"
+        assert cancelled["payload"]["reason"] == "station restarted before the door opened"
+        async with station.client("staff") as staff:
+            overtime = (await staff.get("/api/v1/deposits/overtime")).json()
+        assert [(d["locker"], d["status"]) for d in overtime] == [("A14", "abandoned")]
