@@ -17,7 +17,7 @@ ENV = "STATION_RELIABILITY_DIR"
 
 COUNTERS = {
     "kills": "power cuts (kill -9) survived",
-    "events_checked": "acknowledged events checked after restarts",
+    "events_checked": "events checked against the log (after power cuts, outages, faults)",
     "events_lost": "events lost",
     "requests_fuzzed": "requests fuzzed",
     "server_errors": "5xx seen",
