@@ -31,6 +31,9 @@ class LiveState:
     occupancy: dict[str, Any] | None = None
     """The rest area as the daemon last pushed it (`{"kind": "occupancy"}` messages)."""
     last_seq: int = 0
+    opened_seq: dict[str, int] = field(default_factory=dict)
+    """Per locker, the seq of the last `door_opened` seen: a door opened and shut between two
+    looks at the screen's state still counts as opened."""
     stale: bool = False
     """True when an event hinted at a change only a fresh locker list can show."""
     doors_lost: bool = False
@@ -81,12 +84,18 @@ class LiveState:
             self.lockers[locker]["door"] = door
             if door == "open":
                 self.lockers[locker]["opening"] = False
+                if isinstance(seq, int):
+                    self.opened_seq[locker] = seq
         if etype in REFRESH_EVENTS:
             self.stale = True
         return event
 
     def door(self, locker_id: str) -> str:
         return str(self.lockers.get(locker_id, {}).get("door", "unknown"))
+
+    def opened_since(self, locker_id: str, seq: int) -> bool:
+        """Whether the door was seen open after usage-log entry `seq` (its unlock)."""
+        return self.opened_seq.get(locker_id, 0) > seq or self.door(locker_id) == "open"
 
     def usable(self, locker_id: str) -> bool:
         """Whether the locker can be opened for a resident now (board answers, not faulty)."""

@@ -123,6 +123,16 @@ def test_live_state_follows_door_events_and_marks_hints_for_a_reread() -> None:
     assert state.door("Z99") == "unknown" and not state.usable("Z99")
 
 
+def test_a_door_opened_and_shut_between_two_looks_still_counts_as_opened() -> None:
+    state = LiveState()
+    state.apply({"kind": "snapshot", "lockers": [{"id": "A04", "door": "closed"}]})
+    assert not state.opened_since("A04", 10)  # unlocked at seq 10, nothing seen yet
+    for seq, kind in ((11, "door_opened"), (12, "door_closed")):
+        state.apply({"kind": "event", "event": {"seq": seq, "type": kind, "locker": "A04"}})
+    assert state.door("A04") == "closed"
+    assert state.opened_since("A04", 10) and not state.opened_since("A04", 11)
+
+
 def test_the_ui_finds_the_daemon_and_its_token_in_the_station_config(tmp_path: Path) -> None:
     from station.config import parse_config
 

@@ -108,11 +108,14 @@ class SelfTestPanel(Panel):
     async def _test(self, lid: str) -> DoorResult:
         live = self.kiosk.live
         try:
-            await self.kiosk.api(self.kiosk.client.open_locker(lid, SELF_TEST_REASON, self.token))
+            unlock = await self.kiosk.api(
+                self.kiosk.client.open_locker(lid, SELF_TEST_REASON, self.token)
+            )
         except ApiError as exc:
             return DoorResult(lid, "refused", exc.detail)
         self.kiosk.touched()
-        if not await self._wait(lambda: live.door(lid) == "open", self.OPEN_WITHIN_S):
+        seq = int(unlock["unlock_seq"])
+        if not await self._wait(lambda: live.opened_since(lid, seq), self.OPEN_WITHIN_S):
             return DoorResult(lid, "not_opened")
         self.query_one("#selftest-status", TLabel).show("selftest.close", locker=lid)
         if not await self._wait(lambda: live.door(lid) == "closed", self.CLOSE_WITHIN_S):
