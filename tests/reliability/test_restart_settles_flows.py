@@ -37,19 +37,12 @@ async def _loan_unlocked_then_killed(station: PoweredStation) -> None:
         }
         assert (await staff.post("/api/v1/tools", json=body)).status_code == 201
         assert (await staff.post(f"/api/v1/tools/{TOOL}/restock", json={})).status_code == 200
-    station.sim.set_jammed(CH)
     async with station.client("kiosk") as kiosk:
         r = await kiosk.post("/api/v1/members/identify", json={"phone": PHONES[0], "pin": PIN})
         session = r.json()["session"]
-        r = await kiosk.post(
-            "/api/v1/loans", json={"tool_id": TOOL}, headers={"X-Member-Session": session}
-        )
-        assert r.status_code == 202, r.text
-    async with asyncio.timeout(5):
-        while station.sim.unlocks(CH) == 0:  # noqa: ASYNC110 - the board's thread counts
-            await asyncio.sleep(0.01)
-    await station.kill()
-    station.sim.set_jammed(CH, False)
+    await _flow_unlocked_then_killed(
+        station, "/api/v1/loans", {"tool_id": TOOL}, CH, **{"X-Member-Session": session}
+    )
 
 
 def _events(station: PoweredStation, *types: str) -> list[dict]:
