@@ -24,7 +24,7 @@ from typing import Any, Literal, Protocol
 from station.clock import Clock
 from station.lockers import LockerError, LockerService
 from station.refusals import Refusal
-from station.store import Store, Tx
+from station.store import Store, Tx, first_after
 
 log = logging.getLogger(__name__)
 
@@ -257,11 +257,10 @@ class FlowRunner:
     async def _opened_since(self, locker: str, unlock_seq: int) -> bool:
         """Whether the log saw this door open after the unlock: a door opened and shut again
         between two notifications still counts as opened."""
-        rows = await self._store.aquery(
-            "SELECT 1 FROM events WHERE type = 'door_opened' AND locker = ? AND seq > ? LIMIT 1",
-            (locker, unlock_seq),
+        seen = await self._store.read(
+            lambda db: first_after(db.conn, "door_opened", locker, unlock_seq)
         )
-        return bool(rows)
+        return seen is not None
 
     async def _set(self, flow: Flow, state: FlowState, **changes: Any) -> None:
         flow.state = state
@@ -360,9 +359,6 @@ def unsettled_flows(tx: Tx, kind: str, settled_by: tuple[str, ...]) -> list[Unse
         journal = json.loads(payload)
         if journal["flow"] in settled:
             continue
-        opened = tx.conn.execute(
-            "SELECT 1 FROM events WHERE locker = ? AND seq > ? AND type = 'door_opened' LIMIT 1",
-            (locker, seq),
-        ).fetchone()
+        opened = first_after(tx.conn, "door_opened", locker, seq)
         out.append(Unsettled(journal["flow"], locker, actor, journal, opened is not None))
     return out

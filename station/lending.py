@@ -19,7 +19,7 @@ from station.lockers import LockerService, UnknownLocker
 from station.people.members import Member
 from station.refusals import Refusal, invalid, invalid_state, not_found
 from station.services_config import LendingConfig
-from station.store import Schema, Store, Tx
+from station.store import Schema, Store, Tx, first_after
 
 LENDING_SCHEMA = Schema(
     "lending",
@@ -177,8 +177,8 @@ class LendingService:
                 " AND locker = ? ORDER BY seq DESC LIMIT 1",
                 (locker,),
             ).fetchone()
-            unlock = _first_after(tx, "door_unlocked", locker, request["seq"] if request else 0)
-            opened = unlock is not None and _first_after(tx, "door_opened", locker, unlock)
+            unlock = first_after(tx.conn, "door_unlocked", locker, request["seq"] if request else 0)
+            opened = unlock is not None and first_after(tx.conn, "door_opened", locker, unlock)
             member = _member_by_label(tx, request["actor"]) if request else None
             if opened and member is not None:
                 _start_loan(
@@ -741,14 +741,6 @@ def _start_loan(
         payload={"loan_id": loan_id, "tool_id": tool_id, "due_at": due, **payload},
     )
     return {"loan_id": loan_id, "tool_id": tool_id, "due_at": due}
-
-
-def _first_after(tx: Tx, kind: str, locker: str, seq: int) -> int | None:
-    row = tx.conn.execute(
-        "SELECT seq FROM events WHERE seq > ? AND locker = ? AND type = ? ORDER BY seq LIMIT 1",
-        (seq, locker, kind),
-    ).fetchone()
-    return row[0] if row else None
 
 
 def _member_by_label(tx: Tx, label: str) -> Member | None:

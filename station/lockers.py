@@ -18,7 +18,7 @@ from drivers.lockboard.port import BoardUnavailable, DoorReading, LockBoard, Unl
 from station.alarms import AlarmService
 from station.clock import Clock
 from station.config import LockerConfig, StationConfig
-from station.store import Store, StoreError, Tx
+from station.store import Store, StoreError, Tx, first_after
 
 log = logging.getLogger(__name__)
 
@@ -133,21 +133,12 @@ class LockerService:
         self._tasks = []
 
     @staticmethod
-    def _unlocks_not_seen_open(conn: Any) -> list[str]:
+    def _unlocks_not_seen_open(db: Any) -> list[str]:
         """Lockers whose last unlock has no door_opened after it in the usage log."""
-        rows = conn.execute(
+        rows = db.conn.execute(
             "SELECT id, last_unlock_seq FROM lockers WHERE last_unlock_seq IS NOT NULL"
         ).fetchall()
-        return [
-            lid
-            for lid, seq in rows
-            if conn.execute(
-                "SELECT 1 FROM events WHERE seq > ? AND locker = ? AND type = 'door_opened'"
-                " LIMIT 1",
-                (seq, lid),
-            ).fetchone()
-            is None
-        ]
+        return [lid for lid, seq in rows if first_after(db.conn, "door_opened", lid, seq) is None]
 
     def _sync_rows(self, tx: Tx) -> None:
         """Make the lockers table match the config: new lockers added, moved ones updated."""

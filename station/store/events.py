@@ -108,3 +108,16 @@ class Tx:
         )
         self.events.append(event)
         return event
+
+
+def first_after(conn: sqlite3.Connection, kind: str, locker: str, seq: int) -> int | None:
+    """The seq of the first `kind` event of `locker` after `seq`, if any.
+
+    How the station tells, from the log alone, what a door did after an unlock (a door opened
+    and shut between two polls of the screen, or before a power cut, still left its event).
+    """
+    row = conn.execute(
+        "SELECT seq FROM events WHERE seq > ? AND locker = ? AND type = ? ORDER BY seq LIMIT 1",
+        (seq, locker, kind),
+    ).fetchone()
+    return row[0] if row else None
