@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual.app import App
 
@@ -65,6 +65,14 @@ class StationInfo:
 
 class StationApp(App[None]):
     CSS_PATH = "theme.tcss"
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
+        (0, "-tiny"),
+        (16, "-short"),
+        (24, "-tall"),
+    ]
+    """Screen classes by rows: -tiny is the 7 inch panel's 13 rows, -short the 10 inch's 18;
+    theme.tcss collapses what is not essential there instead of pushing buttons off."""
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (80, "-wide")]
 
     def __init__(
         self,
@@ -127,8 +135,13 @@ class StationApp(App[None]):
             self.run_worker(self._refresh_lockers(), group="lockers")
 
     def _tell(self, message: LiveEvent | LockersChanged | FlowUpdate | OccupancyChanged) -> None:
-        """Live news goes to the screen on top; screens below catch up when resumed."""
+        """Live news goes to the screen on top; screens below catch up when resumed. Under the
+        idle prompt, the screen it covers keeps following its door."""
+        from ui.screens.still_there import StillThereScreen
+
         self.screen.post_message(message)
+        if isinstance(self.screen, StillThereScreen) and len(self.screen_stack) > 1:
+            self.screen_stack[-2].post_message(message)
 
     async def _refresh_lockers(self) -> None:
         """Read the locker list until no event asked for a newer one while it was read."""
@@ -250,20 +263,52 @@ class StationApp(App[None]):
         return self._monotonic() - self._last_touch
 
     def _check_idle(self) -> None:
+        """After the idle time, ask "还需要时间吗？" for 15 s; then Home, but never away from an
+        open door or a door flow still running (the person is busy at the locker)."""
         from ui.screens.home import HomeScreen
         from ui.screens.restarting import RestartingScreen
+        from ui.screens.still_there import PROMPT_S, StillThereScreen
 
         if isinstance(self.screen, RestartingScreen):
             return
         idle = self.idle_for()
-        if self.staff is not None:
-            if idle >= self.ui.staff_idle_timeout_s:
+        timeout = self.ui.staff_idle_timeout_s if self.staff is not None else self.ui.idle_timeout_s
+        at_home = isinstance(self.screen, HomeScreen) and self.member is None
+        if at_home and self.staff is None:
+            if idle >= timeout and self.i18n.language != self.ui.language:
                 self.go_home(reset_language=True)
             return
-        at_home = isinstance(self.screen, HomeScreen) and self.member is None
-        language_changed = self.i18n.language != self.ui.language
-        if idle >= self.ui.idle_timeout_s and (not at_home or language_changed):
-            self.go_home(reset_language=True)
+        if idle < timeout:
+            if isinstance(self.screen, StillThereScreen):
+                self.screen.dismiss()  # the idle time began again (a receipt appeared)
+            return
+        prompt = self.screen if isinstance(self.screen, StillThereScreen) else None
+        if prompt is None:
+            prompt = StillThereScreen(PROMPT_S)
+            self.push_screen(prompt)
+        if idle < timeout + PROMPT_S:
+            if prompt.is_mounted:
+                prompt.show_left(timeout + PROMPT_S - idle)
+            return
+        if self._person_busy():
+            prompt.dismiss()
+            self.touched()
+            return
+        self.go_home(reset_language=True)
+
+    def _person_busy(self) -> bool:
+        """A screen below the prompt follows an open door or a door flow still running."""
+        from ui.screens.base import KioskScreen
+
+        return any(
+            isinstance(s, KioskScreen) and s.holds_person() for s in self.screen_stack
+        ) or any(lk.get("door") == "open" for lk in self._my_doors())
+
+    def _my_doors(self) -> list[dict[str, Any]]:
+        from ui.screens.door import FlowScreen
+
+        lockers = {s.locker for s in self.screen_stack if isinstance(s, FlowScreen)}
+        return [self.live.lockers[lid] for lid in lockers if lid in self.live.lockers]
 
     def on_event(self, event: Any) -> Awaitable[None]:
         from textual import events

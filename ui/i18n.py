@@ -204,6 +204,9 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     "home.charging.none": ("充电 已满", "charging full"),
     "home.notice": ("通知：{text}", "Notice: {text}"),
     # --- restarting / errors ----------------------------------------------------------------
+    "idle.title": ("还需要时间吗？", "Do you need more time?"),
+    "idle.question": ("还需要时间吗？", "Do you need more time?"),
+    "idle.tap": ("点屏幕任意处继续。", "Tap anywhere on the screen to carry on."),
     "restart.title": ("系统正在重启", "The station is restarting"),
     "restart.body": (
         "请稍等片刻，恢复后将自动回到首页。",

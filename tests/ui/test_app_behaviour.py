@@ -62,6 +62,9 @@ async def test_idle_returns_home_and_forgets_the_member(kiosk: Kiosk, idle_clock
     await kiosk.pilot.pause(0.3)
     assert type(kiosk.screen).__name__ == "BorrowConfirmScreen"
     idle_clock.advance(2)
+    await kiosk.on("StillThereScreen")
+    await kiosk.sees("还需要时间吗？")
+    idle_clock.advance(16)
     await kiosk.home()
     assert kiosk.app.member is None
     await kiosk.sees("欢迎使用，请点选服务")  # back to the default language for the next person
@@ -90,6 +93,8 @@ async def test_staff_are_logged_out_after_two_idle_minutes(kiosk: Kiosk, idle_cl
     await kiosk.pilot.pause(0.3)
     assert type(kiosk.screen).__name__ == "MaintenanceScreen"
     idle_clock.advance(21)
+    await kiosk.on("StillThereScreen")
+    idle_clock.advance(16)
     await kiosk.home()
     assert kiosk.app.staff is None
     async with httpx.AsyncClient(base_url=kiosk.station.url) as client:
@@ -222,3 +227,38 @@ async def test_a_wrong_kiosk_token_is_said_on_the_restarting_screen(station) -> 
         await kiosk.on("RestartingScreen")
         await kiosk.sees("此触摸屏未获授权（令牌不对），请联系工作人员。")
         assert not app.connected
+
+
+async def test_a_courier_idle_three_minutes_at_an_open_door_still_gets_the_code(
+    kiosk: Kiosk, idle_clock
+) -> None:
+    """Time belongs to the person: the idle prompt comes and goes, but nobody is sent Home
+    while the door is open; the receipt with the pickup code then gets its own idle time."""
+    st = kiosk.station
+    await kiosk.tap("#tile-storage")
+    await kiosk.tap("#choice-phone")
+    await kiosk.tap("#confirm")
+    await kiosk.on("FlowScreen")
+    await kiosk.until(lambda: kiosk.screen.state == "open", what="the door open")
+    locker = kiosk.screen.locker
+    for _ in range(3):  # three idle minutes, each with the prompt counting down to nothing
+        idle_clock.advance(61)
+        await kiosk.on("StillThereScreen")
+        await kiosk.sees("还需要时间吗？")
+        idle_clock.advance(16)
+        await kiosk.on("FlowScreen")
+    assert kiosk.screen.state == "open"
+    st.sim.close_door(int(locker[1:]))
+    await kiosk.until(lambda: kiosk.screen.query("#receipt-code"), what="the pickup code")
+    code = kiosk.screen.query_one("#receipt-code").value
+    assert len(code) == 6 and code.isdigit()
+    # The receipt stays for the idle time and the prompt; a tap on the prompt keeps it.
+    idle_clock.advance(61)
+    await kiosk.on("StillThereScreen")
+    await kiosk.tap("#still-countdown")
+    await kiosk.on("FlowScreen")
+    assert kiosk.screen.query_one("#receipt-code").value == code
+    idle_clock.advance(61)
+    await kiosk.on("StillThereScreen")
+    idle_clock.advance(16)
+    await kiosk.home()

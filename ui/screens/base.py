@@ -73,6 +73,10 @@ class KioskScreen(Screen[None]):
     def go_back(self) -> None:
         self.app.pop_screen()
 
+    def holds_person(self) -> bool:
+        """True while this screen must not be left for idleness (a door flow under way)."""
+        return False
+
     def on_mouse_down(self, _: events.MouseDown) -> None:
         self.kiosk.touched()
 

@@ -19,6 +19,7 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Button
 
 from ui.screens.base import KioskScreen
+from ui.widgets.fit import outer_height, page_size
 from ui.widgets.keypad import Keypad, Kind
 from ui.widgets.text import DataButton, Labeller, TButton, TLabel
 
@@ -91,12 +92,14 @@ class ChoiceScreen(KioskScreen):
     PROMPT_KEY: ClassVar[str] = "keypad.empty"
     COLUMNS: ClassVar[int] = 3
     PAGE_SIZE: ClassVar[int] = 6
+    """The most options on one page; fewer when the screen has less room (see `fit`)."""
     EMPTY_KEY: ClassVar[str] = "choice.empty"
 
     def __init__(self) -> None:
         super().__init__()
         self._choices: list[Choice] = []
         self._page = 0
+        self._per_page = self.PAGE_SIZE
         self._drawing = asyncio.Lock()
 
     def body(self) -> ComposeResult:
@@ -113,20 +116,48 @@ class ChoiceScreen(KioskScreen):
         self._choices = list(choices)
         self._page = min(self._page, max(0, self._pages() - 1))
         await self._render_page()
+        # The first page may have been sized on a guess: measure once it is laid out.
+        self.call_after_refresh(self._refit)
 
     def _pages(self) -> int:
-        return max(1, -(-len(self._choices) // self.PAGE_SIZE))
+        return max(1, -(-len(self._choices) // self._per_page))
+
+    def fit(self) -> int:
+        """Options per page that fit the room the grid has on this screen now."""
+        body = self.query_one("#body")
+        grid = self.query_one("#choices", Grid)
+        if body.size.height <= 0:
+            room = self.app.size.height - 4  # not laid out yet: the top bar and a prompt
+        else:
+            others = sum(
+                outer_height(w) for w in body.children if w.id not in ("choices", "pager")
+            )
+            padding = grid.styles.padding
+            room = body.size.height - others - padding.top - padding.bottom
+        return page_size(len(self._choices), self.COLUMNS, self.PAGE_SIZE, room)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._refit)
+
+    async def _refit(self) -> None:
+        if self.is_mounted and self.query_one("#body").size.height > 0 and (
+            self.fit() != self._per_page
+        ):
+            await self._render_page()
 
     async def _render_page(self) -> None:
         """Show the current page; one redraw at a time, so two never mount the same ids."""
         async with self._drawing:
+            first = self._page * self._per_page
+            self._per_page = self.fit()
+            self._page = min(first // self._per_page, self._pages() - 1)
             await self._draw_page()
 
     async def _draw_page(self) -> None:
         grid = self.query_one("#choices", Grid)
         await grid.remove_children()
-        start = self._page * self.PAGE_SIZE
-        shown = self._choices[start : start + self.PAGE_SIZE]
+        start = self._page * self._per_page
+        shown = self._choices[start : start + self._per_page]
         await grid.mount_all(
             DataButton(
                 c.label,

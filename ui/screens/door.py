@@ -82,6 +82,9 @@ class FlowScreen(KioskScreen):
         self._show()
         self._follow()
 
+    def holds_person(self) -> bool:
+        return self.state not in TERMINAL or self.kiosk.live.door(self.locker) == "open"
+
     def go_back(self) -> None:
         # The door is the daemon's business now; leaving only leaves the screen.
         self.kiosk.go_home()
@@ -149,6 +152,8 @@ class FlowScreen(KioskScreen):
         self.query_one("#door-do").set_class(state != "open", "hidden")
         self.query_one("#answer").set_class(state != "awaiting_answer", "hidden")
         if state == "completed":
+            # The receipt is new: its reader gets the whole idle time from now.
+            self.kiosk.touched()
             self.run_worker(self._show_receipt, group="receipt")
 
     def _fail(self, code: str) -> None:

@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button
 
+from ui.widgets.fit import page_size as fitting
 from ui.widgets.text import DataButton, DataLabel, Labeller, TButton, TLabel
 
 
@@ -39,6 +40,7 @@ class Row:
 
 class PagedRows(Vertical):
     PAGE_SIZE: ClassVar[int] = 5
+    """The most rows on one page; fewer when the panel has less room."""
 
     class Action(Message):
         def __init__(self, rows: PagedRows, action: str, item: Any) -> None:
@@ -56,7 +58,8 @@ class PagedRows(Vertical):
     ) -> None:
         super().__init__(id=id, classes="rows")
         self.empty_key = empty_key
-        self.page_size = page_size or self.PAGE_SIZE
+        self.most = page_size or self.PAGE_SIZE
+        self.page_size = self.most
         self._rows: list[Row] = []
         self._page = 0
         self._drawing = asyncio.Lock()
@@ -77,9 +80,24 @@ class PagedRows(Vertical):
     def _pages(self) -> int:
         return max(1, -(-len(self._rows) // self.page_size))
 
+    def fit(self) -> int:
+        """Rows per page that fit the height this list has now (3 cells each, 1 between)."""
+        room = self.size.height or (self.app.size.height - 7)
+        return fitting(len(self._rows), 1, self.most, room)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._refit)
+
+    async def _refit(self) -> None:
+        if self.is_mounted and self.query(".pager") and self.fit() != self.page_size:
+            await self._draw()
+
     async def _draw(self) -> None:
         """Replace the shown rows; one redraw at a time, so two never mount the same ids."""
         async with self._drawing:
+            first = self._page * self.page_size
+            self.page_size = self.fit()
+            self._page = min(first // self.page_size, self._pages() - 1)
             await self._draw_rows()
 
     async def _draw_rows(self) -> None:

@@ -79,10 +79,23 @@ class MaintenanceScreen(KioskScreen):
         self.show_section("doors")
 
     @property
+    def menu_open(self) -> bool:
+        return self.has_class("menu")
+
+    @property
+    def compact(self) -> bool:
+        """On the 7 inch panel (13 rows) the section buttons and a panel do not fit one
+        screen: the sections become a menu of their own, shown by the back button."""
+        return self.has_class("-tiny")
+
+    @property
     def staff(self) -> StaffSession | None:
         return self.kiosk.staff
 
     def go_back(self) -> None:
+        if self.compact and not self.menu_open:
+            self.set_class(True, "menu")
+            return
         self.kiosk.go_home()
 
     @on(Button.Pressed, ".section")
@@ -91,6 +104,7 @@ class MaintenanceScreen(KioskScreen):
         self.show_section((event.button.id or "").removeprefix("sec-"))
 
     def show_section(self, name: str) -> None:
+        self.set_class(False, "menu")
         self.query_one("#panels", ContentSwitcher).current = f"panel-{name}"
         for button in self.query(".section").results(Button):
             button.set_class(button.id == f"sec-{name}", "selected")

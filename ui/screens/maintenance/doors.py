@@ -22,6 +22,7 @@ from ui.messages import LiveEvent, LockersChanged
 from ui.screens.base import KioskScreen
 from ui.screens.common import Choice, ChoiceScreen
 from ui.screens.maintenance.console import Panel
+from ui.widgets.fit import outer_height, page_size
 from ui.widgets.text import DataButton, DataLabel, Labeller, TButton, TLabel
 
 Contents = dict[str, Labeller]
@@ -96,15 +97,23 @@ def door_classes(locker: dict[str, Any], alarmed: bool) -> str:
 class DoorsPanel(Panel):
     SECTION = "doors"
 
+    COLUMNS = 4
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.contents: Contents = {}
         self.alarms: list[dict[str, Any]] = []
         self._drawing = asyncio.Lock()
+        self._page = 0
+        self._per_page = 16
 
     def compose(self) -> ComposeResult:
-        yield TLabel("maint.doors.hint", classes="sentence")
+        yield TLabel("maint.doors.hint", id="doors-hint", classes="sentence")
         yield Grid(id="door-grid")
+        with Horizontal(id="door-pager", classes="pager hidden"):
+            yield TButton("nav.prev_page", id="doors-prev", classes="prev")
+            yield TLabel("nav.page", {"page": 1, "pages": 1}, id="doors-page", classes="page-no")
+            yield TButton("nav.next_page", id="doors-next", classes="next")
 
     def load(self) -> None:
         client, token = self.kiosk.client, self.token
@@ -136,7 +145,7 @@ class DoorsPanel(Panel):
         # In the config's order (A01, A02, ...), whatever order the daemon listed them in.
         order = [lid for lid in self.kiosk.info.locker_ids if lid in live]
         order += [lid for lid in live if lid not in order]
-        lockers = {lid: live[lid] for lid in order}
+        lockers = {lid: live[lid] for lid in self._paged(order)}
         existing = {b.value: b for b in grid.query(".door").results(DataButton)}
         if set(existing) != set(lockers):
             await grid.remove_children()
@@ -154,6 +163,41 @@ class DoorsPanel(Panel):
             lk = lockers[lid]
             button.relabel(door_tile(lk, self.contents.get(lid), lid in alarmed))
             button.set_classes(door_classes(lk, lid in alarmed))
+
+    def _paged(self, order: list[str]) -> list[str]:
+        """The doors on the page shown; the pager appears when they do not all fit."""
+        first = self._page * self._per_page
+        self._per_page = self.fit(len(order))
+        pages = max(1, -(-len(order) // self._per_page))
+        self._page = min(first // self._per_page, pages - 1)
+        self.query_one("#door-pager").set_class(pages <= 1, "hidden")
+        self.query_one("#doors-page", TLabel).show("nav.page", page=self._page + 1, pages=pages)
+        self.query_one("#doors-prev", Button).disabled = self._page == 0
+        self.query_one("#doors-next", Button).disabled = self._page >= pages - 1
+        start = self._page * self._per_page
+        return order[start : start + self._per_page]
+
+    def fit(self, doors: int) -> int:
+        grid = self.query_one("#door-grid", Grid)
+        padding = grid.styles.padding
+        hint = outer_height(self.query_one("#doors-hint"))
+        room = (self.size.height or self.app.size.height - 7) - hint - padding.top
+        return page_size(doors, self.COLUMNS, doors, room)
+
+    def on_resize(self) -> None:
+        self.run_worker(self._draw, group="door-grid")
+
+    @on(Button.Pressed, "#doors-prev")
+    async def _prev(self, event: Button.Pressed) -> None:
+        event.stop()
+        self._page = max(0, self._page - 1)
+        await self._draw()
+
+    @on(Button.Pressed, "#doors-next")
+    async def _next(self, event: Button.Pressed) -> None:
+        event.stop()
+        self._page += 1
+        await self._draw()
 
     def live(self, event: LiveEvent | LockersChanged) -> None:
         if isinstance(event, LiveEvent) and event.type.startswith("alarm_"):
