@@ -19,7 +19,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from central.storage.base import EVENT_COLUMNS, IncomingEvent, StorageError
-from central.storage.history_postgres import HISTORY_STEP
+from central.storage.history_postgres import HISTORY_STEP, REPORTS_STEP
 from central.storage.sql_storage import SQLStorage
 
 SCHEMA = [
@@ -82,6 +82,7 @@ SCHEMA = [
     );
     """,
     HISTORY_STEP,
+    REPORTS_STEP,
 ]
 
 _STAGING = """

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from central.storage.base import EVENT_COLUMNS, IncomingEvent, StorageError
-from central.storage.history_sqlite import HISTORY_STEP
+from central.storage.history_sqlite import HISTORY_STEP, REPORTS_STEP
 from central.storage.sql_storage import SQLStorage
 
 SCHEMA = [
@@ -79,6 +79,7 @@ SCHEMA = [
     );
     """,
     HISTORY_STEP,
+    REPORTS_STEP,
 ]
 
 _INSERT = (
