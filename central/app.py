@@ -21,9 +21,10 @@ from central.fleet import Fleet
 from central.fleet_api import install_fleet
 from central.reports.api import install_reports
 from central.settings import CentralSettings
-from central.storage.base import EventQuery, IncomingEvent, SeqConflict, Storage, TokenRecord
-from central.wire import NUL_REFUSED, SEQ_MAX, IngestBatch, StationId, has_nul
-from station.sync_bundle import describe_errors
+from central.storage.base import EventQuery, SeqConflict, Storage, TokenRecord
+from wire.batch import IngestBatch, StationId
+from wire.bundle import describe_errors
+from wire.event import NUL_REFUSED, SEQ_MAX, IncomingEvent, has_nul
 
 log = logging.getLogger("central.api")
 

@@ -35,7 +35,7 @@ from central.reports.export import (
 )
 from central.settings import CentralSettings
 from central.storage.base import Storage, TokenRecord
-from central.wire import StationId
+from wire.batch import StationId
 
 
 def last_full_month(now: float, tz: ZoneInfo) -> tuple[date, date]:

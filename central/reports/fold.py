@@ -7,10 +7,10 @@ events once, in order, up to what it holds contiguously, in the transaction that
 fold's position (central/storage/sql_reports.py): a retried batch or a gap filled late can
 neither count an event twice nor skip one.
 
-The event types and payload fields are the ones the station writes (station/lending.py,
-station/lostfound.py, station/storage.py, station/supplies.py, station/alarms.py,
-station/occupancy/tracker.py); a field missing or odd in a payload counts as nothing rather
-than failing the fold, because a station's log is its own account.
+The event types and payload fields are the ones the station writes (station/services/lending,
+lostfound, deposits and supplies, station/alarms.py, station/occupancy/tracker.py); a field
+missing or odd in a payload counts as nothing rather than failing the fold, because a
+station's log is its own account.
 """
 
 from __future__ import annotations

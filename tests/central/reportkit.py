@@ -1,11 +1,11 @@
 """A month of simulated station usage for the report suites, and the figures counted from it
 independently of central's fold (straight from the raw events, by local day and hour).
 
-The events carry the types and payload fields the station writes (station/lending.py,
-station/lostfound.py, station/storage.py, station/supplies.py, station/alarms.py,
-station/occupancy/tracker.py), with the door and flow events around them that reports must
-ignore. A few events come from a boot whose clock was not synchronised: their `ts` is years
-off and `ts_corrected` holds the real time, as the station's sync sends them.
+The events carry the types and payload fields the station writes (station/services/lending,
+lostfound, deposits and supplies, station/alarms.py, station/occupancy/tracker.py), with the
+door and flow events around them that reports must ignore. A few events come from a boot
+whose clock was not synchronised: their `ts` is years off and `ts_corrected` holds the real
+time, as the station's sync sends them.
 """
 
 from __future__ import annotations
