@@ -30,18 +30,21 @@ _DUMMY_PIN = "730519"
 
 @dataclass(frozen=True, slots=True)
 class Holder(Generic[T]):
-    """Someone a PIN may belong to: the stored hash and the record the caller wants back."""
+    """Someone a PIN may belong to: the stored hash, its row's key, the record to give back."""
 
     pin_hash: str
+    key: str
     record: T
 
 
 @dataclass(frozen=True, slots=True)
 class PinTable:
-    """Where a kind of account keeps its PIN hash, so a login can upgrade it in place."""
+    """Where a kind of account keeps its PIN hash (so a login can upgrade it in place), and
+    what the wrong-PIN answer calls the pair a person typed."""
 
     table: str
     key: str
+    what: str
 
     def rehash(self, tx: Tx, key: str, pin_hash: str) -> None:
         # table and key are constants of this package, never input
@@ -72,16 +75,13 @@ class PinCheck:
 
     async def check(
         self,
-        *,
+        table: PinTable,
         subject: str,
         label: str,
         via: str,
         pin: str,
         load: Callable[[], Awaitable[Holder[T] | None]],
-        table: PinTable,
-        key: Callable[[T], str],
         succeeded: Callable[[Tx, T], None],
-        what: str = "phone number or PIN",
     ) -> T:
         """The holder's record if `pin` is right; otherwise a locked or wrong-PIN refusal.
 
@@ -110,7 +110,7 @@ class PinCheck:
                 )
                 if failure.locked_until is not None:
                     raise locked_refusal(failure.locked_until, now)
-                raise wrong_pin_refusal(failure.tries_left, what)
+                raise wrong_pin_refusal(failure.tries_left, table.what)
             assert holder is not None
             record = holder.record
             rehash = (
@@ -120,7 +120,7 @@ class PinCheck:
             def succeed(tx: Tx) -> None:
                 self._lockout.succeed(tx, subject, label)
                 if rehash:
-                    table.rehash(tx, key(record), rehash)
+                    table.rehash(tx, holder.key, rehash)
                 succeeded(tx, record)
 
             await self._store.write(succeed)

@@ -59,7 +59,7 @@ class Member:
         )
 
 
-MEMBER_PINS = PinTable("members", "id")
+MEMBER_PINS = PinTable("members", "id", "phone number or PIN")
 
 
 def _member(tx: Tx, member_id: str) -> Member | None:
@@ -212,7 +212,7 @@ class MemberService:
 
         async def load() -> Holder[Member] | None:
             rows = await self._store.aquery("SELECT * FROM members WHERE id = ?", (pid.hash,))
-            return Holder(rows[0]["pin_hash"], Member.from_row(rows[0])) if rows else None
+            return Holder(rows[0]["pin_hash"], pid.hash, Member.from_row(rows[0])) if rows else None
 
         def succeeded(tx: Tx, member: Member) -> None:
             if member.status != "active":
@@ -224,15 +224,9 @@ class MemberService:
             else:
                 tx.append("member_identified", actor=member.label, payload={"via": actor})
 
+        subject = f"member:{pid.hash}"
         member = await self._pins.check(
-            subject=f"member:{pid.hash}",
-            label=pid.label,
-            via=actor,
-            pin=pin,
-            load=load,
-            table=MEMBER_PINS,
-            key=lambda m: m.id,
-            succeeded=succeeded,
+            MEMBER_PINS, subject, pid.label, actor, pin, load, succeeded
         )
         if member.status != "active":
             raise Refusal(

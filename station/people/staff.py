@@ -23,7 +23,7 @@ from station.store import Store, Tx
 
 _STAFF_NO = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
 
-STAFF_PINS = PinTable("staff", "staff_no")
+STAFF_PINS = PinTable("staff", "staff_no", "staff number or PIN")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,22 +118,16 @@ class StaffService:
             rows = await self._store.aquery(
                 "SELECT * FROM staff WHERE staff_no = ? AND active = 1", (staff_no,)
             )
-            return Holder(rows[0]["pin_hash"], StaffMember.from_row(rows[0])) if rows else None
+            return (
+                Holder(rows[0]["pin_hash"], staff_no, StaffMember.from_row(rows[0]))
+                if rows
+                else None
+            )
 
         def succeeded(tx: Tx, staff: StaffMember) -> None:
             tx.append("staff_login", actor=staff.actor, payload={"via": via})
 
-        staff = await self._pins.check(
-            subject=subject,
-            label=subject,
-            via=via,
-            pin=pin,
-            load=load,
-            table=STAFF_PINS,
-            key=lambda s: s.staff_no,
-            succeeded=succeeded,
-            what="staff number or PIN",
-        )
+        staff = await self._pins.check(STAFF_PINS, subject, subject, via, pin, load, succeeded)
         token, _ = self.sessions.create(staff.staff_no, staff.actor, staff=staff)
         return token, staff
 
