@@ -86,6 +86,10 @@ class MemberView(BaseModel):
     loans: list[LoanView]
     overdue: list[LoanView]
     locked_until: float | None
+    cards: int = Field(description="How many cards or codes are bound (never their numbers)")
+    pin_state: Literal["set", "must_change", "unset"] = Field(
+        description="must_change: a first PIN from the office; unset: staff set one here"
+    )
 
 
 class IdentifyResponse(BaseModel):

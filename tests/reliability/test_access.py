@@ -52,6 +52,7 @@ STATION_ACCESS: dict[str, set[str]] = {
     "PATCH /api/v1/members/{member_id}": {S},
     "POST /api/v1/members/{member_id}/pin": {S},
     "POST /api/v1/members/{member_id}/unlock": {S},
+    "DELETE /api/v1/members/{member_id}/cards": {S},
     "POST /api/v1/staff/login": {K, S},
     "GET /api/v1/staff/me": {S},
     "POST /api/v1/staff/logout": {S},

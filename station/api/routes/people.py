@@ -52,6 +52,8 @@ async def member_view(svc: Services, member: Member) -> dict[str, Any]:
         "loans": loans,
         "overdue": [loan for loan in loans if loan["overdue"]],
         "locked_until": await svc.members.locked_until(member),
+        "cards": await svc.members.cards.count(member.card_owner),
+        "pin_state": member.pin_state,
     }
 
 
@@ -117,6 +119,13 @@ async def reset_member_pin(member_id: str, body: PinReset, who: Staff, svc: Svc)
     """Staff set a new PIN for a member who forgot theirs (this also ends a lockout)."""
     member = await svc.members.reset_pin(member_id, body.pin, who.actor)
     return await member_view(svc, member)
+
+
+@router.delete("/members/{member_id}/cards", response_model=MemberView, responses=refusals(404))
+async def unbind_member_cards(member_id: str, who: Staff, svc: Svc) -> dict[str, Any]:
+    """Staff remove every card or code bound to a member (a lost card, a moved resident)."""
+    await svc.members.unbind_cards(member_id, who.actor)
+    return await member_view(svc, await svc.members.get(member_id))
 
 
 @router.post("/members/{member_id}/unlock", response_model=MemberView, responses=refusals(404, 409))
