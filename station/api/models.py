@@ -42,7 +42,9 @@ class OpenResponse(BaseModel):
     locker: str
     unlock_seq: int
     confirmed: bool = Field(description="False when the board's answer was lost: watch the door")
-    door: Literal["open", "closed", "unknown"]
+    door: Literal["open", "unknown"] = Field(
+        description="open if already seen open, else unknown until the boards show it"
+    )
 
 
 class ReleaseRequest(Strict):

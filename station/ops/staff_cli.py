@@ -62,8 +62,19 @@ def _open_store(config_path: str) -> Any:
 def _read_pin(from_stdin: bool) -> str | None:
     if from_stdin:
         return sys.stdin.readline().strip()
-    first = getpass.getpass("PIN for the new account (6 digits): ")
-    second = getpass.getpass("the same PIN again: ")
+    if not sys.stdin.isatty():
+        print(
+            "no terminal to ask the PIN on: run this at a terminal, or pipe the PIN in with "
+            "--pin-stdin (e.g. from a provisioning script)",
+            file=sys.stderr,
+        )
+        return None
+    try:
+        first = getpass.getpass("PIN for the new account (6 digits): ")
+        second = getpass.getpass("the same PIN again: ")
+    except (EOFError, KeyboardInterrupt):
+        print("\nno PIN given; nothing was saved", file=sys.stderr)
+        return None
     if first != second:
         print("the two PINs differ; nothing was saved", file=sys.stderr)
         return None
