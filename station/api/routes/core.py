@@ -14,7 +14,6 @@ from station.api.deps import ROW_MAX, RowId
 from station.api.models import (
     AckRequest,
     Alarm,
-    EventOut,
     EventPage,
     Health,
     LockerView,
@@ -24,6 +23,7 @@ from station.api.models import (
     ReleaseRequest,
 )
 from station.runtime import Station
+from wire.event import WireEvent
 
 router = APIRouter()
 ANY_ROLE = ("kiosk", "staff", "central")
@@ -143,7 +143,7 @@ async def list_events(
     more = len(events) > limit
     events = events[:limit]
     return EventPage(
-        events=[EventOut(**e.to_dict()) for e in events],
+        events=[WireEvent(**e.to_dict()) for e in events],
         next_after=events[-1].seq if events else after,
         more=more,
     )
