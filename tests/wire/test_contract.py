@@ -6,11 +6,10 @@ import dataclasses
 import gzip
 import json
 
-from wire.batch import IngestBatch, encode_batch
-from wire.event import FIELDS, IncomingEvent, WireEvent, encode_event
-
 from station.store import Event
 from station.sync.uplink import EVENT_SELECT
+from wire.batch import IngestBatch, encode_batch
+from wire.event import FIELDS, IncomingEvent, WireEvent, encode_event
 
 ROW = (7, "ev-7", "door_opened", 1.5, None, 2.5, "boot-1", True, "system", "A01", '{"x":1}')
 
