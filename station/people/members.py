@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from station.clock import Clock
+from station.people.cards import CardBook, CardOwner, bind_card, card_taken
 from station.people.config import PeopleConfig
 from station.people.credentials import Holder, PinCheck, PinTable
 from station.people.lockout import Lockout
@@ -33,6 +34,13 @@ class Member:
     kind: str
     status: str
     source: str
+    pin_state: str = "set"
+    """`set`, `must_change` (a first PIN from the central office) or `unset` (no PIN yet:
+    staff set one with the member at the station)."""
+
+    @property
+    def card_owner(self) -> CardOwner:
+        return CardOwner("member", self.id)
 
     @property
     def masked(self) -> str:
@@ -56,10 +64,15 @@ class Member:
             kind=r["kind"],
             status=r["status"],
             source=r["source"],
+            pin_state=r.get("pin_state", "set"),
         )
 
 
 MEMBER_PINS = PinTable("members", "id", "phone number or PIN")
+
+
+class _Undo(Exception):
+    """Roll a registration back (its card belongs to somebody else)."""
 
 
 def _member(tx: Tx, member_id: str) -> Member | None:
@@ -82,6 +95,7 @@ class MemberService:
         self._lockout = lockout
         self._pins = PinCheck(store, hasher, lockout, throttle)
         self._key = PhoneKey(cfg.phone_hash_key) if cfg.phone_hash_key else None
+        self.cards = CardBook(store, cfg.phone_hash_key)
         self.sessions = SessionStore(clock, cfg.member_idle_s)
 
     @property
@@ -101,12 +115,18 @@ class MemberService:
 
     # --- registration and staff actions ---------------------------------------------------
 
-    async def register(self, phone: str, pin: str, kind: MemberKind, actor: str) -> Member:
+    async def register(
+        self, phone: str, pin: str, kind: MemberKind, actor: str, card: str | None = None
+    ) -> Member:
+        """A new member, with a card or code bound in the same transaction if one is given."""
         pid = self.phone_id(phone)
         check_new_pin(pin)
+        card_id = self.cards.card_id(card) if card else None
         pin_hash = await self._hasher.hash(pin)
+        taken = False
 
         def write(tx: Tx) -> Member | None:
+            nonlocal taken
             if _member(tx, pid.hash) is not None:
                 return None
             now = tx.now()
@@ -116,9 +136,18 @@ class MemberService:
                 (pid.hash, pid.prefix3, pid.last4, kind, pin_hash, now, now),
             )
             tx.append("member_registered", actor=actor, payload={"member": pid.label, "kind": kind})
+            owner = CardOwner("member", pid.hash)
+            if card_id is not None and not bind_card(tx, card_id, owner, pid.label, actor):
+                taken = True
+                raise _Undo()
             return _member(tx, pid.hash)
 
-        member = await self._store.write(write)
+        try:
+            member = await self._store.write(write)
+        except _Undo:
+            member = None
+        if taken:
+            raise card_taken()
         if member is None:
             raise Refusal(
                 "conflict",
@@ -126,6 +155,23 @@ class MemberService:
                 f"{pid.masked} is already a member; use 'reset PIN' if the PIN is forgotten",
             )
         return member
+
+    async def list(self) -> list[tuple[Member, int]]:
+        """Every member with the number of cards bound, for technicians (masked numbers)."""
+        rows = await self._store.aquery(
+            "SELECT m.*, (SELECT COUNT(*) FROM cards c WHERE c.owner_kind = 'member'"
+            " AND c.owner = m.id) AS cards FROM members m ORDER BY m.last4, m.id"
+        )
+        return [(Member.from_row(r), int(r["cards"])) for r in rows]
+
+    async def bind_card(self, member_id: str, card: str, actor: str) -> Member:
+        member = await self.get(member_id)
+        await self.cards.bind(card, member.card_owner, member.label, actor)
+        return member
+
+    async def unbind_cards(self, member_id: str, actor: str) -> int:
+        member = await self.get(member_id)
+        return await self.cards.unbind(member.card_owner, member.label, actor)
 
     async def get(self, member_id: str) -> Member:
         rows = await self._store.aquery("SELECT * FROM members WHERE id = ?", (member_id,))
@@ -174,7 +220,7 @@ class MemberService:
 
         def write(tx: Tx) -> None:
             tx.conn.execute(
-                "UPDATE members SET pin_hash = ?, updated_at = ? WHERE id = ?",
+                "UPDATE members SET pin_hash = ?, pin_state = 'set', updated_at = ? WHERE id = ?",
                 (pin_hash, tx.now(), member_id),
             )
             self._lockout.release(tx, member.subject, member.label, actor, "PIN reset")
