@@ -112,9 +112,7 @@ async def test_register_reset_and_deactivate_a_member(station: SimStation, langu
         await kiosk.on("MaintenanceScreen")
 
     assert not bad, "\n".join(bad)
-    logged = await events(
-        station, "member_registered", "member_pin_reset", "member_status_changed"
-    )
+    logged = await events(station, "member_registered", "member_pin_reset", "member_status_changed")
     assert [(e["type"], e["actor"]) for e in logged[-3:]] == [
         ("member_registered", f"staff:{STAFF_NO}"),
         ("member_pin_reset", f"staff:{STAFF_NO}"),
