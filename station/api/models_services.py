@@ -100,6 +100,23 @@ class IdentifyResponse(BaseModel):
     member: MemberView
 
 
+class CardIdentifyRequest(Strict):
+    purpose: Literal["borrow", "claim", "deposit", "staff"]
+    wait_s: float = Field(default=20.0, gt=0, le=60)
+
+
+class CardIdentifyResponse(BaseModel):
+    kind: Literal["member", "staff", "none"]
+    session: str | None = None
+    expires_in_s: float | None = None
+    member: MemberView | None = None
+    staff_no: str | None = None
+
+
+class CardReadRequest(Strict):
+    wait_s: float = Field(default=30.0, gt=0, le=60)
+
+
 class RegisterMember(Strict):
     phone: str = Phone
     pin: str = Pin
