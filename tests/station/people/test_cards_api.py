@@ -122,9 +122,7 @@ async def test_unknown_cards_spend_the_member_guessing_budget(reader_station) ->
     assert r.status_code in (200, 429)  # nothing presented: "none"; never a check
     failed = await h.events("pin_failed")
     payloads = [json.loads(e["payload"]) for e in failed]
-    assert [(p["subject"], p["via"]) for p in payloads] == [
-        ("member:card", "card")
-    ] * 3
+    assert [(p["subject"], p["via"]) for p in payloads] == [("member:card", "card")] * 3
 
 
 async def test_an_unplugged_reader_raises_an_alarm_until_it_is_back(reader_station) -> None:
