@@ -21,6 +21,7 @@ import httpx
 from drivers.lockboard.port import DoorReading
 from drivers.lockboard.serial_board import open_board
 from drivers.lockboard.serial_bus import BusRegistry
+from station.boards import bus_timing, serial_spec, sim_request
 from station.clock import kernel_clock_synced
 from station.config import BoardConfig, ConfigError, StationConfig, load_config
 
@@ -265,7 +266,7 @@ async def check_board(config: StationConfig, bc: BoardConfig, options: DoctorOpt
     if bc.protocol == "sim":
         from drivers.sim.lockboard import start_sim_board
 
-        sim, port = start_sim_board(bc)
+        sim, port = start_sim_board(sim_request(bc))
     elif port is None or not _device_present(port):
         return Check(
             name,
@@ -273,8 +274,8 @@ async def check_board(config: StationConfig, bc: BoardConfig, options: DoctorOpt
             f"{_where(bc)}: no such device: plug in the USB-RS485 adapter; if it is a "
             "/dev/station-* link, check /etc/udev/rules.d/99-station.rules (udevadm trigger)",
         )
-    buses = BusRegistry(config.timeouts)
-    board = open_board(bc, buses, port=port)
+    buses = BusRegistry(bus_timing(config.timeouts))
+    board = open_board(serial_spec(bc, port=port), buses)
     try:
         status = await asyncio.wait_for(board.read_status(), options.timeout_s + 1)
     except (Exception, TimeoutError) as exc:

@@ -14,17 +14,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Literal
+from typing import Any
 
 from drivers.lockboard import cu, dip8
 from drivers.lockboard.feedback import Feedback, readings_for_bits
 from drivers.lockboard.port import BoardStatus, BoardUnavailable, UnlockUncertain
 from drivers.lockboard.serial_bus import BusDown, BusRegistry, NoAnswer, ScanFn, SerialBus
-from station.config import BoardConfig
+from drivers.lockboard.spec import SerialBoardSpec, WireProtocol
 
 log = logging.getLogger(__name__)
-
-WireProtocol = Literal["cu", "dip8"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,20 +161,13 @@ class SerialLockBoard:
         await self._bus.detach(self._id)
 
 
-def open_board(config: BoardConfig, buses: BusRegistry, port: str | None = None) -> SerialLockBoard:
-    """Build the board a `cu`, `dip8` or `sim` BoardConfig describes, on its shared bus.
+def open_board(spec: SerialBoardSpec, buses: BusRegistry) -> SerialLockBoard:
+    """Build the board a spec describes, on the bus its port shares with its bus-mates.
 
     Nothing is opened yet: the port opens at the first exchange, so a station whose adapter is
-    missing at start still starts, with the board offline until the adapter appears. For a
-    `sim` board pass `port`, the path drivers.sim.lockboard.start_sim_board returned.
+    missing at start still starts, with the board offline until the adapter appears.
     """
-    protocol = config.wire_protocol
-    if protocol is None:
-        raise ValueError(f"board '{config.id}': protocol '{config.protocol}' is not a serial board")
-    path = port or config.port
-    if not path:
-        raise ValueError(f"board '{config.id}': no serial port (start the simulator for 'sim')")
-    bus = buses.bus(path, config.effective_baud, config.id)
+    bus = buses.bus(spec.port, spec.baud, spec.id)
     return SerialLockBoard(
-        config.id, bus, protocol, config.address, config.channels, config.feedback
+        spec.id, bus, spec.protocol, spec.address, spec.channels, spec.feedback, spec.item_sensor
     )

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 import serial
 
 from drivers.lockboard.codec import Noise
-from station.config import Timeouts
+from drivers.lockboard.spec import BusTiming
 
 log = logging.getLogger(__name__)
 
@@ -53,29 +53,6 @@ class BusDown(Exception):
 
 class NoAnswer(Exception):
     """The command went out (or may have) but no matching answer came back in time."""
-
-
-@dataclass(frozen=True, slots=True)
-class BusTiming:
-    answer_s: float
-    """How long a board may take to answer."""
-    quiet_s: float
-    """Silence that counts as a resynchronised line."""
-    late_s: float
-    """After a timeout, bytes heard this long afterwards are taken as a late answer."""
-    reconnect_min_s: float
-    reconnect_max_s: float
-
-    @classmethod
-    def from_timeouts(cls, t: Timeouts) -> BusTiming:
-        answer = t.answer_ms / 1000
-        return cls(
-            answer_s=answer,
-            quiet_s=t.quiet_ms / 1000,
-            late_s=answer,
-            reconnect_min_s=min(0.1, t.reconnect_max_s),
-            reconnect_max_s=t.reconnect_max_s,
-        )
 
 
 @dataclass
@@ -295,8 +272,8 @@ class SerialBus:
 class BusRegistry:
     """One SerialBus per port, shared by every board configured on it."""
 
-    def __init__(self, timeouts: Timeouts) -> None:
-        self._timing = BusTiming.from_timeouts(timeouts)
+    def __init__(self, timing: BusTiming) -> None:
+        self._timing = timing
         self._buses: dict[str, SerialBus] = {}
 
     def bus(self, port: str, baud: int, user: str) -> SerialBus:

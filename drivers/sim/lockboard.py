@@ -33,7 +33,6 @@ from drivers.lockboard import cu, dip8
 from drivers.lockboard.codec import Framer, Noise
 from drivers.lockboard.feedback import Feedback, bit_for_reading
 from drivers.lockboard.port import DoorReading
-from station.config import BoardConfig
 
 log = logging.getLogger(__name__)
 
@@ -477,35 +476,44 @@ class LockBoardSimulator:
                 log.debug("simulator dropped %d bytes: %s", len(out.data), exc)
 
 
-def start_sim_board(
-    config: BoardConfig, wire_baud: int | None = None
-) -> tuple[LockBoardSimulator, str]:
-    """Start a simulator for one `protocol = "sim"` board; return it and its serial port path.
+@dataclass(frozen=True, slots=True)
+class SimBoardRequest:
+    """One simulated board a caller wants served: its id, protocol, spec and optional port."""
 
-    With `port` set in the config, the simulator's symlink is created there (so tools can find
-    it); otherwise in a fresh temporary directory. Stop it with `simulator.stop()`.
+    id: str
+    protocol: SimProtocol
+    board: SimBoardSpec
+    port: str | None = None
+    """Where the simulator's symlink goes; None = a fresh temporary directory."""
+
+
+def start_sim_board(
+    request: SimBoardRequest, wire_baud: int | None = None
+) -> tuple[LockBoardSimulator, str]:
+    """Start a simulator for one board; return it and its serial port path.
+
+    With `port` set, the simulator's symlink is created there (so tools can find it); otherwise
+    in a fresh temporary directory. Stop it with `simulator.stop()`.
     """
-    sims, paths = start_sim_boards([config], wire_baud)
-    return sims[0], paths[config.id]
+    sims, paths = start_sim_boards([request], wire_baud)
+    return sims[0], paths[request.id]
 
 
 def start_sim_boards(
-    configs: Sequence[BoardConfig], wire_baud: int | None = None
+    requests: Sequence[SimBoardRequest], wire_baud: int | None = None
 ) -> tuple[list[LockBoardSimulator], dict[str, str]]:
-    """Start simulators for `sim` boards: one per `port`, serving every board configured on it.
+    """Start simulators: one per `port`, serving every board requested on it.
 
     Boards without a `port` get a simulator and pty each. Returns the simulators (stop each
     with `stop()`) and every board's serial port path by board id.
     """
-    groups: dict[str, list[BoardConfig]] = {}
-    for config in configs:
-        if config.protocol != "sim":
-            raise ValueError(f"board '{config.id}' has protocol '{config.protocol}', not 'sim'")
-        groups.setdefault(config.port or f"own port of {config.id}", []).append(config)
+    groups: dict[str, list[SimBoardRequest]] = {}
+    for request in requests:
+        groups.setdefault(request.port or f"own port of {request.id}", []).append(request)
     for port, group in groups.items():
-        protocols = {c.sim_protocol for c in group}
+        protocols = {r.protocol for r in group}
         if len(protocols) > 1:
-            ids = ", ".join(c.id for c in group)
+            ids = ", ".join(r.id for r in group)
             raise ValueError(
                 f"sim boards {ids} share {port} but not a protocol: one bus speaks one protocol"
             )
@@ -513,21 +521,15 @@ def start_sim_boards(
     paths: dict[str, str] = {}
     try:
         for group in groups.values():
-            specs = [
-                SimBoardSpec(
-                    address=c.address,
-                    channels=c.channels,
-                    feedback=c.feedback,
-                    auto_close_s=c.sim_auto_close_s,
-                )
-                for c in group
-            ]
             sim = LockBoardSimulator(
-                group[0].sim_protocol, specs, link_path=group[0].port, wire_baud=wire_baud
+                group[0].protocol,
+                [r.board for r in group],
+                link_path=group[0].port,
+                wire_baud=wire_baud,
             )
             path = sim.start()
             sims.append(sim)
-            paths.update({c.id: path for c in group})
+            paths.update({r.id: path for r in group})
     except BaseException:
         for sim in sims:
             sim.stop()
