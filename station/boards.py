@@ -9,10 +9,15 @@ exercise the real driver.
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, get_args
 
 from drivers.gpio.lockboard import GpioBankSpec
+from drivers.lockboard.answers import Shape
 from drivers.lockboard.port import LockBoard
 from drivers.lockboard.serial_board import open_board
 from drivers.lockboard.serial_bus import BusRegistry
@@ -23,14 +28,66 @@ from drivers.sim.lockboard import (
     SimBoardSpec,
     start_sim_boards,
 )
-from station.config import BoardConfig, StationConfig, Timeouts
+from station.config import PROTOCOL_ANSWER_MS, BoardConfig, StationConfig, Timeouts
+
+log = logging.getLogger(__name__)
+
+ANSWERS_FILE = "lockboard-answers.json"
 
 
 def bus_timing(timeouts: Timeouts) -> BusTiming:
-    return BusTiming.from_ms(timeouts.answer_ms, timeouts.quiet_ms, timeouts.reconnect_max_s)
+    answer_ms = timeouts.answer_ms or PROTOCOL_ANSWER_MS["cu"]
+    return BusTiming.from_ms(
+        answer_ms, timeouts.quiet_ms, timeouts.reconnect_max_s, timeouts.quiet_chars
+    )
 
 
-def serial_spec(bc: BoardConfig, port: str | None = None) -> SerialBoardSpec:
+class LearnedAnswers:
+    """What each "auto" board was learnt to answer to an unlock, kept across restarts.
+
+    A small JSON file in the data directory, so a board learnt as silent is not uncertain again
+    after every restart, and `station doctor` can say what each board answers.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = Path(data_dir) / ANSWERS_FILE
+        self._shapes: dict[str, Shape] = {}
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            log.warning(
+                "%s unreadable (%s): boards learn their unlock answers again", self.path, exc
+            )
+            return
+        if isinstance(raw, dict):
+            self._shapes = {str(k): v for k, v in raw.items() if v in get_args(Shape)}
+
+    def get(self, board_id: str) -> Shape | None:
+        return self._shapes.get(board_id)
+
+    def all(self) -> dict[str, Shape]:
+        return dict(self._shapes)
+
+    def learned(self, board_id: str, shape: Shape) -> None:
+        log.info("board %s answers unlocks with: %s (learnt)", board_id, shape)
+        self._shapes[board_id] = shape
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(self._shapes, indent=1, sort_keys=True), encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            log.warning("cannot keep what board %s answers in %s: %s", board_id, self.path, exc)
+
+
+def serial_spec(
+    bc: BoardConfig,
+    port: str | None = None,
+    timeouts: Timeouts | None = None,
+    learned: Shape | None = None,
+) -> SerialBoardSpec:
     """The driver's view of a cu, dip8 or sim board; a sim board needs its simulator's `port`."""
     protocol = bc.wire_protocol
     if protocol is None:
@@ -46,6 +103,11 @@ def serial_spec(bc: BoardConfig, port: str | None = None) -> SerialBoardSpec:
         address=bc.address,
         channels=bc.channels,
         feedback=bc.feedback,
+        item_sensor=bc.item_sensor,
+        answer_s=bc.effective_answer_ms(timeouts or Timeouts()) / 1000,
+        unlock_answer=bc.unlock_answer,
+        unlock_wait_s=bc.unlock_wait_ms / 1000,
+        learned_answer=learned,
     )
 
 
@@ -70,6 +132,7 @@ def sim_request(bc: BoardConfig) -> SimBoardRequest:
         channels=bc.channels,
         feedback=bc.feedback,
         auto_close_s=bc.sim_auto_close_s,
+        unlock_answer=bc.sim_unlock_answer,
     )
     return SimBoardRequest(id=bc.id, protocol=bc.sim_protocol, board=spec, port=bc.port)
 
@@ -80,6 +143,7 @@ class BoardSet:
     simulators: dict[str, LockBoardSimulator] = field(default_factory=dict)
     """Simulators by board id, so the demo and tests can shut doors and inject faults."""
     buses: BusRegistry | None = None
+    answers: LearnedAnswers | None = None
 
     async def close(self) -> None:
         for driver in self.drivers.values():
@@ -91,7 +155,8 @@ class BoardSet:
 
 
 async def build_boards(config: StationConfig, *, pin_factory: Any = None) -> BoardSet:
-    boards = BoardSet(buses=BusRegistry(bus_timing(config.timeouts)))
+    learned = LearnedAnswers(config.station.data_dir)
+    boards = BoardSet(buses=BusRegistry(bus_timing(config.timeouts)), answers=learned)
     assert boards.buses is not None
     try:
         sim_paths = _start_simulators(config, boards)
@@ -101,8 +166,10 @@ async def build_boards(config: StationConfig, *, pin_factory: Any = None) -> Boa
 
                 boards.drivers[bc.id] = GpioLockBoard(gpio_spec(bc), pin_factory=pin_factory)
             else:
-                spec = serial_spec(bc, port=sim_paths.get(bc.id))
-                boards.drivers[bc.id] = open_board(spec, boards.buses)
+                spec = serial_spec(bc, sim_paths.get(bc.id), config.timeouts, learned.get(bc.id))
+                boards.drivers[bc.id] = open_board(
+                    spec, boards.buses, on_learned=lambda shape, b=bc.id: learned.learned(b, shape)
+                )
     except Exception:
         await boards.close()
         raise

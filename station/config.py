@@ -80,10 +80,14 @@ class ApiConfig(Section):
 class Timeouts(Section):
     """Door and bus timing. Defaults follow the board documents in shared/design/hardware.md."""
 
-    answer_ms: Annotated[int, Field(ge=50, le=10_000)] = 1000
-    """How long to wait for a board's answer before calling the command lost."""
-    quiet_ms: Annotated[int, Field(ge=5, le=2_000)] = 60
-    """Silence on the line that counts as resynchronised after garbage or a timeout."""
+    answer_ms: Annotated[int, Field(ge=50, le=10_000)] | None = None
+    """How long to wait for a board's answer before calling the command lost, for every board
+    that sets none of its own; unset = the protocol's own default (PROTOCOL_ANSWER_MS)."""
+    quiet_ms: Annotated[int, Field(ge=5, le=2_000)] = 20
+    """The floor of the silence that counts as a resynchronised line after garbage or a
+    timeout (a USB adapter hands bytes over in bursts some milliseconds apart)."""
+    quiet_chars: Annotated[int, Field(ge=2, le=1_000)] = 10
+    """That silence in character times at the bus's baud, when longer than the floor."""
     poll_ms: Annotated[int, Field(ge=20, le=2_000)] = 100
     """How often each board's door status is read; state changes are seen within one poll."""
     open_window_s: Annotated[float, Field(gt=0, le=120)] = 8.0
@@ -98,6 +102,12 @@ class Timeouts(Section):
     """Ceiling of the back-off between attempts to reopen a vanished serial adapter."""
 
 
+PROTOCOL_ANSWER_MS: dict[str, int] = {"cu": 1000, "dip8": 1500, "gpio": 1000}
+"""How long each protocol's boards may take to answer (shared/design/hardware.md)."""
+PROTOCOL_BAUD: dict[str, int] = {"cu": 19200, "dip8": 9600}
+"""The factory baud of each protocol's common boards (the KR-CU16 ships at 19200)."""
+
+
 class BoardConfig(Section):
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
     protocol: Protocol
@@ -108,6 +118,16 @@ class BoardConfig(Section):
     channels: Annotated[int, Field(ge=1, le=48)] = 16
     feedback: Literal["closed", "open"] = "closed"
     """What a set feedback bit means for this board's wiring."""
+    answer_ms: Annotated[int, Field(ge=50, le=10_000)] | None = None
+    """This board's answer window; unset = [timeouts] answer_ms, else the protocol's default."""
+    # cu
+    unlock_answer: Literal["auto", "status", "ack", "none"] = "auto"
+    """What the board sends back to an unlock; "auto" learns it (see `station doctor`)."""
+    unlock_wait_ms: Annotated[int, Field(ge=20, le=10_000)] = 120
+    """How long an unlock waits for its answer before the bus reads the board's status; a
+    later answer is still recognised."""
+    item_sensor: bool = False
+    """The board's compartments have infrared "item present" sensors."""
     # gpio
     relay_pins: list[Annotated[int, Field(ge=0, le=27)]] = []
     sensor_pins: list[Annotated[int, Field(ge=0, le=27)]] = []
@@ -120,13 +140,23 @@ class BoardConfig(Section):
     """Simulated doors close by themselves this long after opening; 0 = only when told."""
     sim_wire_time: bool = False
     """Make simulated answers take the time their bytes need at `baud` on a real RS485 line."""
+    sim_unlock_answer: Literal["status", "ack", "none"] = "ack"
+    """What a simulated cu board sends back to an unlock."""
 
     @model_validator(mode="after")
     def _fits_protocol(self) -> BoardConfig:
         if self.protocol in ("cu", "dip8") and not self.port:
             raise ValueError(f"protocol '{self.protocol}' needs 'port' (a serial device path)")
-        if self.protocol == "cu" and (self.address > 15 or self.channels > 16):
+        if self.wire_protocol == "cu" and (self.address > 15 or self.channels > 16):
             raise ValueError("protocol 'cu' has board addresses 0..15 and at most 16 channels")
+        if self.wire_protocol != "cu":
+            if self.unlock_answer not in ("auto", "ack"):
+                raise ValueError(
+                    "unlock_answer is a cu setting: dip8 boards always acknowledge an unlock, "
+                    "gpio relays have nothing to answer"
+                )
+            if self.item_sensor:
+                raise ValueError("item_sensor is for cu boards (their status frame carries it)")
         if self.protocol == "gpio":
             if len(self.relay_pins) != self.channels:
                 raise ValueError(
@@ -152,7 +182,15 @@ class BoardConfig(Section):
 
     @property
     def effective_baud(self) -> int:
-        return self.baud or 9600
+        return self.baud or PROTOCOL_BAUD.get(self.wire_protocol or "", 9600)
+
+    def effective_answer_ms(self, timeouts: Timeouts) -> int:
+        """Board's own, else the station-wide override, else its protocol's default."""
+        if self.answer_ms is not None:
+            return self.answer_ms
+        if timeouts.answer_ms is not None:
+            return timeouts.answer_ms
+        return PROTOCOL_ANSWER_MS[self.wire_protocol or self.protocol]
 
 
 class LockerConfig(Section):

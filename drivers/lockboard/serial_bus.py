@@ -5,9 +5,12 @@ The rules come from how the boards fail (shared/design/hardware.md):
   the bus's own single worker thread, so the event loop never blocks and two exchanges can never
   interleave on the wire even if a caller is cancelled mid-exchange.
 - After a timeout, noise or an unexpected frame, the line is drained before the next command:
-  every byte is discarded until the line has been silent for `quiet_ms`. After a timeout the
-  drain also lasts at least one more answer window, so an answer that was merely late is
-  swallowed here instead of being read as the answer to the next command.
+  every byte is discarded until the line has been silent for a few character times at the bus's
+  baud (with a floor for USB adapters' burst latency). Not for a second answer window: that
+  made the bus blind to every board for a second after each silent unlock. A late answer that
+  still comes is a valid frame of the wrong kind or address for the next exchange, which the
+  match refuses and counts as stray (and hands to `observe`, so an unlock's late answer is
+  still recognised as one).
 - When the adapter vanishes (USB unplugged, port closed under us) the port is closed and
   reopened with capped exponential back-off; until then calls fail at once with BusDown, which
   says nothing was sent.
@@ -65,6 +68,8 @@ class BusStats:
     noise_bytes: int = 0
     stray_frames: int = 0
     """Valid frames that were not the answer expected (late answers, other boards)."""
+    late_answers: int = 0
+    """Stray frames a caller recognised as a late answer to its earlier command."""
     discarded_bytes: int = 0
     disconnects: int = 0
     reconnects: int = 0
@@ -77,7 +82,9 @@ class SerialBus:
         self.port = port
         self.baud = baud
         self._t = timing
-        self._slice = max(0.002, min(0.02, timing.quiet_s / 2))
+        self.quiet_s = timing.quiet_s(baud)
+        """Silence that counts as a resynchronised line on this bus."""
+        self._slice = max(0.002, min(0.02, self.quiet_s / 2))
         self._serial: serial.Serial | None = None
         self._lock = asyncio.Lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"bus {port}")
@@ -89,6 +96,11 @@ class SerialBus:
         self._users: set[str] = set()
         self._closed = False
         self.stats = BusStats()
+
+    @property
+    def answer_s(self) -> float:
+        """The answer window of a board whose spec gives none."""
+        return self._t.answer_s
 
     @property
     def connected(self) -> bool:
@@ -121,20 +133,43 @@ class SerialBus:
 
     # --- exchanges ----------------------------------------------------------------------------
 
-    async def transact(self, request: bytes, scan: ScanFn, match: Callable[[Any], bool]) -> Any:
+    async def transact(
+        self,
+        request: bytes,
+        scan: ScanFn,
+        match: Callable[[Any], bool],
+        *,
+        answer_s: float | None = None,
+        observe: Callable[[Any], bool] | None = None,
+    ) -> Any:
         """Send one command and return the first frame `match` accepts.
 
+        `answer_s` is how long this command's board may take (default: the bus's); `observe`
+        is shown every other valid frame heard and returns True for one it recognises (a late
+        answer to an earlier command), which is then counted as late rather than stray.
         Raises BusDown (nothing sent) or NoAnswer (sent, no matching answer within answer_s).
         """
+        window = self._t.answer_s if answer_s is None else answer_s
+        return await self._run(self._exchange, request, scan, match, window, observe)
+
+    async def send(self, request: bytes) -> None:
+        """Send one command that gets no answer; return once its bytes are on the wire.
+
+        Raises BusDown (nothing sent) or NoAnswer (the write failed: it may have gone out).
+        """
+        await self._run(self._send_only, request)
+
+    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
         if self._closed:
             raise BusDown(f"{self.port}: bus closed")
         async with self._lock:
             if self._closed:
                 raise BusDown(f"{self.port}: bus closed")
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, self._exchange, request, scan, match)
+            return await loop.run_in_executor(self._executor, fn, *args)
 
-    def _exchange(self, request: bytes, scan: ScanFn, match: Callable[[Any], bool]) -> Any:
+    def _ready(self) -> serial.Serial:
+        """The open port with a quiet line and an empty input buffer, or BusDown."""
         ser = self._open()
         try:
             if self._drain_until is not None:
@@ -143,6 +178,9 @@ class SerialBus:
         except _IO_ERRORS as exc:
             self._lost(exc)
             raise BusDown(f"{self.port}: adapter gone ({_describe(exc)}); nothing sent") from None
+        return ser
+
+    def _write(self, ser: serial.Serial, request: bytes) -> None:
         self.stats.exchanges += 1
         log.debug("%s >> %s", self.port, request.hex(" "))
         try:
@@ -150,10 +188,39 @@ class SerialBus:
         except _IO_ERRORS as exc:
             self._lost(exc)
             raise NoAnswer(f"{self.port}: writing failed ({_describe(exc)})") from None
-        return self._await_answer(ser, scan, match)
 
-    def _await_answer(self, ser: serial.Serial, scan: ScanFn, match: Callable[[Any], bool]) -> Any:
-        deadline = time.monotonic() + self._t.answer_s
+    def _send_only(self, request: bytes) -> None:
+        ser = self._ready()
+        self._write(ser, request)
+        try:
+            ser.flush()  # tcdrain: the frame has left the adapter
+        except _IO_ERRORS as exc:
+            self._lost(exc)
+            raise NoAnswer(f"{self.port}: writing failed ({_describe(exc)})") from None
+        # Whatever the board might still say is drained (quiet line) before the next command.
+        self._drain_until = time.monotonic()
+
+    def _exchange(
+        self,
+        request: bytes,
+        scan: ScanFn,
+        match: Callable[[Any], bool],
+        answer_s: float,
+        observe: Callable[[Any], bool] | None,
+    ) -> Any:
+        ser = self._ready()
+        self._write(ser, request)
+        return self._await_answer(ser, scan, match, answer_s, observe)
+
+    def _await_answer(
+        self,
+        ser: serial.Serial,
+        scan: ScanFn,
+        match: Callable[[Any], bool],
+        answer_s: float,
+        observe: Callable[[Any], bool] | None,
+    ) -> Any:
+        deadline = time.monotonic() + answer_s
         pending = b""
         trouble: list[str] = []
         while True:
@@ -171,6 +238,9 @@ class SerialBus:
                         trouble.append(f"{len(item.data)} noise byte(s): {item.reason}")
                     elif found is None and match(item):
                         found = item
+                    elif observe is not None and observe(item):
+                        self.stats.late_answers += 1
+                        trouble.append(f"late answer {item!r}")
                     else:
                         self.stats.stray_frames += 1
                         trouble.append(f"unexpected frame {item!r}")
@@ -183,15 +253,15 @@ class SerialBus:
                 return found
             if time.monotonic() >= deadline:
                 self.stats.timeouts += 1
-                self._drain_until = time.monotonic() + self._t.late_s
+                self._drain_until = time.monotonic()
                 heard = f"; heard {'; '.join(trouble[:3])}" if trouble else ""
-                raise NoAnswer(f"no answer within {self._t.answer_s * 1000:.0f} ms{heard}")
+                raise NoAnswer(f"no answer within {answer_s * 1000:.0f} ms{heard}")
 
     def _drain(self, ser: serial.Serial) -> None:
-        """Discard input until the late window has passed and the line has been quiet."""
+        """Discard input until the line has been quiet for a few character times."""
         started = time.monotonic()
         until = max(self._drain_until or started, started)
-        give_up = until + self._t.answer_s + self._t.quiet_s
+        give_up = until + self._t.answer_s + self.quiet_s
         last_heard = started
         while True:
             data = ser.read(4096)
@@ -199,7 +269,7 @@ class SerialBus:
             if data:
                 last_heard = now
                 self.stats.discarded_bytes += len(data)
-            elif now >= until and now - last_heard >= self._t.quiet_s:
+            elif now >= until and now - last_heard >= self.quiet_s:
                 self._drain_until = None
                 return
             if now >= give_up:

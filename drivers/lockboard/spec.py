@@ -15,30 +15,45 @@ from drivers.lockboard.feedback import Feedback
 WireProtocol = Literal["cu", "dip8"]
 """A byte protocol spoken on an RS485 line."""
 
+UnlockAnswer = Literal["auto", "status", "ack", "none"]
+"""What a board sends back to an unlock: a status frame, a short acknowledgement, nothing; or
+"auto", learnt from what the board does."""
+
 
 @dataclass(frozen=True, slots=True)
 class BusTiming:
     """How one bus waits: for answers, for a quiet line, for an adapter to come back."""
 
     answer_s: float
-    """How long a board may take to answer."""
-    quiet_s: float
-    """Silence that counts as a resynchronised line."""
-    late_s: float
-    """After a timeout, bytes heard this long afterwards are taken as a late answer."""
+    """How long a board may take to answer, where its own spec does not say."""
+    quiet_floor_s: float
+    """The shortest silence that counts as a resynchronised line, whatever the baud (a USB
+    adapter hands bytes over in bursts some milliseconds apart)."""
+    quiet_chars: int
+    """Silence, in character times at the bus's baud, that counts as a resynchronised line."""
     reconnect_min_s: float
     reconnect_max_s: float
 
     @classmethod
-    def from_ms(cls, answer_ms: int, quiet_ms: int, reconnect_max_s: float) -> BusTiming:
-        answer = answer_ms / 1000
+    def from_ms(
+        cls, answer_ms: int, quiet_ms: int, reconnect_max_s: float, quiet_chars: int = 10
+    ) -> BusTiming:
         return cls(
-            answer_s=answer,
-            quiet_s=quiet_ms / 1000,
-            late_s=answer,
+            answer_s=answer_ms / 1000,
+            quiet_floor_s=quiet_ms / 1000,
+            quiet_chars=quiet_chars,
             reconnect_min_s=min(0.1, reconnect_max_s),
             reconnect_max_s=reconnect_max_s,
         )
+
+    def quiet_s(self, baud: int) -> float:
+        """A few character times (10 bits each, 8N1) at this baud, never under the floor."""
+        return max(self.quiet_floor_s, self.quiet_chars * 10 / baud)
+
+
+def wire_time_s(n_bytes: int, baud: int) -> float:
+    """How long n bytes take on an 8N1 line."""
+    return n_bytes * 10 / baud
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,3 +71,12 @@ class SerialBoardSpec:
     """What a set feedback bit means for this board's wiring."""
     item_sensor: bool = False
     """The board reports 'item present' per compartment (cu boards with infrared sensors)."""
+    answer_s: float | None = None
+    """How long this board may take to answer; None = the bus's default."""
+    unlock_answer: UnlockAnswer = "auto"
+    """cu only: what answers an unlock (dip8 boards always acknowledge)."""
+    unlock_wait_s: float = 0.12
+    """cu only: how long an unlock waits for its answer before the bus moves on to a status
+    read; an answer later than this is still recognised when it arrives."""
+    learned_answer: Literal["status", "ack", "none"] | None = None
+    """An "auto" board's shape as learnt before (the station keeps it across restarts)."""

@@ -37,6 +37,7 @@ from drivers.lockboard.port import DoorReading
 log = logging.getLogger(__name__)
 
 SimProtocol = Literal["cu", "dip8"]
+SimUnlockAnswer = Literal["status", "ack", "none"]
 _IDLE_WAKE_S = 0.5
 
 
@@ -47,6 +48,10 @@ class SimBoardSpec:
     feedback: Feedback = "closed"
     auto_close_s: float = 0.0
     """Doors close by themselves this long after opening; 0 = only when told."""
+    unlock_answer: SimUnlockAnswer = "ack"
+    """cu: what the board sends back to an unlock (dip8 boards always acknowledge)."""
+    unlock_delay_s: float = 0.0
+    """cu: an unlock's answer comes this much later than the board's other answers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,8 @@ class _Board:
     spec: SimBoardSpec
     doors: dict[int, _Door]
     silent: bool = False
+    unlock_answer: SimUnlockAnswer = "ack"
+    unlock_delay: float = 0.0
     answer_delay: float | None = None
     """This board's own answer delay; None = the simulator-wide one."""
 
@@ -116,7 +123,9 @@ class LockBoardSimulator:
             if spec.address in self._boards:
                 raise ValueError(f"two simulated boards at address {spec.address}")
             doors = {ch: _Door() for ch in range(1, spec.channels + 1)}
-            self._boards[spec.address] = _Board(spec, doors)
+            self._boards[spec.address] = _Board(
+                spec, doors, unlock_answer=spec.unlock_answer, unlock_delay=spec.unlock_delay_s
+            )
         self._own_dir: Path | None = None
         if link_path is None:
             self._own_dir = Path(tempfile.mkdtemp(prefix="station-sim-"))
@@ -272,6 +281,17 @@ class LockBoardSimulator:
                     board.answer_delay = None
             else:
                 self._board(address).answer_delay = max(0.0, seconds)
+
+    def set_unlock_answer(
+        self, shape: SimUnlockAnswer, delay_s: float = 0.0, address: int | None = None
+    ) -> None:
+        """cu: answer unlocks with a status frame, an acknowledgement or nothing, `delay_s` late."""
+        if shape not in ("status", "ack", "none"):
+            raise ValueError(f"unlock answer must be status, ack or none, not {shape!r}")
+        with self._lock:
+            boards = self._boards.values() if address is None else [self._board(address)]
+            for board in boards:
+                board.unlock_answer, board.unlock_delay = shape, max(0.0, delay_s)
 
     def set_answer_prefix(self, noise: bytes) -> None:
         """Send these bytes just before every answer, until set back to b''."""
@@ -430,8 +450,11 @@ class LockBoardSimulator:
                 self._received.append(Received(now, item))
                 answer = self._answer(item, now)
                 if answer is not None:
-                    own = self._boards[item.board].answer_delay
+                    board = self._boards[item.board]
+                    own = board.answer_delay
                     delay = self._answer_delay if own is None else own
+                    if isinstance(item, cu.UnlockCommand):
+                        delay += board.unlock_delay
                     if self._wire_baud:
                         delay += (5 + len(answer)) * 10 / self._wire_baud
                     self._queue(now + delay, self._answer_prefix + answer)
@@ -452,6 +475,12 @@ class LockBoardSimulator:
             if board.silent:
                 return None
             if isinstance(cmd, cu.UnlockCommand):
+                if board.unlock_answer == "none":
+                    return None
+                if board.unlock_answer == "status":
+                    bits = [board.bit(ch) for ch in sorted(board.doors)]
+                    items = [board.doors[ch].item for ch in sorted(board.doors)]
+                    return cu.encode_status_answer(cmd.board, bits, items, lock=channel)
                 return cu.encode_unlock_answer(cmd.board, channel, board.bit(channel))
             return dip8.encode_unlock_answer(cmd.board, channel, board.bit(channel))
         if board.silent:

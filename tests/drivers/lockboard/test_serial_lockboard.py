@@ -189,11 +189,12 @@ async def test_a_late_answer_is_never_taken_for_the_next_commands_answer(
         await board.read_status()
     sim.set_answer_delay(0)
     sim.force_open(1)
-    # Asked at once, while the late answer is still on its way: it must be swallowed.
+    # Asked at once (after a quiet line, not a second answer window), while the late answer
+    # is still on its way: the fresh answer comes first and is the one taken.
     assert (await board.read_status()).doors[1] is OPEN
-    stats = board.bus.stats
-    assert stats.timeouts == 1
-    assert stats.discarded_bytes >= {"cu": 9, "dip8": 6}[protocol]  # the whole late answer
+    await asyncio.sleep(0.2)  # the late "closed" answer has arrived meanwhile
+    assert (await board.read_status()).doors[1] is OPEN
+    assert board.bus.stats.timeouts == 1
 
     # And when the late answer has already arrived before the next command.
     sim.set_answer_delay(0.4)
