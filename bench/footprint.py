@@ -146,7 +146,7 @@ def measure(ops: int = 10_000) -> dict[str, float]:
             env = dict(os.environ, NOTIFY_SOCKET=notify)
             t = time.perf_counter()
             proc = subprocess.Popen(
-                [sys.executable, "-m", "station.cli", "run", "--config", str(config)],
+                [sys.executable, "-m", "launcher.main", "run", "--config", str(config)],
                 env=env,
                 cwd=ROOT,
                 stderr=subprocess.DEVNULL,

@@ -35,15 +35,16 @@ if str(ROOT) not in sys.path:
 from central.app import create_app  # noqa: E402
 from central.auth import new_token, token_hash  # noqa: E402
 from central.server import BackgroundServer  # noqa: E402
-from central.storage.base import EVENT_COLUMNS, IncomingEvent, Storage, row_tuple  # noqa: E402
+from central.storage.base import EVENT_COLUMNS, Storage, row_tuple  # noqa: E402
 from central.storage.pg_cluster import ClusterUnavailable, ThrowawayCluster  # noqa: E402
 from central.storage.sqlite import SQLiteStorage  # noqa: E402
-from central.wire import IngestBatch  # noqa: E402
 from station.clock import FakeClock  # noqa: E402
 from station.store import Store  # noqa: E402
-from station.sync import SYNC_SCHEMA, SyncService  # noqa: E402
-from station.sync_config import SyncConfig  # noqa: E402
-from station.sync_wire import EVENT_SELECT, encode_batch  # noqa: E402
+from station.sync.config import SyncConfig  # noqa: E402
+from station.sync.service import SYNC_SCHEMA, SyncService  # noqa: E402
+from station.sync.uplink import EVENT_SELECT  # noqa: E402
+from wire.batch import IngestBatch, encode_batch  # noqa: E402
+from wire.event import IncomingEvent  # noqa: E402
 
 STATION = "BENCH-1"
 

@@ -29,7 +29,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from station.clock import FakeClock  # noqa: E402
-from station.lending import LENDING_SCHEMA  # noqa: E402
+from station.services.lending.service import LENDING_SCHEMA  # noqa: E402
 from station.store import Store  # noqa: E402
 from station.store.events import Tx  # noqa: E402
 

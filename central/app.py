@@ -20,9 +20,10 @@ from central.auth import bearer, token_hash
 from central.fleet import Fleet
 from central.fleet_api import install_fleet
 from central.settings import CentralSettings
-from central.storage.base import EventQuery, IncomingEvent, SeqConflict, Storage, TokenRecord
-from central.wire import NUL_REFUSED, SEQ_MAX, IngestBatch, StationId, has_nul
-from station.sync_bundle import describe_errors
+from central.storage.base import EventQuery, SeqConflict, Storage, TokenRecord
+from wire.batch import IngestBatch, StationId
+from wire.bundle import describe_errors
+from wire.event import NUL_REFUSED, SEQ_MAX, IncomingEvent, has_nul
 
 log = logging.getLogger("central.api")
 

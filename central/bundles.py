@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from station.sync_bundle import Bundle, BundleError, canonical_json, parse_bundle, sha256_hex
+from wire.bundle import Bundle, BundleError, canonical_json, parse_bundle, sha256_hex
 
 SECTIONS = ("tools", "members", "staff", "notices", "settings")
 

@@ -20,7 +20,7 @@ from central.auth import new_token, token_hash
 from central.bundles import bundle_body, load_bundle_files
 from central.settings import CentralSettings
 from central.storage import StationExists, Storage, StorageError, UnknownStation, open_storage
-from station.sync_bundle import BundleError
+from wire.bundle import BundleError
 
 DEFAULT_DB = "/var/lib/station-central/central.db"
 STATION_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"

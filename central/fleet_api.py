@@ -23,7 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from central.fleet import Fleet
 from central.metrics import central_registry
 from central.storage.base import TokenRecord
-from central.wire import StationId
+from wire.batch import StationId
 
 STATIC = Path(__file__).parent / "static"
 ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}

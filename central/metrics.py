@@ -15,7 +15,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from central.fleet import Fleet, dig, items_of, num
-from station.metrics import Families
+from wire.metrics import Families
 
 
 def central_families(fleet: Fleet) -> list[Metric]:

@@ -2,7 +2,7 @@
 
 A Raspberry Pi has no real-time clock: until NTP synchronises, the wall clock may be years off.
 Every event records the monotonic time and boot id beside the wall time so that sync can correct
-it later (see station/sync.py).
+it later (see station/sync/service.py).
 """
 
 from __future__ import annotations

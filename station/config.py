@@ -17,9 +17,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from station.occupancy.config import OccupancyConfig
-from station.services_config import PeopleConfig, ServicesConfig
-from station.sync_config import SyncConfig
-from ui.settings import UiConfig
+from station.people.config import PeopleConfig
+from station.services.config import ServicesConfig
+from station.sync.config import SyncConfig
+from station.ui_config import UiConfig
 
 Role = Literal["kiosk", "staff", "central"]
 Protocol = Literal["cu", "dip8", "gpio", "sim"]

@@ -17,28 +17,24 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from station import systemd
 from station.alarms import AlarmService
 from station.api.app import create_app
-from station.api.routes_notices import router as notices_router
-from station.api.routes_occupancy import router as occupancy_router
-from station.api.routes_telemetry import router as telemetry_router
-from station.api.services_api import SERVICE_ROUTERS, install_services
-from station.boards import BoardSet, build_boards
 from station.clock import Clock, SystemClock
 from station.config import StationConfig
-from station.disk_watch import DiskWatch
-from station.host_health import HostProbe
+from station.doors.boards import BoardSet, build_boards
+from station.doors.lockers import LockerService
 from station.live import LiveHub
-from station.lockers import LockerService
 from station.occupancy.assembly import build_occupancy
 from station.occupancy.schema import OCCUPANCY_SCHEMA
+from station.ops import systemd
+from station.ops.disk_watch import DiskWatch
+from station.ops.host_health import HostProbe
 from station.people.from_central import apply_people
 from station.runtime import Station
-from station.services import SERVICE_SCHEMAS, build_services
+from station.services.registry import SERVICE_SCHEMAS, build_services
 from station.store import Store
-from station.sync import SYNC_SCHEMA, SyncService
-from station.telemetry import TelemetryService
+from station.sync.service import SYNC_SCHEMA, SyncService
+from station.telemetry.service import TelemetryService
 
 log = logging.getLogger(__name__)
 
@@ -117,19 +113,30 @@ class Daemon:
         services = build_services(cfg, store, alarms, lockers, live, self.clock)
         await services.start()
         self._closers.append(services.stop)
+        # Each sync batch carries a compact telemetry snapshot taken at send time, and the
+        # telemetry reports sync's status: the callable closes the loop without a second phase.
         sync = SyncService(
             store,
             cfg.sync,
             cfg.station.id,
             self.clock,
-            telemetry=self._sync_telemetry,
+            telemetry=lambda: telemetry.compact(),
             bundle_appliers=[apply_people],
             alarms=alarms,
         )
+        self._closers.append(sync.aclose)
+        telemetry = TelemetryService(
+            config=cfg,
+            clock=self.clock,
+            store=store,
+            lockers=lockers,
+            occupancy=occupancy,
+            sync=sync,
+        )
+        self._closers.append(_async(telemetry.close))
         self._tasks.append(asyncio.create_task(sync.run(), name="sync"))
         self.disk_watch = DiskWatch(store, alarms, HostProbe(data_dir))
         self._tasks.append(asyncio.create_task(self.disk_watch.run(), name="disk-watch"))
-        self._closers.append(sync.aclose)
         self.station = Station(
             config=cfg,
             clock=self.clock,
@@ -140,14 +147,9 @@ class Daemon:
             services=services,
             occupancy=occupancy,
             sync=sync,
+            telemetry=telemetry,
         )
-        self.station.telemetry = TelemetryService(self.station)
-        self._closers.append(_async(self.station.telemetry.close))
-        self.app = create_app(
-            self.station,
-            extra_routers=[*SERVICE_ROUTERS, occupancy_router, telemetry_router, notices_router],
-        )
-        install_services(self.app, services)
+        self.app = create_app(self.station)
         await self._serve_http(self.app)
         interval = systemd.watchdog_interval()
         if interval:
@@ -155,11 +157,6 @@ class Daemon:
         systemd.notify("READY=1\nSTATUS=serving")
         log.info("station %s ready on %s", cfg.station.id, self.url)
         return self.station
-
-    def _sync_telemetry(self) -> dict[str, Any] | None:
-        """The compact snapshot each sync batch carries; none until the station is built."""
-        telemetry = self.station.telemetry if self.station is not None else None
-        return telemetry.compact() if telemetry is not None else None
 
     async def _serve_http(self, app: FastAPI) -> None:
         cfg = uvicorn.Config(

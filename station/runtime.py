@@ -7,35 +7,34 @@ the same way the daemon does.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from station.alarms import AlarmService
 from station.clock import Clock
 from station.config import StationConfig
+from station.doors.lockers import LockerService
 from station.live import LiveHub
-from station.lockers import LockerService
+from station.occupancy.tracker import OccupancyTracker
+from station.services.registry import Services
 from station.store import Store
-
-if TYPE_CHECKING:
-    from station.occupancy.tracker import OccupancyTracker
-    from station.services import Services
-    from station.sync import SyncService
-    from station.telemetry import TelemetryService
+from station.sync.service import SyncService
+from station.telemetry.service import TelemetryService
 
 
-@dataclass
+@dataclass(frozen=True)
 class Station:
+    """Every part, built whole by the composition root: nothing is filled in afterwards."""
+
     config: StationConfig
     clock: Clock
     store: Store
     alarms: AlarmService
     lockers: LockerService
     live: LiveHub
-    services: Services | None = None
-    """Members, staff, lending, lost and found, storage, supplies (station/services.py)."""
-    occupancy: OccupancyTracker | None = None
+    services: Services
+    """Members, staff, lending, lost and found, storage, supplies (station/services/)."""
+    occupancy: OccupancyTracker
     """The rest area's sensors, state and fan/light relays (station/occupancy/)."""
-    sync: SyncService | None = None
-    """The usage log's uplink to the central server and the bundle downlink (station/sync.py)."""
-    telemetry: TelemetryService | None = None
-    """Snapshots for the office, /metrics and each sync batch (station/telemetry.py)."""
+    sync: SyncService
+    """The usage log's uplink to central and the bundle downlink (station/sync/)."""
+    telemetry: TelemetryService
+    """Snapshots for the office, /metrics and each sync batch (station/telemetry/)."""

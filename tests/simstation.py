@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 
 from drivers.sim.lockboard import LockBoardSimulator
+from launcher.demo import demo_config
 from station.config import StationConfig, parse_config
 from station.daemon import Daemon
-from station.demo import demo_config
 
 TOKENS = {
     "kiosk": "kiosk-token-for-tests-0001",

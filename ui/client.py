@@ -141,7 +141,7 @@ class StationClient:
             slow=slow,
         )
 
-    # --- core routes (station/api/routes_core.py) ------------------------------------------
+    # --- core routes (station/api/routes/core.py) ------------------------------------------
 
     async def health(self) -> Json:
         try:

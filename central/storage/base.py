@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
-TimeSource = Literal["measured", "corrected", "unsynced"]
+from wire.event import IncomingEvent
+
 TokenKind = Literal["station", "office"]
 
 
@@ -31,38 +32,6 @@ class StationExists(StorageError):
 
 class SeqConflict(StorageError):
     """A station sent a different event under a sequence number central already holds."""
-
-
-@dataclass(frozen=True, slots=True)
-class IncomingEvent:
-    """One usage-log event as the station sent it; `payload` is JSON object text."""
-
-    seq: int
-    id: str
-    type: str
-    ts: float
-    ts_corrected: float | None
-    mono: float
-    boot_id: str
-    clock_synced: bool
-    actor: str
-    locker: str | None
-    payload: str
-
-    @property
-    def time_source(self) -> TimeSource:
-        """Measured: the clock was synchronised. Corrected: the station fixed it afterwards from
-        a synchronised time of the same boot. Unsynced: nobody could; `ts` may be far off."""
-        if self.clock_synced:
-            return "measured"
-        return "corrected" if self.ts_corrected is not None else "unsynced"
-
-    @property
-    def time(self) -> float:
-        """The best time known for the event, the one queries filter and sort on."""
-        if not self.clock_synced and self.ts_corrected is not None:
-            return self.ts_corrected
-        return self.ts
 
 
 @dataclass(frozen=True, slots=True)

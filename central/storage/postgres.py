@@ -18,9 +18,10 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from central.storage.base import EVENT_COLUMNS, IncomingEvent, StorageError
+from central.storage.base import EVENT_COLUMNS, StorageError
 from central.storage.history_postgres import HISTORY_STEP
 from central.storage.sql_storage import SQLStorage
+from wire.event import IncomingEvent
 
 SCHEMA = [
     """

@@ -15,9 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from central.storage.base import EVENT_COLUMNS, IncomingEvent, StorageError
+from central.storage.base import EVENT_COLUMNS, StorageError
 from central.storage.history_sqlite import HISTORY_STEP
 from central.storage.sql_storage import SQLStorage
+from wire.event import IncomingEvent
 
 SCHEMA = [
     """

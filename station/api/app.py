@@ -6,15 +6,15 @@ import contextlib
 from collections.abc import Iterable
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from station.api.auth import Authenticator
-from station.api.routes_core import Reader
-from station.api.routes_core import router as core_router
+from station.api.auth import Authenticator, Principal
+from station.api.routes import ROUTERS
+from station.api.routes.core import Reader
 from station.runtime import Station
 from station.store import StoreError, StoreFull
 
@@ -126,7 +126,7 @@ async def storable_text(connection: HTTPConnection) -> None:
         raise HTTPException(422, problem)
 
 
-def create_app(station: Station, extra_routers: Iterable[APIRouter] = ()) -> FastAPI:
+def create_app(station: Station) -> FastAPI:
     app = FastAPI(
         dependencies=[Depends(storable_text)],
         title=f"共享益站 station {station.config.station.id}",
@@ -141,10 +141,17 @@ def create_app(station: Station, extra_routers: Iterable[APIRouter] = ()) -> Fas
         redoc_url=None,
     )
     app.state.station = station
-    app.state.auth = Authenticator(station.config.api.tokens)
-    app.include_router(core_router)
-    for router in extra_routers:
+    auth = Authenticator(station.config.api.tokens)
+    app.state.auth = auth
+    for router in ROUTERS:
         app.include_router(router)
+
+    def staff_session(token: str) -> Principal | None:
+        # A staff login session acts as a staff bearer token; each use keeps it alive.
+        session = station.services.staff.session(token)
+        return Principal(role="staff", name=session.subject) if session else None
+
+    auth.add_resolver(staff_session)
 
     @app.get("/openapi.json", include_in_schema=False)
     async def _description(_: Reader) -> dict[str, Any]:

@@ -13,7 +13,7 @@ or not at all. Only counts reach the usage log: a phone hash never does.
 from __future__ import annotations
 
 from station.store import Tx
-from station.sync_bundle import Bundle, BundleMember, BundleStaff
+from wire.bundle import Bundle, BundleMember, BundleStaff
 
 
 def apply_people(tx: Tx, bundle: Bundle, version: int) -> None:

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from station.alarms import AlarmService
+from station.people.config import PeopleConfig
 from station.refusals import Refusal
-from station.services_config import PeopleConfig
 from station.store import Tx
 
 

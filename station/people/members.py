@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from station.clock import Clock
+from station.people.config import PeopleConfig
 from station.people.lockout import Lockout, locked_refusal, wrong_pin_refusal
 from station.people.phone import PhoneId, PhoneKey, label, mask
 from station.people.pins import PinHasher, check_new_pin
 from station.people.sessions import Session, SessionStore
 from station.people.throttle import GuessThrottle
 from station.refusals import Refusal, invalid_state, not_found
-from station.services_config import PeopleConfig
 from station.store import Store, Tx
 
 MemberKind = Literal["resident", "courier"]

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from station.clock import Clock
+from station.people.config import PeopleConfig
 from station.people.lockout import Lockout, locked_refusal, wrong_pin_refusal
 from station.people.pins import PinHasher, check_new_pin
 from station.people.sessions import Session, SessionStore
 from station.people.throttle import GuessThrottle
 from station.refusals import Refusal, invalid
-from station.services_config import PeopleConfig
 from station.store import Store, Tx
 
 _STAFF_NO = re.compile(r"^[A-Za-z0-9_-]{1,16}$")

@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 from central.auth import token_hash
 from central.cli import main, serve_settings
 from central.storage import open_storage
-from station.sync_bundle import parse_bundle
+from wire.bundle import parse_bundle
 
 PIN_HASH = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("2468")
 

@@ -74,7 +74,7 @@ class Seeded:
 
 
 def snapshot(station: str, at: float, *, forced: bool = False, lag: float = 3.0) -> dict:
-    """A compact snapshot in the shape stations send (station/telemetry.py)."""
+    """A compact snapshot in the shape stations send (station/telemetry/service.py)."""
     alarms = []
     if forced:
         alarms.append(

@@ -15,7 +15,8 @@ import pytest
 from central.fleet import Fleet, problems_of, sample_of, summary_of
 from central.rollup import HOUR, fold
 from central.settings import CentralSettings
-from central.storage.base import IncomingEvent, StationRecord, Storage
+from central.storage.base import StationRecord, Storage
+from wire.event import IncomingEvent
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 7, 1, 9, 30, tzinfo=TZ).timestamp()  # 09:30 local, 01:30 UTC

@@ -16,7 +16,7 @@ from typing import Any
 
 from station.clock import FakeClock
 from station.store import Store, Tx
-from station.sync import SyncRound, SyncService
+from station.sync.service import SyncRound, SyncService
 from tests.station.sync.synckit import Central, station_log
 
 HOUR = 3600.0

@@ -32,7 +32,7 @@ import websockets
 from drivers.sim.lockboard import LockBoardSimulator, SimBoardSpec
 from station.clock import SystemClock
 from station.people.staff import add_staff
-from station.services import SERVICE_SCHEMAS
+from station.services.registry import SERVICE_SCHEMAS
 from station.store import Store
 from tests.reliability.report import record
 from tests.simstation import TOKENS

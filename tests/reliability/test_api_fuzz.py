@@ -26,7 +26,6 @@ from central.server import BackgroundServer
 from central.settings import CentralSettings
 from central.storage.pg_cluster import ThrowawayCluster
 from central.storage.sqlite import SQLiteStorage
-from central.wire import IngestBatch
 from tests.reliability.apifuzzkit import (
     BACKENDS,
     ApiFuzzer,
@@ -43,6 +42,7 @@ from tests.reliability.apifuzzkit import (
 from tests.reliability.report import record
 from tests.simstation import TOKENS
 from tests.station.conftest import services_config, start_harness
+from wire.batch import IngestBatch
 
 EXAMPLES = 12
 """Random cases per operation (and again with real ids where the route takes some)."""

@@ -17,9 +17,9 @@ import httpx
 import pytest
 import tomli_w
 
-from station.cli import main
+from launcher.main import main
+from station.people.config import PeopleConfig
 from station.people.staff import add_staff
-from station.services_config import PeopleConfig
 from tests.reliability.attackkit import (
     CODE_KEYSPACE,
     DAY_S,

@@ -32,18 +32,19 @@ from drivers.radar.ld2410 import Ld2410Framer, RadarReport, encode_report
 from station.clock import FakeClock
 from station.config import ConfigError, StationConfig, load_config, parse_config
 from station.people.from_central import apply_people
-from station.services import SERVICE_SCHEMAS
+from station.services.registry import SERVICE_SCHEMAS
 from station.store import Store
-from station.sync import SYNC_SCHEMA
-from station.sync_bundle import Bundle, BundleError, parse_bundle, sha256_hex
-from station.sync_downlink import Received, apply_bundle, check_received, load_current_bundle
-from station.sync_errors import SyncProtocolError
-from station.sync_wire import Ack, decode_ack, error_detail
+from station.sync.downlink import Received, apply_bundle, check_received, load_current_bundle
+from station.sync.errors import SyncProtocolError
+from station.sync.service import SYNC_SCHEMA
+from station.sync.uplink import decode_ack
 from tests.drivers.lockboard.test_dip8_codec import answers as dip8_answers
 from tests.drivers.radar.test_ld2410_codec import reports as radar_reports
 from tests.reliability.report import record
 from tests.simstation import sim_config_data
 from tests.station.sync.test_sync_bundle import document as bundle_document
+from wire.batch import Ack, error_detail
+from wire.bundle import Bundle, BundleError, parse_bundle, sha256_hex
 
 EXAMPLES = 150
 FUZZ = settings(
@@ -371,7 +372,7 @@ def test_office_bundle_files_build_or_name_the_file(fuzzed: Counter) -> None:
 
 
 REFUSED = (BundleError, ValueError, LookupError, TypeError)
-"""What the sync service's bundle round turns into a recorded refusal (station/sync.py)."""
+"""What the sync service's bundle round turns into a recorded refusal (station/sync/service.py)."""
 
 
 def test_a_bad_bundle_is_refused_and_the_last_good_one_kept(

@@ -22,7 +22,7 @@ import pytest
 
 from central.auth import new_token, token_hash
 from station.store import Store, StoreFull
-from station.sync import SYNC_SCHEMA
+from station.sync.service import SYNC_SCHEMA
 from tests.reliability.netkit import lost_at_central
 from tests.reliability.report import record
 from tests.simstation import running_station, sim_config_data

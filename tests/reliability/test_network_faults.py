@@ -15,7 +15,7 @@ import pytest
 
 from station.alarms import AlarmService
 from station.store import Store
-from station.sync import SYNC_SCHEMA, SyncService
+from station.sync.service import SYNC_SCHEMA, SyncService
 from tests.reliability.netkit import (
     DAY,
     HOUR,

@@ -23,7 +23,7 @@ import pytest
 from rich.console import Console
 
 from central.storage.sqlite import SQLiteStorage
-from station.backup import backup
+from station.ops.backup import backup
 from tests.central.fleetkit import LiveCentral, live_central, synced_station
 from tests.reliability.attackkit import Route, routes_of
 from tests.simstation import TOKENS, running_station

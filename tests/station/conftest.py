@@ -27,7 +27,7 @@ from drivers.sim.lockboard import LockBoardSimulator
 from station.clock import FakeClock
 from station.daemon import Daemon
 from station.people.staff import add_staff
-from station.services import Services
+from station.services.registry import Services
 from tests.simstation import TOKENS, SimStation, running_station, sim_config_data
 
 PHONE_KEY = "test-fleet-phone-hash-key-0000000001"

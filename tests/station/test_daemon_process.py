@@ -33,7 +33,7 @@ def test_notify_ready_watchdog_and_clean_sigterm(tmp_path: Path) -> None:
         sock.settimeout(30)
         env = dict(os.environ, NOTIFY_SOCKET=notify_path, WATCHDOG_USEC="400000")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "station.cli", "run", "--config", str(config)],
+            [sys.executable, "-m", "launcher.main", "run", "--config", str(config)],
             env=env,
             stderr=subprocess.PIPE,
             text=True,
@@ -71,7 +71,7 @@ def test_bad_config_exits_2_with_file_and_key(tmp_path: Path) -> None:
     config = tmp_path / "station.toml"
     config.write_text(tomli_w.dumps(data))
     out = subprocess.run(
-        [sys.executable, "-m", "station.cli", "run", "--config", str(config)],
+        [sys.executable, "-m", "launcher.main", "run", "--config", str(config)],
         capture_output=True,
         text=True,
         timeout=60,

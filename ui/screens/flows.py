@@ -9,9 +9,9 @@ if TYPE_CHECKING:
 
 
 def start_flow(app: StationApp, name: str) -> None:
-    from ui.screens.lost import LostMenuScreen
-    from ui.screens.storage import StorageMenuScreen
-    from ui.screens.tools import BorrowToolsScreen, ReturnToolsScreen
+    from ui.screens.deposits.storage import StorageMenuScreen
+    from ui.screens.lending.tools import BorrowToolsScreen, ReturnToolsScreen
+    from ui.screens.lostfound.lost import LostMenuScreen
 
     screens = {
         "borrow": BorrowToolsScreen,

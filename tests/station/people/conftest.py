@@ -10,10 +10,10 @@ import pytest
 from station.alarms import AlarmService
 from station.clock import FakeClock
 from station.people.codes import CODES_SCHEMA
+from station.people.config import PeopleConfig
 from station.people.lockout import Lockout
 from station.people.pins import PinHasher
 from station.people.schema import PEOPLE_SCHEMA
-from station.services_config import PeopleConfig
 from station.store import Store
 
 KEY = "unit-test-fleet-phone-hash-key-000001"

@@ -15,9 +15,9 @@ from central.bundles import bundle_body
 from central.server import BackgroundServer
 from central.storage.sqlite import SQLiteStorage
 from station.people.phone import phone_hash
-from station.sync_bundle import parse_bundle
 from tests.simstation import running_station
 from tests.station.conftest import PHONE_KEY, services_config
+from wire.bundle import parse_bundle
 
 HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 PHONE = "13912340042"

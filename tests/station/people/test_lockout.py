@@ -7,8 +7,8 @@ import json
 import pytest
 
 from station.clock import FakeClock
+from station.people.config import PeopleConfig
 from station.people.lockout import Lockout
-from station.services_config import PeopleConfig
 from station.store import Store
 
 SUBJECT = "member:" + "0123456789abcdef" * 4

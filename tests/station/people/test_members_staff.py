@@ -1,4 +1,4 @@
-"""Members and staff services on a real store (the HTTP side is in tests/station/services)."""
+"""Members and staff services on a real store (the HTTP side: test_people_api.py)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from station.cli import main
+from launcher.main import main
 from station.clock import FakeClock
+from station.people.config import PeopleConfig
 from station.people.lockout import Lockout
 from station.people.members import MemberService
 from station.people.pins import PinHasher
 from station.people.staff import StaffService, add_staff
 from station.refusals import Refusal
-from station.services_config import PeopleConfig
 from station.store import Store
 
 PHONE = "13812345678"

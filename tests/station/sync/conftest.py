@@ -9,7 +9,7 @@ import pytest
 
 from station.clock import FakeClock
 from station.store import Store
-from station.sync import SYNC_SCHEMA
+from station.sync.service import SYNC_SCHEMA
 from tests.station.sync.synckit import Central, FlakyProxy, StepClock, central_server
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from station.clock import SystemClock
 from station.store import Store
-from station.sync import SYNC_SCHEMA, SyncService
-from station.sync_config import SyncConfig
+from station.sync.config import SyncConfig
+from station.sync.service import SYNC_SCHEMA, SyncService
 
 
 async def main(db: str, url: str, token: str, station: str, batch: int) -> None:

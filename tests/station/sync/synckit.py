@@ -35,9 +35,9 @@ from central.storage.base import EventQuery
 from central.storage.sqlite import SQLiteStorage
 from station.clock import FakeClock
 from station.store import Store
-from station.sync import SyncService
-from station.sync_bundle import parse_bundle
-from station.sync_config import SyncConfig
+from station.sync.config import SyncConfig
+from station.sync.service import SyncService
+from wire.bundle import parse_bundle
 
 STATION = "S001"
 

@@ -12,8 +12,8 @@ import pytest
 from argon2 import PasswordHasher
 
 from station.store import Store, Tx
-from station.sync_bundle import Bundle, BundleError, parse_bundle
 from tests.station.sync.synckit import Central, service
+from wire.bundle import Bundle, BundleError, parse_bundle
 
 PIN = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("1357")
 

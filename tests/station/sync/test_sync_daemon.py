@@ -11,8 +11,8 @@ from central.bundles import bundle_body
 from central.server import BackgroundServer
 from central.storage.base import EventQuery
 from central.storage.sqlite import SQLiteStorage
-from station.sync_bundle import parse_bundle
 from tests.simstation import running_station, sim_config_data
+from wire.bundle import parse_bundle
 
 
 async def test_daemon_delivers_its_log_to_central(tmp_path: Path) -> None:

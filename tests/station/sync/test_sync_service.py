@@ -12,8 +12,8 @@ import pytest
 
 from station.config import ConfigError, parse_config
 from station.store import Store
-from station.sync import SyncService
-from station.sync_config import SyncConfig
+from station.sync.config import SyncConfig
+from station.sync.service import SyncService
 from tests.simstation import sim_config_data
 from tests.station.sync.synckit import STATION, Central, StepClock, fill, service, station_log
 

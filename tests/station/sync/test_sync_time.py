@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 from station.store import Store
-from station.sync_time import first_held
+from station.sync.clock_offsets import first_held
 from tests.station.sync.synckit import Central, StepClock, fill, service
 
 TRUE_START = 1_767_225_600.0  # what the time really was when the Pi booted

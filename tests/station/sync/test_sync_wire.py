@@ -11,15 +11,15 @@ import ssl
 import httpx
 import pytest
 
-from central.wire import IngestBatch
 from station.store import StoreFull
-from station.sync_backoff import Backoff
-from station.sync_errors import (
+from station.sync.backoff import Backoff
+from station.sync.errors import (
     SyncProtocolError,
     classify_exception,
     classify_status,
 )
-from station.sync_wire import decode_ack, encode_batch, error_detail
+from station.sync.uplink import decode_ack
+from wire.batch import IngestBatch, encode_batch, error_detail
 
 
 def row(seq: int, payload: str = '{"k":"借用"}', **over: object) -> tuple:

@@ -13,8 +13,8 @@ import httpx
 from gpiozero.pins.mock import MockFactory
 from prometheus_client.parser import text_string_to_metric_families
 
-from station.host_health import HostProbe
-from station.telemetry import TelemetryService
+from station.ops.host_health import HostProbe
+from station.telemetry.service import TelemetryService
 from tests.promtool import promtool_check
 from tests.simstation import TOKENS, running_station, sim_config_data
 from tests.station.conftest import Harness, channel
@@ -229,16 +229,19 @@ async def test_a_station_without_the_service_tables_reports_them_absent(tmp_path
     """Telemetry built on a bare station (a store with only the core tables) still answers."""
     async with running_station(sim_config_data(tmp_path)) as st:
         station = st.daemon.station
-        from dataclasses import replace
-
         from station.store import Store
 
         bare = Store(tmp_path / "bare.db", station.clock)
         try:
-            lean = replace(
-                station, store=bare, services=None, occupancy=None, sync=None, telemetry=None
+            telemetry = TelemetryService(
+                config=station.config,
+                clock=station.clock,
+                store=bare,
+                lockers=station.lockers,
+                occupancy=None,
+                sync=None,
+                probe=HostProbe(tmp_path),
             )
-            telemetry = TelemetryService(lean, probe=HostProbe(tmp_path))
             snap = telemetry.snapshot()
             telemetry.close()
         finally:

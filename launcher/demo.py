@@ -1,0 +1,204 @@
+"""`station demo`: a whole station on simulated hardware, for a first look and for developers.
+
+It writes a demo config next to its data (kept between runs, so tokens stay the same), starts a
+local central server (SQLite) the station is registered with and syncs to, starts
+a virtual presence radar playing a scene (someone walks in, rests, leaves), starts the daemon on
+simulated lock boards in a child process, and shows the touchscreen UI in this
+terminal (or, headless, prints how to drive the API with curl). Everything stops together.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import httpx
+import tomli_w
+
+from drivers.sim.radar import DEMO_SCENE, VirtualRadar
+from station.config import parse_config
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "deploy" / "station.example.toml"
+
+
+def demo_config(directory: Path, port: int = 8470) -> dict[str, Any]:
+    """The example config turned into a simulated station whose data lives in `directory`."""
+    data = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+    data["station"]["id"] = "DEMO-0001"
+    data["station"]["data_dir"] = str((directory / "data").resolve())
+    data["api"]["port"] = port
+    data["api"]["tokens"] = [
+        {"name": "touchscreen", "role": "kiosk", "token": "kiosk-" + secrets.token_urlsafe(18)},
+        {"name": "demo-staff", "role": "staff", "token": "staff-" + secrets.token_urlsafe(18)},
+        {
+            "name": "demo-central",
+            "role": "central",
+            "token": "central-" + secrets.token_urlsafe(18),
+        },
+    ]
+    for board in data["boards"]:
+        board.pop("port", None)
+        board.pop("baud", None)
+        board["protocol"] = "sim"
+        board["sim_protocol"] = "cu"
+        board["sim_auto_close_s"] = 6.0
+    data["occupancy"] = {"radar_port": str((directory / "station-radar").resolve())}
+    parse_config(data, "demo config")
+    return data
+
+
+CENTRAL_PORT = 8480
+
+
+def _central(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    db = str((directory / "central.db").resolve())
+    return subprocess.run(
+        [sys.executable, "-m", "launcher.main", "central", "--db", db, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+
+def ensure_config(directory: Path) -> Path:
+    """Write the demo config once, registering the station with the demo's central server."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "station.toml"
+    if not path.exists():
+        data = demo_config(directory)
+        token = _central(directory, "register", data["station"]["id"]).stdout.strip()
+        data["sync"] = {
+            "url": f"http://127.0.0.1:{CENTRAL_PORT}",
+            "token": token,
+            "interval_s": 5.0,
+        }
+        path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    return path
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], within: float = 30.0) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the station daemon exited with code {proc.returncode}; see above")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise SystemExit(f"the station daemon did not answer on {url} within {within:.0f} s")
+
+
+DEMO_STAFF = ("1001", "演示员工 Demo staff", "246810")
+DEMO_MEMBER = ("13800138000", "135790")
+DEMO_TOOLS = [
+    ("pump-1", "打气筒", "Bike pump", "bike", "A01", 4, "hours", False),
+    ("tyre-kit-1", "补胎工具包", "Tyre repair kit", "bike", "A02", 4, "hours", False),
+    ("drill-1", "电钻", "Electric drill", "power", "A03", 1, "days", True),
+    ("ladder-1", "折叠梯", "Folding ladder", "home", "A04", 1, "days", False),
+    ("umbrella-1", "雨伞", "Umbrella", "weather", "A05", 2, "days", False),
+]
+
+
+def seed(url: str, directory: Path, staff_token: str) -> None:
+    """First run only: a staff account, a member and five tools, made through the real API."""
+    marker = directory / ".seeded"
+    if marker.exists():
+        return
+    headers = {"Authorization": f"Bearer {staff_token}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=10) as c:
+        staff_no, name, pin = DEMO_STAFF
+        c.post("/api/v1/staff", json={"staff_no": staff_no, "name": name, "pin": pin})
+        phone, member_pin = DEMO_MEMBER
+        c.post("/api/v1/members", json={"phone": phone, "pin": member_pin, "kind": "resident"})
+        for tool_id, zh, en, category, locker, period, unit, approval in DEMO_TOOLS:
+            body = {
+                "id": tool_id,
+                "name_zh": zh,
+                "name_en": en,
+                "category": category,
+                "locker": locker,
+                "loan_period": period,
+                "loan_unit": unit,
+                "staff_approval_required": approval,
+            }
+            c.post("/api/v1/tools", json=body).raise_for_status()
+            c.post(f"/api/v1/tools/{tool_id}/restock", json={"note": "demo"}).raise_for_status()
+    marker.write_text("seeded\n")
+
+
+def _tokens(config: dict[str, Any]) -> dict[str, str]:
+    return {t["role"]: t["token"] for t in config["api"]["tokens"]}
+
+
+def _print_guide(url: str, config_path: Path, tokens: dict[str, str]) -> None:
+    staff = tokens["staff"]
+    print(
+        f"""
+共享益站 demo station is running on simulated hardware.
+  API:     {url}   (its OpenAPI description: {url}/openapi.json, with a token)
+  central: http://127.0.0.1:{CENTRAL_PORT}   (the station syncs its usage log there)
+  config:  {config_path}
+  staff token: {staff}
+
+Demo staff {DEMO_STAFF[0]} PIN {DEMO_STAFF[2]}; member {DEMO_MEMBER[0]} PIN {DEMO_MEMBER[1]}.
+Open door A03 as staff, then watch it (simulated doors shut by themselves after 6 s):
+  curl -s -X POST -H 'Authorization: Bearer {staff}' -H 'Content-Type: application/json' \\
+       -d '{{"reason": "demo"}}' {url}/api/v1/lockers/A03/open
+  curl -s -H 'Authorization: Bearer {staff}' {url}/api/v1/lockers/A03
+  curl -s -H 'Authorization: Bearer {staff}' '{url}/api/v1/events?type=door_opened&type=door_closed'
+
+Press Ctrl-C to stop.""",
+        flush=True,
+    )
+
+
+def run_demo(directory: Path, headless: bool = False, web: bool = False) -> int:
+    config_path = ensure_config(directory)
+    config = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    url = f"http://127.0.0.1:{config['api']['port']}"
+    radar = VirtualRadar(config.get("occupancy", {}).get("radar_port", directory / "radar"))
+    radar.start()
+    radar.play(DEMO_SCENE)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    central_db = str((directory / "central.db").resolve())
+    central = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "launcher.main", "central", "--db", central_db, "serve"),
+            *("--host", "127.0.0.1", "--port", str(CENTRAL_PORT)),
+        ],
+        env=env,
+    )
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "launcher.main", "run", "--config", str(config_path)], env=env
+    )
+    try:
+        _wait_ready(f"http://127.0.0.1:{CENTRAL_PORT}", central)
+        _wait_ready(url, daemon)
+        seed(url, directory, _tokens(config)["staff"])
+        _print_guide(url, config_path, _tokens(config))
+        if headless or not sys.stdin.isatty():
+            daemon.wait()
+        else:
+            from ui.app import main as ui_main
+
+            ui_main(str(config_path), web=web)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        radar.stop()
+        for proc in (daemon, central):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+    return 0

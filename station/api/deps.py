@@ -1,0 +1,119 @@
+"""What every services router shares: refusal responses, roles, the member session header.
+
+Refusals raised by the services (or by a dependency) become JSON answers here, in one place:
+`{"detail", "code", ...}` with the HTTP status of their kind. The routers use `RefusalRoute`
+so this works without touching the application's own exception handlers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Path, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from station.api.auth import Principal, require
+from station.api.models_services import RefusalBody
+from station.people.members import Member
+from station.refusals import Refusal
+from station.services.registry import Services
+
+STATUS = {
+    "denied": 403,
+    "conflict": 409,
+    "not_found": 404,
+    "gone": 410,
+    "invalid": 422,
+    "locked": 429,
+    "unavailable": 503,
+    "session": 401,
+}
+
+
+def refusal_response(refusal: Refusal) -> JSONResponse:
+    headers = {}
+    if refusal.kind == "locked" and "retry_after_s" in refusal.extra:
+        headers["Retry-After"] = str(refusal.extra["retry_after_s"])
+    return JSONResponse(
+        refusal.body(), status_code=STATUS.get(refusal.kind, 409), headers=headers or None
+    )
+
+
+class RefusalRoute(APIRoute):
+    """An APIRoute that answers a service's Refusal as JSON instead of a 500."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Refusal as refusal:
+                return refusal_response(refusal)
+
+        return route
+
+
+def refusals(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the refusal statuses a route may answer."""
+    base = {401: {"model": RefusalBody}, 403: {"model": RefusalBody}}
+    return {**base, **{s: {"model": RefusalBody} for s in statuses}}
+
+
+def services_of(request: Request) -> Services:
+    return request.app.state.station.services
+
+
+Svc = Annotated[Services, Depends(services_of)]
+Kiosk = Annotated[Principal, Depends(require("kiosk"))]
+Staff = Annotated[Principal, Depends(require("staff"))]
+KioskOrStaff = Annotated[Principal, Depends(require("kiosk", "staff"))]
+StaffOrCentral = Annotated[Principal, Depends(require("staff", "central"))]
+AnyRole = Annotated[Principal, Depends(require("kiosk", "staff", "central"))]
+ROW_MAX = 2**53
+"""The largest row number or sequence the API takes: a bigger one is a 422, not an SQLite
+overflow (SQLite integers end at 2**63 - 1; JSON readers lose precision past 2**53)."""
+RowId = Annotated[int, Path(ge=1, le=ROW_MAX, description="A row number")]
+
+
+@dataclass(frozen=True, slots=True)
+class MemberContext:
+    token: str
+    member: Member
+
+
+def _session_refusal() -> Refusal:
+    return Refusal(
+        "session",
+        "member_session_expired",
+        "please identify again with your phone number and PIN",
+    )
+
+
+def member_session(
+    request: Request,
+    x_member_session: Annotated[str | None, Header(max_length=200)] = None,
+) -> MemberContext:
+    if not x_member_session:
+        raise _session_refusal()
+    session = services_of(request).members.session(x_member_session)
+    if session is None:
+        raise _session_refusal()
+    return MemberContext(token=x_member_session, member=session.data["member"])
+
+
+def optional_member_session(
+    request: Request,
+    x_member_session: Annotated[str | None, Header(max_length=200)] = None,
+) -> MemberContext | None:
+    """A member session if the kiosk sends one (a return or deposit may be anonymous)."""
+    if not x_member_session:
+        return None
+    return member_session(request, x_member_session)
+
+
+MemberCtx = Annotated[MemberContext, Depends(member_session)]
+OptionalMember = Annotated[MemberContext | None, Depends(optional_member_session)]

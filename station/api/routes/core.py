@@ -1,0 +1,201 @@
+"""Core routes: health, lockers, alarms, the usage log and the live stream."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, WebSocket, status
+from starlette.websockets import WebSocketDisconnect
+
+from station.alarms import AlarmError
+from station.api.auth import Principal, require, websocket_principal
+from station.api.deps import ROW_MAX, RowId
+from station.api.models import (
+    AckRequest,
+    Alarm,
+    EventOut,
+    EventPage,
+    Health,
+    LockerView,
+    OpenRequest,
+    OpenResponse,
+    Problem,
+    ReleaseRequest,
+)
+from station.doors.lockers import LockerUnavailable, UnknownLocker
+from station.runtime import Station
+
+router = APIRouter()
+ANY_ROLE = ("kiosk", "staff", "central")
+Staff = Annotated[Principal, Depends(require("staff"))]
+Reader = Annotated[Principal, Depends(require(*ANY_ROLE))]
+LogReader = Annotated[Principal, Depends(require("staff", "central"))]
+ERRORS = {401: {"model": Problem}, 403: {"model": Problem}}
+
+
+def station_of(request: Request) -> Station:
+    return request.app.state.station
+
+
+@router.get("/healthz", response_model=Health, tags=["health"])
+async def healthz(request: Request) -> Health:
+    """Liveness for systemd, the kiosk and load balancers; needs no token."""
+    st = station_of(request)
+    online = sum(1 for b in st.config.boards if st.lockers.board_online(b.id))
+    total = len(st.config.boards)
+    return Health(
+        status="ok" if online == total and st.store.full_since is None else "degraded",
+        station=st.config.station.id,
+        boards_online=online,
+        boards_total=total,
+    )
+
+
+@router.get("/api/v1/lockers", response_model=list[LockerView], responses=ERRORS, tags=["lockers"])
+async def list_lockers(request: Request, _: Reader) -> list[dict]:
+    """Every locker with its live door state (`unknown` when its board cannot say)."""
+    return station_of(request).lockers.snapshot()
+
+
+@router.get(
+    "/api/v1/lockers/{locker_id}",
+    response_model=LockerView,
+    responses={**ERRORS, 404: {"model": Problem}},
+    tags=["lockers"],
+)
+async def get_locker(request: Request, locker_id: str, _: Reader) -> dict:
+    try:
+        return station_of(request).lockers.view(locker_id)
+    except UnknownLocker as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+
+
+@router.post(
+    "/api/v1/lockers/{locker_id}/open",
+    response_model=OpenResponse,
+    responses={**ERRORS, 404: {"model": Problem}, 409: {"model": Problem}},
+    tags=["lockers"],
+)
+async def open_locker(
+    request: Request, locker_id: str, body: OpenRequest, who: Staff
+) -> OpenResponse:
+    """Staff open a door. The reason and the caller go to the usage log before the unlock."""
+    lockers = station_of(request).lockers
+    try:
+        result = await lockers.open_door(
+            locker_id, actor=who.actor, reason=body.reason, allow_faulty=body.allow_faulty
+        )
+    except UnknownLocker as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except LockerUnavailable as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return OpenResponse(
+        locker=result.locker,
+        unlock_seq=result.unlock_seq,
+        confirmed=result.confirmed,
+        door=lockers.door(locker_id),
+    )
+
+
+@router.post(
+    "/api/v1/lockers/{locker_id}/release",
+    response_model=LockerView,
+    responses={**ERRORS, 404: {"model": Problem}},
+    tags=["lockers"],
+)
+async def release_locker(
+    request: Request, locker_id: str, body: ReleaseRequest, who: Staff
+) -> dict:
+    """Staff put a locker marked faulty back in service."""
+    lockers = station_of(request).lockers
+    try:
+        await lockers.release(locker_id, actor=who.actor, note=body.note)
+    except UnknownLocker as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    return lockers.view(locker_id)
+
+
+@router.get("/api/v1/alarms", response_model=list[Alarm], responses=ERRORS, tags=["alarms"])
+async def list_alarms(
+    request: Request,
+    _: Reader,
+    include_cleared: Annotated[bool, Query(description="Also list cleared alarms")] = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[dict]:
+    return await station_of(request).alarms.list(include_cleared=include_cleared, limit=limit)
+
+
+@router.post(
+    "/api/v1/alarms/{alarm_id}/ack",
+    response_model=Alarm,
+    responses={**ERRORS, 404: {"model": Problem}, 409: {"model": Problem}},
+    tags=["alarms"],
+)
+async def ack_alarm(request: Request, alarm_id: RowId, body: AckRequest, who: Staff) -> dict:
+    """Staff acknowledge an alarm; it clears by itself when its condition ends."""
+    try:
+        return await station_of(request).alarms.acknowledge(alarm_id, who.actor, body.note)
+    except AlarmError as exc:
+        code = status.HTTP_404_NOT_FOUND if "no alarm" in str(exc) else status.HTTP_409_CONFLICT
+        raise HTTPException(code, str(exc)) from None
+
+
+@router.get("/api/v1/events", response_model=EventPage, responses=ERRORS, tags=["usage log"])
+async def list_events(
+    request: Request,
+    _: LogReader,
+    after: Annotated[
+        int, Query(ge=0, le=ROW_MAX, description="Return events with seq greater than this")
+    ] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    type: Annotated[list[str] | None, Query(description="Only these event types")] = None,
+) -> EventPage:
+    """The usage log, oldest first, page by page."""
+    store = station_of(request).store
+    events = await asyncio.get_running_loop().run_in_executor(
+        None, lambda: store.events_after(after, limit + 1, type or ())
+    )
+    more = len(events) > limit
+    events = events[:limit]
+    return EventPage(
+        events=[EventOut(**e.to_dict()) for e in events],
+        next_after=events[-1].seq if events else after,
+        more=more,
+    )
+
+
+@router.websocket("/api/v1/stream")
+async def stream(ws: WebSocket) -> None:
+    """Live door, alarm and occupancy changes: every committed usage-log event, as JSON.
+
+    Authenticate with `Authorization: Bearer` or `?token=`. The first message is a snapshot of
+    the lockers; then one message per event (`{"kind": "event", "event": {...}}`).
+    """
+    principal = websocket_principal(ws)
+    if principal is None:
+        await ws.close(code=4401, reason="missing or unknown token")
+        return
+    st: Station = ws.app.state.station
+    queue, unsubscribe = st.live.subscribe()
+    await ws.accept()
+    sender = asyncio.create_task(_send_all(ws, queue, st))
+    try:
+        # Reading is how a closed connection is noticed even when no event is flowing.
+        while True:
+            await ws.receive_text()
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+            await sender
+        unsubscribe()
+
+
+async def _send_all(ws: WebSocket, queue: asyncio.Queue[dict], st: Station) -> None:
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        await ws.send_json({"kind": "snapshot", "lockers": st.lockers.snapshot()})
+        while True:
+            await ws.send_json(await queue.get())

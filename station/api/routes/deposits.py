@@ -1,0 +1,90 @@
+"""Storage and charging lockers, and pickups with a one-time code."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+
+from station.api.deps import (
+    Kiosk,
+    OptionalMember,
+    RefusalRoute,
+    RowId,
+    Staff,
+    StaffOrCentral,
+    Svc,
+    refusals,
+)
+from station.api.models_services import (
+    DepositRequest,
+    DepositView,
+    FlowView,
+    PickupRequest,
+    ReasonBody,
+    WaitingLocker,
+)
+
+router = APIRouter(prefix="/api/v1", route_class=RefusalRoute, tags=["storage and pickups"])
+
+
+@router.post(
+    "/deposits",
+    response_model=FlowView,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=refusals(409),
+)
+async def deposit(
+    body: DepositRequest, who: Kiosk, ctx: OptionalMember, svc: Svc
+) -> dict[str, Any]:
+    """Leave a bag or a phone to charge: a free storage locker opens; when its door is closed
+    the flow's result carries the pickup code (GET /flows/{id} by the kiosk only)."""
+    on_finish = svc.end_member_session_when_done(ctx.token) if ctx else []
+    flow = await svc.storage.deposit(
+        body.kind, body.size, ctx.member if ctx else None, who.actor, on_finish
+    )
+    return flow.view(include_secrets=True)
+
+
+@router.get("/deposits", response_model=list[DepositView], responses=refusals())
+async def list_deposits(
+    _: Staff,
+    svc: Svc,
+    status: Annotated[
+        str | None, Query(pattern="^(open|active|collected|cleared|abandoned)$")
+    ] = None,
+) -> list[dict[str, Any]]:
+    return await svc.storage.list(status)
+
+
+@router.get("/deposits/overtime", response_model=list[DepositView], responses=refusals())
+async def overtime(_: StaffOrCentral, svc: Svc) -> list[dict[str, Any]]:
+    """Deposits whose code ran out (and doors left open at deposit), for staff to clear."""
+    return await svc.storage.overtime()
+
+
+@router.post(
+    "/deposits/{deposit_id}/clear", response_model=DepositView, responses=refusals(404, 409)
+)
+async def clear(deposit_id: RowId, body: ReasonBody, who: Staff, svc: Svc) -> dict[str, Any]:
+    """Staff emptied the locker (open it first through POST /lockers/{id}/open with a reason)."""
+    return await svc.storage.clear(deposit_id, body.reason, who.actor)
+
+
+@router.get("/pickups/lockers", response_model=list[WaitingLocker], responses=refusals())
+async def waiting(_: Kiosk, svc: Svc) -> list[dict[str, str]]:
+    """Lockers holding something to pick up with a code, for the pickup screen's choice."""
+    return [{"locker": locker} for locker in await svc.pickups.lockers_waiting()]
+
+
+@router.post(
+    "/pickups",
+    response_model=FlowView,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=refusals(404, 409, 410),
+)
+async def pickup(body: PickupRequest, who: Kiosk, svc: Svc) -> dict[str, Any]:
+    """Locker and code open the door. 403 `wrong_code` (tries_left); 410 `code_expired`,
+    `code_used`, `code_exhausted`; 404 `no_pickup`."""
+    flow = await svc.pickups.pickup(body.locker, body.code, who.actor)
+    return flow.view(include_secrets=True)

@@ -1,0 +1,144 @@
+"""Lost and found: hand-in and browsing at the kiosk, claims, staff decisions and removals."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+
+from station.api.deps import (
+    AnyRole,
+    Kiosk,
+    RefusalRoute,
+    RowId,
+    Staff,
+    Svc,
+    refusals,
+)
+from station.api.models_services import (
+    ApproveResponse,
+    ClaimRequest,
+    ClaimView,
+    FlowView,
+    FoundOptions,
+    FoundPublic,
+    FoundStaff,
+    HandIn,
+    NoteBody,
+    ReasonBody,
+    RemoveRequest,
+)
+
+router = APIRouter(prefix="/api/v1", route_class=RefusalRoute, tags=["lost and found"])
+
+
+@router.get("/found/options", response_model=FoundOptions, responses=refusals())
+async def options(_: AnyRole, svc: Svc) -> dict[str, Any]:
+    """Categories (with which are valuables) and this station's preset places."""
+    return svc.lostfound.options()
+
+
+@router.post(
+    "/found",
+    response_model=FlowView,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=refusals(409, 422, 503),
+)
+async def hand_in(body: HandIn, who: Kiosk, svc: Svc) -> dict[str, Any]:
+    """Hand in a found item (no identity needed): a free locker opens; follow the flow, whose
+    result gives the item's number once the door is closed. 409 `no_free_locker`."""
+    flow = await svc.lostfound.hand_in(
+        category=body.category,
+        colour=body.colour,
+        place=body.place,
+        description=body.description,
+        finder_phone=body.finder_phone,
+        actor=who.actor,
+    )
+    return flow.view(include_secrets=True)
+
+
+@router.get("/found", response_model=list[FoundPublic], responses=refusals())
+async def browse(
+    _: AnyRole,
+    svc: Svc,
+    category: Annotated[str | None, Query(max_length=20)] = None,
+    since: Annotated[float | None, Query(description="Found at or after (epoch s)")] = None,
+    until: Annotated[float | None, Query(description="Found before (epoch s)")] = None,
+) -> list[dict[str, Any]]:
+    """Items waiting for their owner, newest first: public fields only."""
+    return await svc.lostfound.browse(category, since, until)
+
+
+@router.get("/found/valuables", response_model=list[FoundStaff], responses=refusals())
+async def valuables(_: Staff, svc: Svc) -> list[dict[str, Any]]:
+    """Valuables still in a locker, with the time staff should collect them by."""
+    return await svc.lostfound.valuables()
+
+
+@router.get("/found/expired", response_model=list[FoundStaff], responses=refusals())
+async def expired(_: Staff, svc: Svc) -> list[dict[str, Any]]:
+    return await svc.lostfound.expired()
+
+
+@router.get("/found/{number}", response_model=FoundPublic, responses=refusals(404))
+async def item(number: str, _: AnyRole, svc: Svc) -> dict[str, Any]:
+    return await svc.lostfound.public_item(number)
+
+
+@router.get("/found/{number}/record", response_model=FoundStaff, responses=refusals(404))
+async def item_record(number: str, _: Staff, svc: Svc) -> dict[str, Any]:
+    """The full record for staff, with its claims."""
+    return await svc.lostfound.staff_item(number)
+
+
+@router.post(
+    "/found/{number}/claims",
+    response_model=ClaimView,
+    status_code=status.HTTP_201_CREATED,
+    responses=refusals(404, 409, 422, 503),
+)
+async def claim(number: str, body: ClaimRequest, who: Kiosk, svc: Svc) -> dict[str, Any]:
+    """Claim an item: it waits for staff to verify. 409 `already_claimed`, `duplicate_claim`,
+    `not_claimable`."""
+    return await svc.lostfound.claim(number, body.phone, body.description, who.actor)
+
+
+@router.post("/found/{number}/collect", response_model=FoundStaff, responses=refusals(404, 409))
+async def collect(number: str, body: NoteBody, who: Staff, svc: Svc) -> dict[str, Any]:
+    """Staff took the item out of its locker into their custody."""
+    return await svc.lostfound.collect(number, body.note, who.actor)
+
+
+@router.post("/found/{number}/remove", response_model=FoundStaff, responses=refusals(404, 409))
+async def remove(number: str, body: RemoveRequest, who: Staff, svc: Svc) -> dict[str, Any]:
+    """Staff dispose of an expired item with a reason."""
+    return await svc.lostfound.remove(number, body.disposition, body.reason, who.actor)
+
+
+@router.get("/claims", response_model=list[ClaimView], responses=refusals())
+async def claims(
+    _: Staff,
+    svc: Svc,
+    status: Annotated[
+        str,
+        Query(
+            pattern="^(pending|approved|rejected|picked_up|)$",
+            description="Only claims in this state; empty for all",
+        ),
+    ] = "pending",
+) -> list[dict[str, Any]]:
+    return await svc.lostfound.claims(status or None)
+
+
+@router.post(
+    "/claims/{claim_id}/approve", response_model=ApproveResponse, responses=refusals(404, 409)
+)
+async def approve(claim_id: RowId, body: NoteBody, who: Staff, svc: Svc) -> dict[str, Any]:
+    """Staff verified the claimant: a one-time pickup code for the locker (shown only here)."""
+    return await svc.lostfound.approve(claim_id, body.note, who.actor)
+
+
+@router.post("/claims/{claim_id}/reject", response_model=ClaimView, responses=refusals(404, 409))
+async def reject(claim_id: RowId, body: ReasonBody, who: Staff, svc: Svc) -> dict[str, Any]:
+    return await svc.lostfound.reject(claim_id, body.reason, who.actor)

@@ -1,0 +1,132 @@
+"""`station staff ...`: staff accounts from the command line, with no central server needed.
+
+This is how the first staff account of a new station is made (`station staff add S001 王芳`).
+The PIN is asked for twice at the terminal (or read from standard input with --pin-stdin for
+provisioning scripts), never taken from the command line, where `ps` and shell history would
+show it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import Any
+
+from station.config import ConfigError, load_config
+
+
+def add_staff_commands(sub: Any, default_config: str) -> None:
+    """Register `staff add` and `staff list` on the `station` command's subparsers."""
+    staff = sub.add_parser("staff", help="staff accounts of this station (add, list)")
+    actions = staff.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
+
+    p = actions.add_parser("add", help="create a staff account (also the first one)")
+    p.add_argument("staff_no", help="staff number: 1-16 letters, digits, - or _")
+    p.add_argument("name", help="the staff member's name as shown on the maintenance screen")
+    p.add_argument("--config", default=default_config)
+    p.add_argument(
+        "--pin-stdin",
+        action="store_true",
+        help="read the 6-digit PIN from standard input instead of asking twice",
+    )
+    p.set_defaults(func=cmd_staff_add)
+
+    p = actions.add_parser("list", help="list staff accounts (numbers and names)")
+    p.add_argument("--config", default=default_config)
+    p.set_defaults(func=cmd_staff_list)
+
+    p = actions.add_parser(
+        "release-guessing",
+        help="end a station-wide guessing pause, e.g. when staff logins are paused",
+    )
+    p.add_argument("kind", choices=["member_pin", "staff_pin", "code"])
+    p.add_argument("--reason", required=True, help="why (kept in the usage log)")
+    p.add_argument("--config", default=default_config)
+    p.set_defaults(func=cmd_release_guessing)
+
+
+def _open_store(config_path: str) -> Any:
+    from station.clock import SystemClock
+    from station.services.registry import SERVICE_SCHEMAS
+    from station.store import Store
+
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    return Store(config.station.data_dir / "station.db", SystemClock(), schemas=SERVICE_SCHEMAS)
+
+
+def _read_pin(from_stdin: bool) -> str | None:
+    if from_stdin:
+        return sys.stdin.readline().strip()
+    first = getpass.getpass("PIN for the new account (6 digits): ")
+    second = getpass.getpass("the same PIN again: ")
+    if first != second:
+        print("the two PINs differ; nothing was saved", file=sys.stderr)
+        return None
+    return first
+
+
+def cmd_staff_add(args: argparse.Namespace) -> int:
+    from station.people.staff import add_staff
+    from station.refusals import Refusal
+
+    pin = _read_pin(args.pin_stdin)
+    if pin is None:
+        return 1
+    store = _open_store(args.config)
+    try:
+        staff = add_staff(store, args.staff_no, args.name, pin)
+    except Refusal as refusal:
+        print(f"not added: {refusal.message}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(f"staff {staff.staff_no} ({staff.name}) added; log in at the maintenance screen")
+    return 0
+
+
+def cmd_staff_list(args: argparse.Namespace) -> int:
+    store = _open_store(args.config)
+    try:
+        rows = store.query("SELECT staff_no, name, active FROM staff ORDER BY staff_no")
+    finally:
+        store.close()
+    for row in rows:
+        state = "" if row["active"] else "  (inactive)"
+        print(f"{row['staff_no']}\t{row['name']}{state}")
+    if not rows:
+        print("no staff accounts yet: add one with `station staff add <number> <name>`")
+    return 0
+
+
+def cmd_release_guessing(args: argparse.Namespace) -> int:
+    """The way back in when an attacker has spent the staff-login budget: nobody can log in to
+    release it at the screen, but a technician at the station's terminal can (the daemon counts
+    from the usage log, so it sees the release at its next check)."""
+    from station.alarms import AlarmService
+    from station.people.throttle import KINDS, GuessThrottle
+
+    store = _open_store(args.config)
+    people = load_config(args.config).people
+    limits = {
+        "member_pin": people.station_member_pin_failures,
+        "staff_pin": people.station_staff_pin_failures,
+        "code": people.station_code_failures,
+    }
+    throttle = GuessThrottle(
+        store, AlarmService(store), KINDS[args.kind], limits[args.kind], people.guess_window_s
+    )
+    try:
+        held = store.write_now(lambda tx: throttle.release(tx, "cli", args.reason))
+    finally:
+        store.close()
+    print(
+        f"{args.kind}: released; guesses are checked again"
+        if held
+        else f"{args.kind} was not paused; the release is logged anyway"
+    )
+    return 0

@@ -1,0 +1,684 @@
+"""Lost and found: hand-in without identity, public browsing, claims decided by staff.
+
+A finder hands an item in at the screen: the station picks a free lost-and-found locker, opens
+it, and once the door is seen closed registers the item under a short number (the receipt).
+Valuables are flagged for staff to take out within a day. A claimant leaves a phone number and
+a description; staff verify in person (the station never decides ownership) and approve, which
+issues a one-time pickup code for the locker, or reject with a reason. Unclaimed items expire
+after the retention period and staff remove them with a disposition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+from station.doors.lockers import LockerService
+from station.people.codes import CodeBook, CodeMatch
+from station.people.phone import PhoneId
+from station.refusals import Refusal, invalid, invalid_state, not_found
+from station.services.config import LostFoundConfig
+from station.services.flows import Flow, FlowRunner, unsettled_flows
+from station.store import Schema, Store, Tx
+
+LOSTFOUND_SCHEMA = Schema(
+    "lostfound",
+    [
+        """
+        CREATE TABLE found_items (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            number TEXT NOT NULL UNIQUE,
+            category TEXT NOT NULL,
+            colour TEXT NOT NULL,
+            place TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            valuable INTEGER NOT NULL,
+            finder_id TEXT,                 -- keyed phone hash, for thanks; never shown
+            finder_label TEXT,
+            finder_masked TEXT,
+            locker TEXT,
+            in_locker INTEGER NOT NULL DEFAULT 1,
+            status TEXT NOT NULL CHECK (status IN
+                ('held', 'awaiting_pickup', 'with_staff', 'claimed', 'expired', 'removed')),
+            found_at REAL NOT NULL,
+            collect_by REAL,
+            expires_at REAL NOT NULL,
+            collected_by TEXT,
+            disposition TEXT,
+            disposition_reason TEXT,
+            closed_at REAL
+        );
+        CREATE INDEX found_items_locker ON found_items(locker) WHERE in_locker = 1;
+
+        CREATE TABLE claims (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            item_id INTEGER NOT NULL REFERENCES found_items(id),
+            claimant_id TEXT NOT NULL,
+            claimant_label TEXT NOT NULL,
+            claimant_masked TEXT NOT NULL,
+            description TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'picked_up')),
+            created_at REAL NOT NULL,
+            decided_at REAL,
+            decided_by TEXT,
+            reason TEXT,
+            code_id INTEGER
+        );
+        CREATE INDEX claims_item ON claims(item_id);
+        """,
+    ],
+)
+
+CATEGORIES: dict[str, tuple[str, str, bool]] = {
+    "documents": ("证件", "Documents", True),
+    "keys": ("钥匙", "Keys", False),
+    "electronics": ("手机/电子", "Phones and electronics", True),
+    "wallets": ("钱包", "Wallets", True),
+    "umbrellas": ("雨伞", "Umbrellas", False),
+    "clothing": ("衣物", "Clothing", False),
+    "other": ("其他", "Other", False),
+}
+"""code: (Chinese, English, valuable). Valuables go to staff within `valuables_collect_h`."""
+
+Disposition = Literal["police", "donated", "discarded"]
+CLAIMABLE = ("held", "with_staff")
+_OCCUPYING = ("held", "awaiting_pickup", "expired")
+
+
+def public_view(row: Any) -> dict[str, Any]:
+    """What anyone at the screen may see: never the finder."""
+    r = dict(row)
+    zh, en, _ = CATEGORIES.get(r["category"], (r["category"], r["category"], False))
+    return {
+        "number": r["number"],
+        "category": r["category"],
+        "category_zh": zh,
+        "category_en": en,
+        "colour": r["colour"],
+        "place": r["place"],
+        "description": r["description"],
+        "found_at": r["found_at"],
+        "status": r["status"],
+    }
+
+
+def staff_view(row: Any, claims: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    r = dict(row)
+    return {
+        **public_view(r),
+        "locker": r["locker"] if r["in_locker"] else None,
+        "valuable": bool(r["valuable"]),
+        "collect_by": r["collect_by"],
+        "finder": r["finder_masked"],
+        "expires_at": r["expires_at"],
+        "disposition": r["disposition"],
+        "disposition_reason": r["disposition_reason"],
+        "claims": claims or [],
+    }
+
+
+def claim_view(row: Any, number: str | None = None) -> dict[str, Any]:
+    r = dict(row)
+    return {
+        "id": r["id"],
+        "item": number or r.get("number"),
+        "claimant": r["claimant_masked"],
+        "description": r["description"],
+        "status": r["status"],
+        "created_at": r["created_at"],
+        "decided_at": r["decided_at"],
+        "decided_by": r["decided_by"],
+        "reason": r["reason"],
+    }
+
+
+class LostFoundService:
+    def __init__(
+        self,
+        store: Store,
+        cfg: LostFoundConfig,
+        lockers: LockerService,
+        flows: FlowRunner,
+        codes: CodeBook,
+        phone_id: Callable[[str], PhoneId],
+    ) -> None:
+        self._store = store
+        self._cfg = cfg
+        self._lockers = lockers
+        self._flows = flows
+        self._codes = codes
+        self._phone_id = phone_id
+
+    def options(self) -> dict[str, Any]:
+        return {
+            "categories": [
+                {"code": code, "zh": zh, "en": en, "valuable": valuable}
+                for code, (zh, en, valuable) in CATEGORIES.items()
+            ],
+            "places": list(self._cfg.places),
+        }
+
+    # --- hand-in -------------------------------------------------------------------------------
+
+    async def _free_locker(self) -> str:
+        rows = await self._store.aquery(
+            "SELECT DISTINCT locker FROM found_items WHERE in_locker = 1 AND status IN (?, ?, ?)",
+            _OCCUPYING,
+        )
+        taken = {r["locker"] for r in rows}
+        for view in self._lockers.snapshot():
+            lid = view["id"]
+            if (
+                view["purpose"] == "lost_found"
+                and lid not in taken
+                and self._lockers.is_usable(lid)
+                and not self._flows.busy(lid)
+            ):
+                return lid
+        raise Refusal(
+            "conflict",
+            "no_free_locker",
+            "no lost-and-found locker is free now; please hand the item to staff",
+            purpose="lost_found",
+        )
+
+    async def hand_in(
+        self,
+        *,
+        category: str,
+        colour: str,
+        place: str,
+        description: str,
+        finder_phone: str | None,
+        actor: str,
+    ) -> Flow:
+        if category not in CATEGORIES:
+            raise invalid("category", f"unknown category; use one of {', '.join(CATEGORIES)}")
+        finder = self._phone_id(finder_phone) if finder_phone else None
+        locker = await self._free_locker()
+        item = {
+            "category": category,
+            "colour": colour.strip(),
+            "place": place.strip(),
+            "description": description.strip(),
+            "finder": finder,
+        }
+        return self._flows.start(
+            "handin",
+            locker,
+            actor=actor,
+            reason=f"hand-in of a found item ({category})",
+            steps=_HandInSteps(self),
+            journal={k: item[k] for k in ("category", "colour", "place")}
+            | {"finder": finder.label if finder else None},
+            context={
+                "item": item,
+                "message_open": f"Door {locker} is open: put the item in and close the door",
+            },
+        )
+
+    def _register(self, tx: Tx, flow: Flow) -> dict[str, Any]:
+        return self._insert_item(tx, flow.context["item"], flow.actor, flow.locker, flow.id)
+
+    def _insert_item(
+        self,
+        tx: Tx,
+        item: dict[str, Any],
+        actor: str,
+        locker: str,
+        flow_id: str,
+        recovered: bool = False,
+    ) -> dict[str, Any]:
+        finder: PhoneId | None = item["finder"]
+        now = tx.now()
+        valuable = CATEGORIES[item["category"]][2]
+        (next_id,) = tx.conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM found_items").fetchone()
+        number = f"F{next_id:04d}"
+        tx.conn.execute(
+            "INSERT INTO found_items (id, number, category, colour, place, description, valuable,"
+            " finder_id, finder_label, finder_masked, locker, in_locker, status, found_at,"
+            " collect_by, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'held', ?, ?, ?)",
+            (
+                next_id,
+                number,
+                item["category"],
+                item["colour"],
+                item["place"],
+                item["description"],
+                int(valuable),
+                finder.hash if finder else None,
+                finder.label if finder else None,
+                finder.masked if finder else None,
+                locker,
+                now,
+                now + self._cfg.valuables_collect_h * 3600 if valuable else None,
+                now + self._cfg.retention_days * 86_400,
+            ),
+        )
+        tx.append(
+            "found_item_registered",
+            actor=actor,
+            locker=locker,
+            payload={
+                "number": number,
+                "category": item["category"],
+                "colour": item["colour"],
+                "place": item["place"],
+                "valuable": valuable,
+                "finder": finder.label if finder else None,
+                "flow": flow_id,
+                **({"recovered": True} if recovered else {}),
+            },
+        )
+        return {
+            "number": number,
+            "locker": locker,
+            "category": item["category"],
+            "valuable": valuable,
+        }
+
+    # --- browsing ------------------------------------------------------------------------------
+
+    async def browse(
+        self, category: str | None = None, since: float | None = None, until: float | None = None
+    ) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM found_items WHERE status IN ('held', 'with_staff')"
+        params: list[Any] = []
+        if category:
+            sql += " AND category = ?"
+            params.append(category)
+        if since is not None:
+            sql += " AND found_at >= ?"
+            params.append(since)
+        if until is not None:
+            sql += " AND found_at < ?"
+            params.append(until)
+        rows = await self._store.aquery(sql + " ORDER BY found_at DESC LIMIT 500", params)
+        return [public_view(r) for r in rows]
+
+    async def _item(self, number: str) -> dict[str, Any]:
+        rows = await self._store.aquery("SELECT * FROM found_items WHERE number = ?", (number,))
+        if not rows:
+            raise not_found(f"found item {number!r}")
+        return rows[0]
+
+    async def public_item(self, number: str) -> dict[str, Any]:
+        return public_view(await self._item(number))
+
+    async def staff_item(self, number: str) -> dict[str, Any]:
+        item = await self._item(number)
+        claims = await self._store.aquery(
+            "SELECT * FROM claims WHERE item_id = ? ORDER BY id", (item["id"],)
+        )
+        return staff_view(item, [claim_view(c, number) for c in claims])
+
+    # --- claims --------------------------------------------------------------------------------
+
+    async def claim(self, number: str, phone: str, description: str, actor: str) -> dict[str, Any]:
+        claimant = self._phone_id(phone)
+
+        def write(tx: Tx) -> dict[str, Any]:
+            item = tx.conn.execute(
+                "SELECT * FROM found_items WHERE number = ?", (number,)
+            ).fetchone()
+            if item is None:
+                raise not_found(f"found item {number!r}")
+            if item["status"] in ("awaiting_pickup", "claimed"):
+                raise Refusal(
+                    "conflict",
+                    "already_claimed",
+                    f"item {number} has already been claimed; if it is yours, please ask staff",
+                )
+            if item["status"] not in CLAIMABLE:
+                raise Refusal(
+                    "conflict",
+                    "not_claimable",
+                    f"item {number} can no longer be claimed here ({item['status']}); please "
+                    "ask staff",
+                    status=item["status"],
+                )
+            dup = tx.conn.execute(
+                "SELECT 1 FROM claims WHERE item_id = ? AND claimant_id = ? AND status = 'pending'",
+                (item["id"], claimant.hash),
+            ).fetchone()
+            if dup:
+                raise Refusal(
+                    "conflict",
+                    "duplicate_claim",
+                    f"you already have a claim waiting for staff on item {number}",
+                )
+            cur = tx.conn.execute(
+                "INSERT INTO claims (item_id, claimant_id, claimant_label, claimant_masked,"
+                " description, status, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?)",
+                (
+                    item["id"],
+                    claimant.hash,
+                    claimant.label,
+                    claimant.masked,
+                    description.strip(),
+                    tx.now(),
+                ),
+            )
+            claim_id = int(cur.lastrowid or 0)
+            tx.append(
+                "claim_submitted",
+                actor=claimant.label,
+                locker=item["locker"] if item["in_locker"] else None,
+                payload={"claim_id": claim_id, "number": number, "via": actor},
+            )
+            row = tx.conn.execute("SELECT * FROM claims WHERE id = ?", (claim_id,)).fetchone()
+            return claim_view(row, number)
+
+        return await self._store.write(write)
+
+    async def claims(self, status: str | None = "pending") -> list[dict[str, Any]]:
+        sql = (
+            "SELECT claims.*, found_items.number FROM claims"
+            " JOIN found_items ON item_id = found_items.id"
+        )
+        params: list[Any] = []
+        if status:
+            sql += " WHERE claims.status = ?"
+            params.append(status)
+        rows = await self._store.aquery(sql + " ORDER BY claims.id", params)
+        return [claim_view(r) for r in rows]
+
+    async def approve(self, claim_id: int, note: str, actor: str) -> dict[str, Any]:
+        """Staff checked the claimant: a pickup code for the locker, or a hand-over in person."""
+        code = await self._codes.prepare()
+        valid_s = self._cfg.claim_code_valid_h * 3600
+
+        def write(tx: Tx) -> dict[str, Any]:
+            claim, item = _claim_and_item(tx, claim_id)
+            if claim["status"] != "pending":
+                raise invalid_state(f"claim {claim_id} is {claim['status']}, not pending")
+            if item["status"] in ("awaiting_pickup", "claimed"):
+                raise Refusal(
+                    "conflict", "already_claimed", f"item {item['number']} is already claimed"
+                )
+            if item["status"] == "removed":
+                raise invalid_state(f"item {item['number']} was removed ({item['disposition']})")
+            now = tx.now()
+            others = tx.conn.execute(
+                "SELECT id FROM claims WHERE item_id = ? AND status = 'pending' AND id != ?",
+                (item["id"], claim_id),
+            ).fetchall()
+            for (other,) in others:
+                tx.conn.execute(
+                    "UPDATE claims SET status = 'rejected', decided_at = ?, decided_by = ?,"
+                    " reason = 'another claim was approved' WHERE id = ?",
+                    (now, actor, other),
+                )
+                tx.append(
+                    "claim_rejected",
+                    actor=actor,
+                    payload={
+                        "claim_id": other,
+                        "number": item["number"],
+                        "reason": "another claim was approved",
+                    },
+                )
+            result: dict[str, Any] = {"code": None, "locker": None, "code_expires_at": None}
+            if item["in_locker"]:
+                code_id, expires = self._codes.issue(
+                    tx, code, purpose="claim", ref=claim_id, locker=item["locker"], valid_s=valid_s
+                )
+                tx.conn.execute(
+                    "UPDATE claims SET status = 'approved', decided_at = ?, decided_by = ?,"
+                    " reason = ?, code_id = ? WHERE id = ?",
+                    (now, actor, note or None, code_id, claim_id),
+                )
+                tx.conn.execute(
+                    "UPDATE found_items SET status = 'awaiting_pickup' WHERE id = ?", (item["id"],)
+                )
+                result = {"code": code.plain, "locker": item["locker"], "code_expires_at": expires}
+                tx.append(
+                    "claim_approved",
+                    actor=actor,
+                    locker=item["locker"],
+                    payload={
+                        "claim_id": claim_id,
+                        "number": item["number"],
+                        "claimant": claim["claimant_label"],
+                        "code_expires_at": expires,
+                        "note": note,
+                    },
+                )
+            else:
+                tx.conn.execute(
+                    "UPDATE claims SET status = 'picked_up', decided_at = ?, decided_by = ?,"
+                    " reason = ? WHERE id = ?",
+                    (now, actor, note or None, claim_id),
+                )
+                tx.conn.execute(
+                    "UPDATE found_items SET status = 'claimed', closed_at = ? WHERE id = ?",
+                    (now, item["id"]),
+                )
+                tx.append(
+                    "claim_approved",
+                    actor=actor,
+                    payload={
+                        "claim_id": claim_id,
+                        "number": item["number"],
+                        "claimant": claim["claimant_label"],
+                        "handed_over": True,
+                        "note": note,
+                    },
+                )
+            row = tx.conn.execute("SELECT * FROM claims WHERE id = ?", (claim_id,)).fetchone()
+            return {"claim": claim_view(row, item["number"]), **result}
+
+        return await self._store.write(write)
+
+    async def reject(self, claim_id: int, reason: str, actor: str) -> dict[str, Any]:
+        def write(tx: Tx) -> dict[str, Any]:
+            claim, item = _claim_and_item(tx, claim_id)
+            if claim["status"] != "pending":
+                raise invalid_state(f"claim {claim_id} is {claim['status']}, not pending")
+            tx.conn.execute(
+                "UPDATE claims SET status = 'rejected', decided_at = ?, decided_by = ?, reason = ?"
+                " WHERE id = ?",
+                (tx.now(), actor, reason, claim_id),
+            )
+            tx.append(
+                "claim_rejected",
+                actor=actor,
+                payload={"claim_id": claim_id, "number": item["number"], "reason": reason},
+            )
+            row = tx.conn.execute("SELECT * FROM claims WHERE id = ?", (claim_id,)).fetchone()
+            return claim_view(row, item["number"])
+
+        return await self._store.write(write)
+
+    def picked_up(self, tx: Tx, match: CodeMatch, actor: str) -> dict[str, Any]:
+        """The claimant's code opened the door: the case is closed."""
+        claim, item = _claim_and_item(tx, match.ref)
+        now = tx.now()
+        tx.conn.execute("UPDATE claims SET status = 'picked_up' WHERE id = ?", (match.ref,))
+        tx.conn.execute(
+            "UPDATE found_items SET status = 'claimed', in_locker = 0, closed_at = ? WHERE id = ?",
+            (now, item["id"]),
+        )
+        tx.append(
+            "found_item_claimed",
+            actor=claim["claimant_label"],
+            locker=match.locker,
+            payload={"claim_id": match.ref, "number": item["number"], "via": actor},
+        )
+        return {"kind": "claim", "ref": match.ref, "number": item["number"]}
+
+    # --- staff ---------------------------------------------------------------------------------
+
+    async def valuables(self) -> list[dict[str, Any]]:
+        rows = await self._store.aquery(
+            "SELECT * FROM found_items WHERE valuable = 1 AND in_locker = 1"
+            " AND status IN ('held', 'expired') ORDER BY collect_by"
+        )
+        return [staff_view(r) for r in rows]
+
+    async def expired(self) -> list[dict[str, Any]]:
+        rows = await self._store.aquery(
+            "SELECT * FROM found_items WHERE status = 'expired' ORDER BY expires_at"
+        )
+        return [staff_view(r) for r in rows]
+
+    async def collect(self, number: str, note: str, actor: str) -> dict[str, Any]:
+        """Staff took an item out of its locker into their custody (valuables, within a day)."""
+
+        def write(tx: Tx) -> None:
+            item = tx.conn.execute(
+                "SELECT * FROM found_items WHERE number = ?", (number,)
+            ).fetchone()
+            if item is None:
+                raise not_found(f"found item {number!r}")
+            if not item["in_locker"] or item["status"] not in ("held", "expired"):
+                raise invalid_state(f"item {number} is not waiting in a locker ({item['status']})")
+            status = "with_staff" if item["status"] == "held" else "expired"
+            tx.conn.execute(
+                "UPDATE found_items SET status = ?, in_locker = 0, collected_by = ? WHERE id = ?",
+                (status, actor, item["id"]),
+            )
+            tx.append(
+                "found_item_collected",
+                actor=actor,
+                locker=item["locker"],
+                payload={"number": number, "note": note},
+            )
+
+        await self._store.write(write)
+        return await self.staff_item(number)
+
+    async def remove(
+        self, number: str, disposition: Disposition, reason: str, actor: str
+    ) -> dict[str, Any]:
+        """Staff dispose of an expired item: handed to police, donated or discarded."""
+
+        def write(tx: Tx) -> None:
+            item = tx.conn.execute(
+                "SELECT * FROM found_items WHERE number = ?", (number,)
+            ).fetchone()
+            if item is None:
+                raise not_found(f"found item {number!r}")
+            if item["status"] != "expired":
+                raise invalid_state(
+                    f"item {number} is {item['status']}; only expired items are removed"
+                )
+            now = tx.now()
+            tx.conn.execute(
+                "UPDATE found_items SET status = 'removed', in_locker = 0, disposition = ?,"
+                " disposition_reason = ?, closed_at = ? WHERE id = ?",
+                (disposition, reason, now, item["id"]),
+            )
+            tx.conn.execute(
+                "UPDATE claims SET status = 'rejected', decided_at = ?, decided_by = ?,"
+                " reason = 'item removed' WHERE item_id = ? AND status = 'pending'",
+                (now, actor, item["id"]),
+            )
+            tx.append(
+                "found_item_removed",
+                actor=actor,
+                locker=item["locker"],
+                payload={"number": number, "disposition": disposition, "reason": reason},
+            )
+
+        await self._store.write(write)
+        return await self.staff_item(number)
+
+    async def start(self) -> None:
+        """Hand-ins a restart cut short: a door seen open means an item went in, so it is
+        registered from what the flow logged (description and finder contact are not logged,
+        so staff fill them in); a door never seen open means nothing was handed in."""
+        await self._store.write(self._settle_handins)
+
+    def _settle_handins(self, tx: Tx) -> None:
+        for cut in unsettled_flows(
+            tx, "handin", ("found_item_registered", "found_handin_cancelled")
+        ):
+            j = cut.journal
+            if cut.door_opened:
+                item = {
+                    "category": j["category"],
+                    "colour": j["colour"],
+                    "place": j["place"],
+                    "description": "",
+                    "finder": None,
+                }
+                self._insert_item(tx, item, cut.actor, cut.locker, cut.flow, recovered=True)
+            else:
+                tx.append(
+                    "found_handin_cancelled",
+                    actor="system",
+                    locker=cut.locker,
+                    payload={
+                        "category": j["category"],
+                        "reason": "station restarted before the door opened",
+                        "flow": cut.flow,
+                    },
+                )
+
+    def sweep(self, tx: Tx) -> int:
+        """Items past the retention period become `expired`, listed for staff."""
+        rows = tx.conn.execute(
+            "SELECT id, number, locker, in_locker FROM found_items"
+            " WHERE status IN ('held', 'with_staff') AND expires_at <= ?",
+            (tx.now(),),
+        ).fetchall()
+        for r in rows:
+            tx.conn.execute("UPDATE found_items SET status = 'expired' WHERE id = ?", (r["id"],))
+            tx.append(
+                "found_item_expired",
+                actor="system",
+                locker=r["locker"] if r["in_locker"] else None,
+                payload={"number": r["number"], "retention_days": self._cfg.retention_days},
+            )
+        return len(rows)
+
+
+def _claim_and_item(tx: Tx, claim_id: int) -> tuple[Any, Any]:
+    claim = tx.conn.execute("SELECT * FROM claims WHERE id = ?", (claim_id,)).fetchone()
+    if claim is None:
+        raise not_found(f"claim {claim_id}")
+    item = tx.conn.execute("SELECT * FROM found_items WHERE id = ?", (claim["item_id"],)).fetchone()
+    return claim, item
+
+
+class _HandInSteps:
+    def __init__(self, service: LostFoundService) -> None:
+        self._s = service
+
+    async def opened(self, flow: Flow) -> None:
+        # Registered as soon as the door opens, not when it shuts: if the station restarts in
+        # between, the item in the locker still has its record.
+        flow.result.update(await self._s._store.write(lambda tx: self._s._register(tx, flow)))
+
+    async def not_opened(self, flow: Flow, why: str) -> None:
+        await self._s._store.write(
+            lambda tx: tx.append(
+                "found_handin_cancelled",
+                actor=flow.actor,
+                locker=flow.locker,
+                payload={
+                    "category": flow.context["item"]["category"],
+                    "reason": why,
+                    "flow": flow.id,
+                },
+            )
+        )
+
+    async def closed(self, flow: Flow, runner: FlowRunner) -> None:
+        flow.context["message_completed"] = (
+            f"Thank you! Item {flow.result['number']} is registered in locker {flow.locker}"
+        )
+
+    async def not_closed(self, flow: Flow) -> None:
+        await self._s._store.write(
+            lambda tx: tx.append(
+                "found_handin_abandoned",
+                actor="system",
+                locker=flow.locker,
+                payload={
+                    "category": flow.context["item"]["category"],
+                    "number": flow.result["number"],
+                },
+            )
+        )

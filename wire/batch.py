@@ -1,0 +1,147 @@
+"""The ingest batch and central's answer: what one upload carries, both ways.
+
+The station builds a batch with `encode_batch` (rows in log order, as many as fit, gzipped);
+central decodes it with `IngestBatch` and answers with the highest sequence it holds
+contiguously, which the station reads back with `decode_ack`. Unknown fields are refused rather
+than dropped: a station newer than central keeps its events (it only advances on an
+acknowledgement) until central is upgraded, and nothing is half-stored.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from wire.event import SEQ_MAX, Row, WireEvent, encode_event, text
+
+StationId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+
+
+class AnswerError(ValueError):
+    """Central's answer is not one this station can act on; the message says what it was."""
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    after: int
+    first_seq: int
+    last_seq: int
+    count: int
+    raw_bytes: int
+    body: bytes
+    """gzip-compressed JSON."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    acked_seq: int
+    stored: int
+    duplicates: int
+    server_time: float | None
+
+
+def encode_batch(
+    station: str,
+    after: int,
+    rows: Iterable[Row],
+    max_bytes: int,
+    telemetry: dict[str, Any] | None,
+    gzip_level: int = 6,
+) -> Batch:
+    """Take rows in order until max_bytes of JSON (at least one row), then gzip the batch."""
+    head = f'{{"station":{text(station)},"after":{int(after)},"telemetry":'
+    head += (text(telemetry) if telemetry is not None else "null") + ',"events":['
+    parts: list[bytes] = []
+    size = len(head) + 2
+    first = last = 0
+    for row in rows:
+        encoded = encode_event(row).encode()
+        if parts and size + len(encoded) + 1 > max_bytes:
+            break
+        parts.append(encoded)
+        size += len(encoded) + 1
+        last = int(row[0])
+        if not first:
+            first = last
+    raw = head.encode() + b",".join(parts) + b"]}"
+    return Batch(
+        after=after,
+        first_seq=first,
+        last_seq=last,
+        count=len(parts),
+        raw_bytes=len(raw),
+        body=gzip.compress(raw, compresslevel=gzip_level, mtime=0),
+    )
+
+
+class IngestBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    station: StationId
+    after: Annotated[int, Field(ge=0, le=SEQ_MAX)]
+    """The station's event right before the first one here (its cursor): nothing lies between."""
+    events: list[WireEvent] = []
+    telemetry: dict[str, Any] | None = None
+    """A compact snapshot of the station's state; also the heartbeat when `events` is empty."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> IngestBatch:
+        previous = self.after
+        for i, e in enumerate(self.events):
+            if e.seq <= previous:
+                raise ValueError(
+                    f"events[{i}].seq {e.seq} must be greater than {previous} (the batch's "
+                    "'after' or the event before it): send events in log order"
+                )
+            previous = e.seq
+        return self
+
+
+def decode_ack(status: int, body: bytes, station: str) -> Ack:
+    """Central's 200 answer to a batch; AnswerError if it is anything else."""
+    if status != 200:
+        raise AnswerError(f"unexpected HTTP status {status}")
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # (RecursionError: JSON nested thousands deep, which only a broken proxy sends.)
+        preview = body[:60].decode("utf-8", "replace")
+        raise AnswerError(f"answer is not JSON: {preview!r}") from None
+    if not isinstance(data, dict):
+        raise AnswerError("answer is not a JSON object")
+    acked = data.get("acked_seq")
+    if not isinstance(acked, int) or isinstance(acked, bool) or acked < 0:
+        raise AnswerError(f"answer has no valid acked_seq (got {acked!r})")
+    if data.get("station") != station:
+        raise AnswerError(f"answer is for station {data.get('station')!r}, not {station!r}")
+    server_time = data.get("server_time")
+    usable = isinstance(server_time, int | float) and not isinstance(server_time, bool)
+    if not usable or not math.isfinite(server_time):
+        server_time = None
+    return Ack(
+        acked_seq=acked,
+        stored=_count(data.get("stored")),
+        duplicates=_count(data.get("duplicates")),
+        server_time=float(server_time) if server_time is not None else None,
+    )
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def error_detail(body: bytes) -> str:
+    """The `detail` of an error answer, or the start of whatever came back instead."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return body[:200].decode("utf-8", "replace").strip()
+    if isinstance(data, dict) and isinstance(data.get("detail"), str):
+        return data["detail"]
+    return str(data)[:200]
