@@ -1,7 +1,7 @@
 """The small specs the lock-board drivers take: what a board and its bus are, in driver terms.
 
 The drivers import nothing of the station: the station maps its checked config onto these
-records (station/boards.py), tests and tools build them directly. Each holds only what its
+records (station/doors/boards.py), tests and tools build them directly. Each holds only what its
 driver needs, already in the driver's units.
 """
 

@@ -21,9 +21,9 @@ import httpx
 from drivers.lockboard.port import DoorReading
 from drivers.lockboard.serial_board import open_board
 from drivers.lockboard.serial_bus import BusRegistry
-from station.boards import bus_timing, serial_spec, sim_request
 from station.clock import kernel_clock_synced
 from station.config import BoardConfig, ConfigError, StationConfig, load_config
+from station.doors.boards import bus_timing, serial_spec, sim_request
 
 Status = Literal["OK", "WARN", "FAIL"]
 

@@ -8,8 +8,8 @@ from drivers.lockboard.port import DoorReading
 from drivers.lockboard.serial_board import open_board
 from drivers.lockboard.serial_bus import BusRegistry
 from drivers.sim.lockboard import start_sim_board
-from station.boards import bus_timing, gpio_spec, serial_spec, sim_request
 from station.config import BoardConfig, Timeouts
+from station.doors.boards import bus_timing, gpio_spec, serial_spec, sim_request
 
 
 async def test_a_sim_board_from_config_is_a_real_serial_board() -> None:
