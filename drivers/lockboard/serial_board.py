@@ -12,7 +12,9 @@ Errors are translated into the port's two answers, by whether the frame went out
 A cu unlock never makes the bus blind: it waits only `unlock_wait_s` for its answer, then the
 bus is free for the status read the station sends at once; an answer that comes later is
 still recognised (and learnt from) when it turns up during that read. An unlock answered with
-a status frame returns that frame's doors as a fresh reading.
+a status frame returns that frame's doors as a fresh reading. A status read that timed out
+holds off only its own board's next read for one answer window (its late answer would look
+exactly like the next one's); its bus-mates go on at once.
 """
 
 from __future__ import annotations
@@ -132,6 +134,9 @@ class SerialLockBoard:
         self._answer_s = answer_s
         self._late_until = 0.0
         """Until then, a frame answering an earlier unlock is recognised as its late answer."""
+        self._status_late_until = 0.0
+        """Until then, an unanswered status read's answer may still come: in the very bytes the
+        next read's would, so this board is not asked again before (its bus-mates are)."""
         self._id = board_id
         self._bus = bus
         self._channels = channels
@@ -211,6 +216,9 @@ class SerialLockBoard:
 
     async def read_status(self) -> BoardStatus:
         wire = self._wire
+        holdoff = self._status_late_until - time.monotonic()
+        if holdoff > 0:
+            await asyncio.sleep(holdoff)
         late_before = self._bus.stats.late_answers
         try:
             frame = await self._bus.transact(
@@ -220,7 +228,10 @@ class SerialLockBoard:
                 answer_s=self._answer_s,
                 observe=self._late_answer,
             )
-        except (BusDown, NoAnswer) as exc:
+        except BusDown as exc:
+            raise BoardUnavailable(f"{self._where}: status: {exc}") from exc
+        except NoAnswer as exc:
+            self._status_late_until = time.monotonic() + (self._answer_s or self._bus.answer_s)
             raise BoardUnavailable(f"{self._where}: status: {exc}") from exc
         if self._bus.stats.late_answers == late_before:
             self.answers.board_alive()

@@ -168,13 +168,27 @@ class SerialBus:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._executor, fn, *args)
 
-    def _ready(self) -> serial.Serial:
-        """The open port with a quiet line and an empty input buffer, or BusDown."""
+    def _ready(
+        self, scan: ScanFn | None = None, observe: Callable[[Any], bool] | None = None
+    ) -> serial.Serial:
+        """The open port with a quiet line and an empty input buffer, or BusDown.
+
+        What is discarded is still shown to `observe`: a late answer that arrived between two
+        exchanges is recognised as one, not only one that arrives during an exchange.
+        """
         ser = self._open()
         try:
+            discarded = b""
             if self._drain_until is not None:
-                self._drain(ser)
+                discarded = self._drain(ser)
+            waiting = ser.in_waiting
+            if waiting:
+                stale = ser.read(waiting)
+                self.stats.discarded_bytes += len(stale)
+                discarded += stale
             ser.reset_input_buffer()
+            if discarded and scan is not None and observe is not None:
+                self._look_for_late(discarded, scan, observe)
         except _IO_ERRORS as exc:
             self._lost(exc)
             raise BusDown(f"{self.port}: adapter gone ({_describe(exc)}); nothing sent") from None
@@ -188,6 +202,12 @@ class SerialBus:
         except _IO_ERRORS as exc:
             self._lost(exc)
             raise NoAnswer(f"{self.port}: writing failed ({_describe(exc)})") from None
+
+    def _look_for_late(self, data: bytes, scan: ScanFn, observe: Callable[[Any], bool]) -> None:
+        items, _ = scan(data)
+        for item in items:
+            if not isinstance(item, Noise) and observe(item):
+                self.stats.late_answers += 1
 
     def _send_only(self, request: bytes) -> None:
         ser = self._ready()
@@ -208,7 +228,7 @@ class SerialBus:
         answer_s: float,
         observe: Callable[[Any], bool] | None,
     ) -> Any:
-        ser = self._ready()
+        ser = self._ready(scan, observe)
         self._write(ser, request)
         return self._await_answer(ser, scan, match, answer_s, observe)
 
@@ -257,8 +277,9 @@ class SerialBus:
                 heard = f"; heard {'; '.join(trouble[:3])}" if trouble else ""
                 raise NoAnswer(f"no answer within {answer_s * 1000:.0f} ms{heard}")
 
-    def _drain(self, ser: serial.Serial) -> None:
-        """Discard input until the line has been quiet for a few character times."""
+    def _drain(self, ser: serial.Serial) -> bytes:
+        """Discard input until the line has been quiet for a few character times; return it."""
+        heard = bytearray()
         started = time.monotonic()
         until = max(self._drain_until or started, started)
         give_up = until + self._t.answer_s + self.quiet_s
@@ -269,9 +290,11 @@ class SerialBus:
             if data:
                 last_heard = now
                 self.stats.discarded_bytes += len(data)
+                if len(heard) < 4096:
+                    heard += data
             elif now >= until and now - last_heard >= self.quiet_s:
                 self._drain_until = None
-                return
+                return bytes(heard)
             if now >= give_up:
                 self._drain_until = now
                 raise BusDown(
