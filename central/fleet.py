@@ -218,7 +218,8 @@ class Fleet:
     # --- as batches arrive -------------------------------------------------------------------
 
     def ingested(self, station: str, telemetry: dict[str, Any] | None) -> None:
-        """After a batch is stored: fold newly contiguous events, keep a sample, prune.
+        """After a batch is stored: fold newly contiguous events (history and reports), keep a
+        sample, prune.
 
         Called off the event loop. A failure here is logged and left for the next batch (the
         fold resumes from its stored position); it never fails the station's upload.
@@ -226,6 +227,8 @@ class Fleet:
         now = self.clock()
         try:
             while self.storage.rollup(station, _ROLLUP_CHUNK) == _ROLLUP_CHUNK:
+                pass
+            while self.storage.fold_reports(station, _ROLLUP_CHUNK) == _ROLLUP_CHUNK:
                 pass
             if telemetry is not None:
                 self.storage.add_sample(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from station.config import ConfigError, StationConfig, load_config
 from station.ops.cli import add_maintenance_commands
+from station.ops.members_cli import add_member_commands
 from station.ops.staff_cli import add_staff_commands
 
 DEFAULT_CONFIG = "/etc/station/station.toml"
@@ -98,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     add_staff_commands(sub, DEFAULT_CONFIG)
+    add_member_commands(sub, DEFAULT_CONFIG)
     add_maintenance_commands(sub, DEFAULT_CONFIG)
     return parser
 
