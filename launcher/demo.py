@@ -29,8 +29,16 @@ from station.config import parse_config
 EXAMPLE = Path(__file__).resolve().parent.parent / "deploy" / "station.example.toml"
 
 
-def demo_config(directory: Path, port: int = 8470) -> dict[str, Any]:
-    """The example config turned into a simulated station whose data lives in `directory`."""
+MODBUS_LOCKERS = ("A13", "A14", "A15", "A16")
+"""The lockers the Modbus variant puts on its simulated Modbus RTU board (channels 1..4)."""
+
+
+def demo_config(directory: Path, port: int = 8470, modbus: bool = False) -> dict[str, Any]:
+    """The example config turned into a simulated station whose data lives in `directory`.
+
+    With `modbus`, lockers A13-A16 move to a second bus: a simulated Modbus RTU relay board
+    (slave 1, coil pulses, discrete-input feedback) on its own pty, driven by the real driver.
+    """
     data = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
     data["station"]["id"] = "DEMO-0001"
     data["station"]["data_dir"] = str((directory / "data").resolve())
@@ -50,6 +58,24 @@ def demo_config(directory: Path, port: int = 8470) -> dict[str, Any]:
         board["protocol"] = "sim"
         board["sim_protocol"] = "cu"
         board["sim_auto_close_s"] = 6.0
+    if modbus:
+        data["boards"].append(
+            {
+                "id": "M1",
+                "protocol": "sim",
+                "sim_protocol": "modbus",
+                "address": 1,
+                "channels": len(MODBUS_LOCKERS),
+                "modbus_unlock": "coil",
+                "pulse_ms": 300,
+                "inputs": "discrete",
+                "sim_auto_close_s": 6.0,
+            }
+        )
+        for locker in data["lockers"]:
+            if locker["id"] in MODBUS_LOCKERS:
+                locker["board"] = "M1"
+                locker["channel"] = MODBUS_LOCKERS.index(locker["id"]) + 1
     data["occupancy"] = {"radar_port": str((directory / "station-radar").resolve())}
     parse_config(data, "demo config")
     return data
@@ -68,12 +94,12 @@ def _central(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def ensure_config(directory: Path) -> Path:
+def ensure_config(directory: Path, modbus: bool = False) -> Path:
     """Write the demo config once, registering the station with the demo's central server."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "station.toml"
     if not path.exists():
-        data = demo_config(directory)
+        data = demo_config(directory, modbus=modbus)
         token = _central(directory, "register", data["station"]["id"]).stdout.strip()
         data["sync"] = {
             "url": f"http://127.0.0.1:{CENTRAL_PORT}",
@@ -160,8 +186,10 @@ Press Ctrl-C to stop.""",
     )
 
 
-def run_demo(directory: Path, headless: bool = False, web: bool = False) -> int:
-    config_path = ensure_config(directory)
+def run_demo(
+    directory: Path, headless: bool = False, web: bool = False, modbus: bool = False
+) -> int:
+    config_path = ensure_config(directory, modbus)
     config = tomllib.loads(config_path.read_text(encoding="utf-8"))
     url = f"http://127.0.0.1:{config['api']['port']}"
     radar = VirtualRadar(config.get("occupancy", {}).get("radar_port", directory / "radar"))

@@ -65,7 +65,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from launcher.demo import run_demo
 
-    return run_demo(Path(args.dir), headless=args.headless, web=args.web)
+    return run_demo(Path(args.dir), headless=args.headless, web=args.web, modbus=args.modbus)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", default="var/demo", help="where the demo keeps its config and data")
     p.add_argument("--headless", action="store_true", help="no touchscreen UI; serve the API only")
     p.add_argument("--web", action="store_true", help="serve the UI to a browser instead")
+    p.add_argument(
+        "--modbus",
+        action="store_true",
+        help="put lockers A13-A16 on a simulated Modbus RTU board (a new --dir only)",
+    )
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("ui", help="the touchscreen UI (a client of the daemon's API)")

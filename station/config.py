@@ -23,7 +23,7 @@ from station.sync.config import SyncConfig
 from station.ui_config import UiConfig
 
 Role = Literal["kiosk", "staff", "central"]
-Protocol = Literal["cu", "dip8", "gpio", "sim"]
+Protocol = Literal["cu", "dip8", "modbus", "gpio", "sim"]
 Purpose = Literal["tool", "lost_found", "storage"]
 
 
@@ -103,9 +103,9 @@ class Timeouts(Section):
     """Ceiling of the back-off between attempts to reopen a vanished serial adapter."""
 
 
-PROTOCOL_ANSWER_MS: dict[str, int] = {"cu": 1000, "dip8": 1500, "gpio": 1000}
+PROTOCOL_ANSWER_MS: dict[str, int] = {"cu": 1000, "dip8": 1500, "modbus": 500, "gpio": 1000}
 """How long each protocol's boards may take to answer (shared/design/hardware.md)."""
-PROTOCOL_BAUD: dict[str, int] = {"cu": 19200, "dip8": 9600}
+PROTOCOL_BAUD: dict[str, int] = {"cu": 19200, "dip8": 9600, "modbus": 9600}
 """The factory baud of each protocol's common boards (the KR-CU16 ships at 19200)."""
 
 
@@ -129,6 +129,19 @@ class BoardConfig(Section):
     later answer is still recognised."""
     item_sensor: bool = False
     """The board's compartments have infrared "item present" sensors."""
+    # modbus (address is the slave address 1..247)
+    modbus_unlock: Literal["coil", "flash"] = "coil"
+    """"coil": on, pulse_ms, off by the station; "flash": the board's own pulse function."""
+    coil_base: Annotated[int, Field(ge=0, le=0xFFFF)] = 0
+    """Coil address of channel 1."""
+    flash_base: Annotated[int, Field(ge=0, le=0xFFFF)] = 0x0200
+    """Address of channel 1's pulse function (a time in 100 ms units is written there)."""
+    flash_function: Literal[5, 6] = 5
+    """Which write carries the pulse time: 5 (single coil) or 6 (single register)."""
+    inputs: Literal["discrete", "input_register"] = "discrete"
+    """Where door feedback is read: discrete inputs (0x02) or input registers (0x04)."""
+    input_base: Annotated[int, Field(ge=0, le=0xFFFF)] = 0
+    """Input address of channel 1."""
     # gpio
     relay_pins: list[Annotated[int, Field(ge=0, le=27)]] = []
     sensor_pins: list[Annotated[int, Field(ge=0, le=27)]] = []
@@ -136,7 +149,7 @@ class BoardConfig(Section):
     pulse_ms: Annotated[int, Field(ge=50, le=5_000)] = 500
     debounce_ms: Annotated[int, Field(ge=0, le=1_000)] = 50
     # sim
-    sim_protocol: Literal["cu", "dip8"] = "cu"
+    sim_protocol: Literal["cu", "dip8", "modbus"] = "cu"
     sim_auto_close_s: Annotated[float, Field(ge=0, le=3_600)] = 6.0
     """Simulated doors close by themselves this long after opening; 0 = only when told."""
     sim_wire_time: bool = False
@@ -146,7 +159,9 @@ class BoardConfig(Section):
 
     @model_validator(mode="after")
     def _fits_protocol(self) -> BoardConfig:
-        if self.protocol in ("cu", "dip8") and not self.port:
+        if self.wire_protocol == "modbus" and not 1 <= self.address <= 247:
+            raise ValueError("protocol 'modbus' has slave addresses 1..247 (0 is broadcast)")
+        if self.protocol in ("cu", "dip8", "modbus") and not self.port:
             raise ValueError(f"protocol '{self.protocol}' needs 'port' (a serial device path)")
         if self.wire_protocol == "cu" and (self.address > 15 or self.channels > 16):
             raise ValueError("protocol 'cu' has board addresses 0..15 and at most 16 channels")
@@ -173,9 +188,9 @@ class BoardConfig(Section):
         return self
 
     @property
-    def wire_protocol(self) -> Literal["cu", "dip8"] | None:
+    def wire_protocol(self) -> Literal["cu", "dip8", "modbus"] | None:
         """The byte protocol spoken on the wire (a sim board speaks one of the real ones)."""
-        if self.protocol in ("cu", "dip8"):
+        if self.protocol in ("cu", "dip8", "modbus"):
             return self.protocol  # type: ignore[return-value]
         if self.protocol == "sim":
             return self.sim_protocol
@@ -249,6 +264,19 @@ class StationConfig(Section):
                 f"GPIO pins claimed twice across boards and [occupancy]: {clash}; "
                 "each pin drives or reads one thing"
             )
+        families: dict[str, set[str]] = {}
+        for b in self.boards:
+            if b.port and b.wire_protocol:
+                family = "modbus" if b.wire_protocol == "modbus" else "cu/dip8"
+                families.setdefault(b.port, set()).add(family)
+        for port, found in families.items():
+            if len(found) > 1:
+                ids = ", ".join(b.id for b in self.boards if b.port == port)
+                raise ValueError(
+                    f"boards {ids} share {port} but speak modbus and cu/dip8: Modbus RTU and "
+                    "the cu/dip8 frames cannot share one adapter; give the Modbus boards an "
+                    "adapter of their own"
+                )
         on_bus = Counter((b.port, b.address) for b in self.boards if b.port)
         for (port, address), n in on_bus.items():
             if n > 1:

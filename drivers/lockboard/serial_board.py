@@ -134,9 +134,7 @@ class SerialLockBoard:
         self._answer_s = answer_s
         self._late_until = 0.0
         """Until then, a frame answering an earlier unlock is recognised as its late answer."""
-        self._status_late_until = 0.0
-        """Until then, an unanswered status read's answer may still come: in the very bytes the
-        next read's would, so this board is not asked again before (its bus-mates are)."""
+
         self._id = board_id
         self._bus = bus
         self._channels = channels
@@ -216,9 +214,6 @@ class SerialLockBoard:
 
     async def read_status(self) -> BoardStatus:
         wire = self._wire
-        holdoff = self._status_late_until - time.monotonic()
-        if holdoff > 0:
-            await asyncio.sleep(holdoff)
         late_before = self._bus.stats.late_answers
         try:
             frame = await self._bus.transact(
@@ -227,11 +222,9 @@ class SerialLockBoard:
                 lambda f: wire.status_bits(f) is not None,
                 answer_s=self._answer_s,
                 observe=self._late_answer,
+                hold_off=self._id,
             )
-        except BusDown as exc:
-            raise BoardUnavailable(f"{self._where}: status: {exc}") from exc
-        except NoAnswer as exc:
-            self._status_late_until = time.monotonic() + (self._answer_s or self._bus.answer_s)
+        except (BusDown, NoAnswer) as exc:
             raise BoardUnavailable(f"{self._where}: status: {exc}") from exc
         if self._bus.stats.late_answers == late_before:
             self.answers.board_alive()

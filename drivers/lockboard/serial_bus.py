@@ -94,6 +94,7 @@ class SerialBus:
         self._drain_until: float | None = None
         self._last_error = "not opened yet"
         self._users: set[str] = set()
+        self._held_until: dict[str, float] = {}
         self._closed = False
         self.stats = BusStats()
 
@@ -141,16 +142,29 @@ class SerialBus:
         *,
         answer_s: float | None = None,
         observe: Callable[[Any], bool] | None = None,
+        hold_off: str | None = None,
     ) -> Any:
         """Send one command and return the first frame `match` accepts.
 
         `answer_s` is how long this command's board may take (default: the bus's); `observe`
         is shown every other valid frame heard and returns True for one it recognises (a late
         answer to an earlier command), which is then counted as late rather than stray.
+        With `hold_off` (a board's id), a timeout holds that board's next such exchange back
+        by one answer window, outside the bus lock: its late answer would look exactly like the
+        next one's, and its bus-mates need not wait for it.
         Raises BusDown (nothing sent) or NoAnswer (sent, no matching answer within answer_s).
         """
         window = self._t.answer_s if answer_s is None else answer_s
-        return await self._run(self._exchange, request, scan, match, window, observe)
+        if hold_off is not None:
+            wait = self._held_until.get(hold_off, 0.0) - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        try:
+            return await self._run(self._exchange, request, scan, match, window, observe)
+        except NoAnswer:
+            if hold_off is not None:
+                self._held_until[hold_off] = time.monotonic() + window
+            raise
 
     async def send(self, request: bytes) -> None:
         """Send one command that gets no answer; return once its bytes are on the wire.
@@ -368,15 +382,24 @@ class BusRegistry:
     def __init__(self, timing: BusTiming) -> None:
         self._timing = timing
         self._buses: dict[str, SerialBus] = {}
+        self._family: dict[str, str] = {}
 
-    def bus(self, port: str, baud: int, user: str) -> SerialBus:
-        """The bus on `port` for board `user`; boards sharing a port must agree on the baud.
+    def bus(self, port: str, baud: int, user: str, family: str = "cu/dip8") -> SerialBus:
+        """The bus on `port` for board `user`; boards sharing a port must agree on the baud
+        and on the framing family ("modbus" RTU frames and the cu/dip8 ones cannot share a
+        line: each side's frames are noise that can look like the other's).
 
         The board attaches itself (SerialBus.attach) once it is built and detaches on close.
         """
         bus = self._buses.get(port)
+        if bus is not None and not bus.closed and self._family.get(port) != family:
+            raise ValueError(
+                f"board '{user}' speaks {family} but {port} already carries "
+                f"{self._family.get(port)} boards: one protocol family per adapter"
+            )
         if bus is None or bus.closed:
             bus = self._buses[port] = SerialBus(port, baud, self._timing)
+            self._family[port] = family
         elif bus.baud != baud:
             raise ValueError(
                 f"board '{user}' wants {port} at {baud} baud but it is already used at "

@@ -80,3 +80,32 @@ class SerialBoardSpec:
     read; an answer later than this is still recognised when it arrives."""
     learned_answer: Literal["status", "ack", "none"] | None = None
     """An "auto" board's shape as learnt before (the station keeps it across restarts)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModbusBoardSpec:
+    """One Modbus RTU relay/IO board (slave) on an adapter that speaks only Modbus."""
+
+    id: str
+    port: str
+    baud: int
+    address: int
+    """Slave address, 1..247."""
+    channels: int
+    feedback: Feedback = "closed"
+    """What a set input (or a non-zero register) means for this board's wiring."""
+    unlock: Literal["coil", "flash"] = "coil"
+    """"coil": the driver switches the relay on and off itself; "flash": the board's own
+    pulse function, so a crash between on and off can never leave a coil energised."""
+    coil_base: int = 0
+    """Coil address of channel 1."""
+    flash_base: int = 0x0200
+    """Address the pulse function is written to for channel 1."""
+    flash_function: Literal[5, 6] = 5
+    """Which write carries the pulse time (100 ms units): single coil or single register."""
+    pulse_ms: int = 500
+    inputs: Literal["discrete", "input_register"] = "discrete"
+    """Where the door feedback is read."""
+    input_base: int = 0
+    """Input address of channel 1."""
+    answer_s: float | None = None

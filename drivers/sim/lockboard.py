@@ -29,14 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from drivers.lockboard import cu, dip8
+from drivers.lockboard import cu, dip8, modbus
 from drivers.lockboard.codec import Framer, Noise
 from drivers.lockboard.feedback import Feedback, bit_for_reading
 from drivers.lockboard.port import DoorReading
 
 log = logging.getLogger(__name__)
 
-SimProtocol = Literal["cu", "dip8"]
+SimProtocol = Literal["cu", "dip8", "modbus"]
 SimUnlockAnswer = Literal["status", "ack", "none"]
 _IDLE_WAKE_S = 0.5
 
@@ -52,6 +52,12 @@ class SimBoardSpec:
     """cu: what the board sends back to an unlock (dip8 boards always acknowledge)."""
     unlock_delay_s: float = 0.0
     """cu: an unlock's answer comes this much later than the board's other answers."""
+    coil_base: int = 0
+    """modbus: coil address of channel 1 (a coil switched on fires its lock)."""
+    flash_base: int = 0x0200
+    """modbus: address of channel 1's pulse function (a write of a time there fires it)."""
+    input_base: int = 0
+    """modbus: discrete input / input register address of channel 1's feedback."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +65,9 @@ class Received:
     """A command the simulator heard, with when (time.monotonic())."""
 
     at: float
-    command: cu.Command | dip8.Command
+    command: cu.Command | dip8.Command | modbus.Command
+    fired: int | None = None
+    """The channel this command fired (an unlock, a coil switched on, a pulse function)."""
 
 
 @dataclass
@@ -78,6 +86,8 @@ class _Board:
     unlock_answer: SimUnlockAnswer = "ack"
     unlock_delay: float = 0.0
     answer_delay: float | None = None
+    coils: set[int] = field(default_factory=set)
+    """modbus: channels whose coil is on."""
     """This board's own answer delay; None = the simulator-wide one."""
 
     def settle(self, now: float) -> None:
@@ -112,8 +122,10 @@ class LockBoardSimulator:
         wire_baud: int | None = None,
     ) -> None:
         """`wire_baud` makes answers take the time their bytes would need on a real line."""
-        if protocol not in ("cu", "dip8"):
-            raise ValueError(f"simulated protocol must be 'cu' or 'dip8', not {protocol!r}")
+        if protocol not in ("cu", "dip8", "modbus"):
+            raise ValueError(
+                f"simulated protocol must be 'cu', 'dip8' or 'modbus', not {protocol!r}"
+            )
         if not boards:
             raise ValueError("a simulator needs at least one board")
         self._protocol: SimProtocol = protocol
@@ -139,8 +151,10 @@ class LockBoardSimulator:
         self._answer_prefix = b""
         self._received: list[Received] = []
         self._noise_received = 0
-        scan = cu.scan_commands if protocol == "cu" else dip8.scan_commands
-        self._framer: Framer[cu.Command | dip8.Command] = Framer(scan)
+        scan = {"cu": cu.scan_commands, "dip8": dip8.scan_commands}.get(
+            protocol, modbus.scan_commands
+        )
+        self._framer: Framer[cu.Command | dip8.Command | modbus.Command] = Framer(scan)  # type: ignore[arg-type]
         self._requests: queue.Queue[tuple[Callable[[], None], threading.Event]] = queue.Queue()
         self._master: int | None = None
         self._slave: int | None = None
@@ -157,6 +171,9 @@ class LockBoardSimulator:
                     f"cu boards have addresses 0..{cu.MAX_BOARD} and at most {cu.MAX_LOCKS} "
                     f"channels (got address {spec.address}, {spec.channels} channels)"
                 )
+        elif self._protocol == "modbus":
+            if not modbus.MIN_ADDRESS <= spec.address <= modbus.MAX_ADDRESS:
+                raise ValueError(f"modbus slave {spec.address}: addresses are 1..247")
         elif not 0 <= spec.address <= dip8.MAX_BOARD or spec.channels > dip8.MAX_CHANNEL:
             raise ValueError(f"dip8 board {spec.address}: address 0..255, channels 1..255")
 
@@ -327,13 +344,19 @@ class LockBoardSimulator:
         with self._lock:
             count = 0
             for rx in self._received:
-                cmd = rx.command
-                if not isinstance(cmd, cu.UnlockCommand | dip8.UnlockCommand):
+                if rx.fired is None:
                     continue
-                ch = cmd.lock if isinstance(cmd, cu.UnlockCommand) else cmd.channel
-                if (channel is None or ch == channel) and (address is None or cmd.board == address):
+                board = rx.command.board
+                if (channel is None or rx.fired == channel) and (
+                    address is None or board == address
+                ):
                     count += 1
             return count
+
+    def coil_on(self, channel: int, address: int | None = None) -> bool:
+        """modbus: whether the channel's relay coil is switched on now."""
+        with self._lock:
+            return channel in self._board(address).coils
 
     def clear_received(self) -> None:
         with self._lock:
@@ -447,8 +470,9 @@ class LockBoardSimulator:
                 if isinstance(item, Noise):
                     self._noise_received += len(item.data)
                     continue
-                self._received.append(Received(now, item))
-                answer = self._answer(item, now)
+                fired = self._fires(item)
+                self._received.append(Received(now, item, fired))
+                answer = self._answer(item, now, fired)
                 if answer is not None:
                     board = self._boards[item.board]
                     own = board.answer_delay
@@ -459,19 +483,76 @@ class LockBoardSimulator:
                         delay += (5 + len(answer)) * 10 / self._wire_baud
                     self._queue(now + delay, self._answer_prefix + answer)
 
-    def _answer(self, cmd: cu.Command | dip8.Command, now: float) -> bytes | None:
+    def _fires(self, cmd: cu.Command | dip8.Command | modbus.Command) -> int | None:
+        """Locked. The channel a command fires, if it is an unlock of a channel this board has."""
+        board = self._boards.get(cmd.board)
+        if board is None:
+            return None
+        channel: int | None = None
+        if isinstance(cmd, cu.UnlockCommand):
+            channel = cmd.lock
+        elif isinstance(cmd, dip8.UnlockCommand):
+            channel = cmd.channel
+        elif isinstance(cmd, modbus.WriteSingle):
+            spec = board.spec
+            coil = cmd.address - spec.coil_base + 1
+            flash = cmd.address - spec.flash_base + 1
+            if cmd.function == modbus.FC_WRITE_COIL and cmd.value == modbus.COIL_ON:
+                channel = coil if coil not in board.coils else None  # already on: no new pulse
+            elif cmd.value not in (modbus.COIL_ON, modbus.COIL_OFF) or (
+                cmd.function == modbus.FC_WRITE_REGISTER and cmd.value
+            ):
+                channel = flash
+        return channel if channel is not None and channel in board.doors else None
+
+    def _modbus_answer(
+        self, board: _Board, cmd: modbus.Command, fired: int | None
+    ) -> modbus.Answer | None:
+        """Locked. A Modbus slave's answer: the echo of a write, the inputs, or a refusal."""
+        spec = board.spec
+        if isinstance(cmd, modbus.WriteSingle):
+            coil = cmd.address - spec.coil_base + 1
+            if fired is None and not (
+                cmd.function == modbus.FC_WRITE_COIL
+                and cmd.value in (modbus.COIL_ON, modbus.COIL_OFF)
+                and coil in board.doors
+            ):
+                return modbus.Refused(cmd.board, cmd.function, 2)
+            if cmd.function == modbus.FC_WRITE_COIL and cmd.value == modbus.COIL_ON:
+                board.coils.add(coil)
+            elif cmd.function == modbus.FC_WRITE_COIL and cmd.value == modbus.COIL_OFF:
+                board.coils.discard(coil)
+            return cmd
+        if isinstance(cmd, modbus.WriteCoils):
+            first = cmd.address - spec.coil_base + 1
+            for index, on in enumerate(cmd.bits):
+                (board.coils.add if on else board.coils.discard)(first + index)
+            return modbus.WriteCoilsAnswer(cmd.board, cmd.address, len(cmd.bits))
+        first = cmd.address - spec.input_base + 1
+        if first < 1 or first + cmd.count - 1 > spec.channels:
+            return modbus.Refused(cmd.board, 2 if cmd.kind == "discrete" else 4, 2)
+        values = tuple(int(board.bit(ch)) for ch in range(first, first + cmd.count))
+        return modbus.InputsAnswer(cmd.board, cmd.kind, values)
+
+    def _answer(
+        self, cmd: cu.Command | dip8.Command | modbus.Command, now: float, fired: int | None
+    ) -> bytes | None:
         """Locked. The board's reaction to one command: its answer, or None for silence."""
         board = self._boards.get(cmd.board)
         if board is None:
             return None  # another address on the bus: not ours
         board.settle(now)
-        if isinstance(cmd, cu.UnlockCommand | dip8.UnlockCommand):
-            channel = cmd.lock if isinstance(cmd, cu.UnlockCommand) else cmd.channel
-            door = board.doors.get(channel)
-            if door is None:
-                return None
+        if fired is not None:
+            door = board.doors[fired]
             if not door.jammed and not door.open:
                 door.open, door.opened_at = True, now
+        if isinstance(cmd, modbus.WriteSingle | modbus.WriteCoils | modbus.ReadInputs):
+            answer = self._modbus_answer(board, cmd, fired)  # a silent board still switches
+            return None if answer is None or board.silent else modbus.encode_answer(answer)
+        if isinstance(cmd, cu.UnlockCommand | dip8.UnlockCommand):
+            channel = cmd.lock if isinstance(cmd, cu.UnlockCommand) else cmd.channel
+            if board.doors.get(channel) is None:
+                return None
             if board.silent:
                 return None
             if isinstance(cmd, cu.UnlockCommand):

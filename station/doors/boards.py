@@ -18,10 +18,11 @@ from typing import Any, get_args
 
 from drivers.gpio.lockboard import GpioBankSpec
 from drivers.lockboard.answers import Shape
+from drivers.lockboard.modbus_board import open_modbus_board
 from drivers.lockboard.port import LockBoard
 from drivers.lockboard.serial_board import open_board
 from drivers.lockboard.serial_bus import BusRegistry
-from drivers.lockboard.spec import BusTiming, SerialBoardSpec
+from drivers.lockboard.spec import BusTiming, ModbusBoardSpec, SerialBoardSpec
 from drivers.sim.lockboard import (
     LockBoardSimulator,
     SimBoardRequest,
@@ -90,15 +91,12 @@ def serial_spec(
 ) -> SerialBoardSpec:
     """The driver's view of a cu, dip8 or sim board; a sim board needs its simulator's `port`."""
     protocol = bc.wire_protocol
-    if protocol is None:
-        raise ValueError(f"board '{bc.id}': protocol '{bc.protocol}' is not a serial board")
-    path = port or (bc.port if bc.protocol != "sim" else None)
-    if not path:
-        raise ValueError(f"board '{bc.id}': no serial port (start the simulator for 'sim')")
+    if protocol is None or protocol == "modbus":
+        raise ValueError(f"board '{bc.id}': protocol '{bc.protocol}' is not a cu/dip8 board")
     return SerialBoardSpec(
         id=bc.id,
         protocol=protocol,
-        port=path,
+        port=_port(bc, port),
         baud=bc.effective_baud,
         address=bc.address,
         channels=bc.channels,
@@ -108,6 +106,37 @@ def serial_spec(
         unlock_answer=bc.unlock_answer,
         unlock_wait_s=bc.unlock_wait_ms / 1000,
         learned_answer=learned,
+    )
+
+
+def _port(bc: BoardConfig, port: str | None) -> str:
+    path = port or (bc.port if bc.protocol != "sim" else None)
+    if not path:
+        raise ValueError(f"board '{bc.id}': no serial port (start the simulator for 'sim')")
+    return path
+
+
+def modbus_spec(
+    bc: BoardConfig, port: str | None = None, timeouts: Timeouts | None = None
+) -> ModbusBoardSpec:
+    """The driver's view of a modbus board (or a sim board speaking modbus)."""
+    if bc.wire_protocol != "modbus":
+        raise ValueError(f"board '{bc.id}': protocol '{bc.protocol}' is not a modbus board")
+    return ModbusBoardSpec(
+        id=bc.id,
+        port=_port(bc, port),
+        baud=bc.effective_baud,
+        address=bc.address,
+        channels=bc.channels,
+        feedback=bc.feedback,
+        unlock=bc.modbus_unlock,
+        coil_base=bc.coil_base,
+        flash_base=bc.flash_base,
+        flash_function=bc.flash_function,
+        pulse_ms=bc.pulse_ms,
+        inputs=bc.inputs,
+        input_base=bc.input_base,
+        answer_s=bc.effective_answer_ms(timeouts or Timeouts()) / 1000,
     )
 
 
@@ -133,8 +162,26 @@ def sim_request(bc: BoardConfig) -> SimBoardRequest:
         feedback=bc.feedback,
         auto_close_s=bc.sim_auto_close_s,
         unlock_answer=bc.sim_unlock_answer,
+        coil_base=bc.coil_base,
+        flash_base=bc.flash_base,
+        input_base=bc.input_base,
     )
     return SimBoardRequest(id=bc.id, protocol=bc.sim_protocol, board=spec, port=bc.port)
+
+
+def open_bus_board(
+    bc: BoardConfig,
+    buses: BusRegistry,
+    port: str | None = None,
+    timeouts: Timeouts | None = None,
+    answers: LearnedAnswers | None = None,
+) -> LockBoard:
+    """The driver of one board on a serial bus (cu, dip8, modbus, or a sim speaking one)."""
+    if bc.wire_protocol == "modbus":
+        return open_modbus_board(modbus_spec(bc, port, timeouts), buses)
+    learned = answers.get(bc.id) if answers is not None else None
+    on_learned = None if answers is None else (lambda shape: answers.learned(bc.id, shape))
+    return open_board(serial_spec(bc, port, timeouts, learned), buses, on_learned=on_learned)
 
 
 @dataclass
@@ -165,6 +212,10 @@ async def build_boards(config: StationConfig, *, pin_factory: Any = None) -> Boa
                 from drivers.gpio.lockboard import GpioLockBoard
 
                 boards.drivers[bc.id] = GpioLockBoard(gpio_spec(bc), pin_factory=pin_factory)
+            elif bc.wire_protocol == "modbus":
+                boards.drivers[bc.id] = open_modbus_board(
+                    modbus_spec(bc, sim_paths.get(bc.id), config.timeouts), boards.buses
+                )
             else:
                 spec = serial_spec(bc, sim_paths.get(bc.id), config.timeouts, learned.get(bc.id))
                 boards.drivers[bc.id] = open_board(

@@ -19,11 +19,10 @@ from typing import Any, Literal
 import httpx
 
 from drivers.lockboard.port import DoorReading
-from drivers.lockboard.serial_board import open_board
 from drivers.lockboard.serial_bus import BusRegistry
 from station.clock import kernel_clock_synced
 from station.config import BoardConfig, ConfigError, StationConfig, load_config
-from station.doors.boards import LearnedAnswers, bus_timing, serial_spec, sim_request
+from station.doors.boards import LearnedAnswers, bus_timing, open_bus_board, sim_request
 
 Status = Literal["OK", "WARN", "FAIL"]
 
@@ -278,7 +277,7 @@ async def check_board(config: StationConfig, bc: BoardConfig, options: DoctorOpt
             "/dev/station-* link, check /etc/udev/rules.d/99-station.rules (udevadm trigger)",
         )
     buses = BusRegistry(bus_timing(config.timeouts))
-    board = open_board(serial_spec(bc, port, config.timeouts), buses)
+    board = open_bus_board(bc, buses, port, config.timeouts)
     try:
         status = await asyncio.wait_for(board.read_status(), options.timeout_s + 1)
     except (Exception, TimeoutError) as exc:
@@ -301,6 +300,8 @@ async def check_board(config: StationConfig, bc: BoardConfig, options: DoctorOpt
 
 def _unlock_answer_text(config: StationConfig, bc: BoardConfig) -> str:
     """What the board answers to an unlock: as configured, or as the daemon learnt it."""
+    if bc.wire_protocol == "modbus":
+        return f"unlocks: modbus {bc.modbus_unlock}, answered by the write's echo"
     if bc.wire_protocol != "cu":
         return "unlocks answered: ack (dip8 boards always acknowledge)"
     if bc.unlock_answer != "auto":

@@ -37,7 +37,7 @@ def test_serial_spec_carries_the_board_and_refuses_what_is_not_serial() -> None:
         "open",
     )
     gpio = BoardConfig(id="G", protocol="gpio", channels=1, relay_pins=[5])
-    with pytest.raises(ValueError, match="not a serial board"):
+    with pytest.raises(ValueError, match="not a cu/dip8 board"):
         serial_spec(gpio)
     with pytest.raises(ValueError, match="start the simulator"):
         serial_spec(BoardConfig(id="S", protocol="sim"))
