@@ -9,12 +9,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from station.config import ConfigError, StationConfig, load_config
+from station.config import ConfigError, StationConfig, default_config_path, load_config
 from station.ops.cli import add_maintenance_commands
 from station.ops.members_cli import add_member_commands
 from station.ops.staff_cli import add_staff_commands
 
-DEFAULT_CONFIG = "/etc/station/station.toml"
+DEFAULT_CONFIG = str(default_config_path())
+"""Without --config: $STATION_CONFIG, the installed station's file, or the demo's."""
 
 
 def _config(path: str) -> StationConfig:
@@ -65,7 +66,14 @@ def cmd_ui(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from launcher.demo import run_demo
 
-    return run_demo(Path(args.dir), headless=args.headless, web=args.web, modbus=args.modbus)
+    return run_demo(
+        Path(args.dir),
+        headless=args.headless,
+        web=args.web,
+        api_port=args.port,
+        central_port=args.central_port,
+        modbus=args.modbus,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="run a whole station on simulated hardware with a local central server"
     )
     p.add_argument("--dir", default="var/demo", help="where the demo keeps its config and data")
+    p.add_argument("--port", type=int, help="the station API's port (default 8470)")
+    p.add_argument("--central-port", type=int, help="the demo central's port (default 8480)")
     p.add_argument("--headless", action="store_true", help="no touchscreen UI; serve the API only")
     p.add_argument("--web", action="store_true", help="serve the UI to a browser instead")
     p.add_argument(

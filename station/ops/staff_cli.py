@@ -63,8 +63,19 @@ def read_pin(from_stdin: bool, prompt: str = "PIN for the new account (6 digits)
     """A PIN from one line of stdin, or asked twice at the terminal (None if they differ)."""
     if from_stdin:
         return sys.stdin.readline().strip()
-    first = getpass.getpass(prompt)
-    second = getpass.getpass("the same PIN again: ")
+    if not sys.stdin.isatty():
+        print(
+            "no terminal to ask the PIN on: run this at a terminal, or pipe the PIN in with "
+            "--pin-stdin (e.g. from a provisioning script)",
+            file=sys.stderr,
+        )
+        return None
+    try:
+        first = getpass.getpass(prompt)
+        second = getpass.getpass("the same PIN again: ")
+    except (EOFError, KeyboardInterrupt):
+        print("\nno PIN given; nothing was saved", file=sys.stderr)
+        return None
     if first != second:
         print("the two PINs differ; nothing was saved", file=sys.stderr)
         return None

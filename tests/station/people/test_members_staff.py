@@ -159,6 +159,34 @@ def test_cli_staff_add_and_list(
     assert "482913" not in (tmp_path / "station.db").read_bytes().decode("latin-1")
 
 
+def test_cli_staff_add_without_a_terminal_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No terminal to ask the PIN on (a script, ssh without -t): a sentence, not an EOFError."""
+    config = _config(tmp_path)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(["staff", "add", "S001", "王芳", "--config", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert "--pin-stdin" in err and "Traceback" not in err
+
+
+def test_commands_without_config_find_the_demos(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a machine with no installed station, `station doctor` and friends use the demo's."""
+    from station import config as station_config
+
+    monkeypatch.delenv("STATION_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(station_config, "SYSTEM_CONFIG", tmp_path / "etc" / "station.toml")
+    assert station_config.default_config_path() == station_config.SYSTEM_CONFIG
+    (tmp_path / "var" / "demo").mkdir(parents=True)
+    (tmp_path / "var" / "demo" / "station.toml").write_text("")
+    assert station_config.default_config_path() == station_config.DEMO_CONFIG
+    monkeypatch.setenv("STATION_CONFIG", "/elsewhere/station.toml")
+    assert str(station_config.default_config_path()) == "/elsewhere/station.toml"
+
+
 def test_check_config_warns_without_a_phone_key(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
