@@ -38,7 +38,7 @@ def test_bad_value_says_what_was_expected() -> None:
     with pytest.raises(ConfigError) as err:
         parse_config(data, "x.toml")
     assert "boards[0].protocol" in str(err.value)
-    assert "'cu', 'dip8', 'gpio' or 'sim'" in str(err.value)
+    assert "'cu', 'dip8', 'modbus', 'gpio' or 'sim'" in str(err.value)
     assert "'rs232'" in str(err.value)
 
 
