@@ -248,6 +248,8 @@ class HandIn(Strict):
 
 
 class CategoryView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     code: str
     zh: str
     en: str
@@ -255,11 +257,15 @@ class CategoryView(BaseModel):
 
 
 class FoundOptions(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     categories: list[CategoryView]
     places: list[str]
 
 
 class FoundPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     number: str
     category: str
     category_zh: str
@@ -272,6 +278,8 @@ class FoundPublic(BaseModel):
 
 
 class ClaimView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     item: str
     claimant: str = Field(description="Masked phone of the claimant")
@@ -300,6 +308,8 @@ class ClaimRequest(Strict):
 
 
 class ApproveResponse(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     claim: ClaimView
     code: str | None = Field(description="Pickup code, shown only here; null if handed over")
     locker: str | None
@@ -320,6 +330,8 @@ class DepositRequest(Strict):
 
 
 class DepositView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     locker: str
     kind: Literal["bag", "phone_charge"]
@@ -345,6 +357,8 @@ class WaitingLocker(BaseModel):
 
 
 class SupplyView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     name: str
     name_en: str
