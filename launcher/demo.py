@@ -30,8 +30,16 @@ from station.config import parse_config
 EXAMPLE = Path(__file__).resolve().parent.parent / "deploy" / "station.example.toml"
 
 
-def demo_config(directory: Path, port: int = 8470) -> dict[str, Any]:
-    """The example config turned into a simulated station whose data lives in `directory`."""
+MODBUS_LOCKERS = ("A13", "A14", "A15", "A16")
+"""The lockers the Modbus variant puts on its simulated Modbus RTU board (channels 1..4)."""
+
+
+def demo_config(directory: Path, port: int = 8470, modbus: bool = False) -> dict[str, Any]:
+    """The example config turned into a simulated station whose data lives in `directory`.
+
+    With `modbus`, lockers A13-A16 move to a second bus: a simulated Modbus RTU relay board
+    (slave 1, coil pulses, discrete-input feedback) on its own pty, driven by the real driver.
+    """
     data = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
     data["station"]["id"] = "DEMO-0001"
     data["station"]["data_dir"] = str((directory / "data").resolve())
@@ -51,6 +59,24 @@ def demo_config(directory: Path, port: int = 8470) -> dict[str, Any]:
         board["protocol"] = "sim"
         board["sim_protocol"] = "cu"
         board["sim_auto_close_s"] = 6.0
+    if modbus:
+        data["boards"].append(
+            {
+                "id": "M1",
+                "protocol": "sim",
+                "sim_protocol": "modbus",
+                "address": 1,
+                "channels": len(MODBUS_LOCKERS),
+                "modbus_unlock": "coil",
+                "pulse_ms": 300,
+                "inputs": "discrete",
+                "sim_auto_close_s": 6.0,
+            }
+        )
+        for locker in data["lockers"]:
+            if locker["id"] in MODBUS_LOCKERS:
+                locker["board"] = "M1"
+                locker["channel"] = MODBUS_LOCKERS.index(locker["id"]) + 1
     data["occupancy"] = {"radar_port": str((directory / "station-radar").resolve())}
     parse_config(data, "demo config")
     return data
@@ -73,14 +99,17 @@ API_PORT = 8470
 
 
 def ensure_config(
-    directory: Path, api_port: int | None = None, central_port: int | None = None
+    directory: Path,
+    api_port: int | None = None,
+    central_port: int | None = None,
+    modbus: bool = False,
 ) -> Path:
     """Write the demo config once, registering the station with the demo's central server;
     ports given on a later run replace the ones in the kept config."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "station.toml"
     if not path.exists():
-        data = demo_config(directory, api_port or API_PORT)
+        data = demo_config(directory, api_port or API_PORT, modbus=modbus)
         token = _central(directory, "register", data["station"]["id"]).stdout.strip()
         data["sync"] = {
             "url": f"http://127.0.0.1:{central_port or CENTRAL_PORT}",
@@ -223,8 +252,9 @@ def run_demo(
     web: bool = False,
     api_port: int | None = None,
     central_port: int | None = None,
+    modbus: bool = False,
 ) -> int:
-    config_path = ensure_config(directory, api_port, central_port)
+    config_path = ensure_config(directory, api_port, central_port, modbus)
     config = tomllib.loads(config_path.read_text(encoding="utf-8"))
     port, central_port = int(config["api"]["port"]), central_port_of(config)
     _check_ports({"the station's API": port, "the demo's central server": central_port})

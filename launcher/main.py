@@ -72,6 +72,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         web=args.web,
         api_port=args.port,
         central_port=args.central_port,
+        modbus=args.modbus,
     )
 
 
@@ -96,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--central-port", type=int, help="the demo central's port (default 8480)")
     p.add_argument("--headless", action="store_true", help="no touchscreen UI; serve the API only")
     p.add_argument("--web", action="store_true", help="serve the UI to a browser instead")
+    p.add_argument(
+        "--modbus",
+        action="store_true",
+        help="put lockers A13-A16 on a simulated Modbus RTU board (a new --dir only)",
+    )
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("ui", help="the touchscreen UI (a client of the daemon's API)")

@@ -269,6 +269,8 @@ class HandIn(Strict):
 
 
 class CategoryView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     code: str
     zh: str
     en: str
@@ -276,11 +278,15 @@ class CategoryView(BaseModel):
 
 
 class FoundOptions(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     categories: list[CategoryView]
     places: list[str]
 
 
 class FoundPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     number: str
     category: str
     category_zh: str
@@ -293,6 +299,8 @@ class FoundPublic(BaseModel):
 
 
 class ClaimView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     item: str
     claimant: str = Field(description="Masked phone of the claimant")
@@ -321,6 +329,8 @@ class ClaimRequest(Strict):
 
 
 class ApproveResponse(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     claim: ClaimView
     code: str | None = Field(description="Pickup code, shown only here; null if handed over")
     locker: str | None
@@ -341,6 +351,8 @@ class DepositRequest(Strict):
 
 
 class DepositView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     locker: str
     kind: Literal["bag", "phone_charge"]
@@ -366,6 +378,8 @@ class WaitingLocker(BaseModel):
 
 
 class SupplyView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     name: str
     name_en: str
