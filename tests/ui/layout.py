@@ -54,7 +54,8 @@ def problems(kiosk: Kiosk) -> list[str]:
                 continue
             if r.height < MIN_TARGET_ROWS:
                 bad.append(f"{_name(kiosk, widget)}: {r.height} rows high")
-            corners = [(r.x, r.y), (r.right - 1, r.y), (r.x, r.bottom - 1), (r.right - 1, r.bottom - 1)]
+            right, bottom = r.right - 1, r.bottom - 1
+            corners = [(r.x, r.y), (right, r.y), (r.x, bottom), (right, bottom)]
             centre = (r.x + r.width // 2, r.y + r.height // 2)
             if not _reaches(kiosk, widget, *centre):
                 bad.append(f"{_name(kiosk, widget)}: a tap at its centre misses it")

@@ -10,8 +10,8 @@ every text on the screen; and every paged list shows all of its entries page by 
 
 from __future__ import annotations
 
+import contextlib
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -31,6 +31,7 @@ from tests.ui.kiosk import (
     FakeMonotonic,
     Kiosk,
     build_app,
+    visible,
 )
 from tests.ui.layout import GRIDS, PANEL_GRIDS, all_choice_keys, every_page, problems
 
@@ -49,7 +50,6 @@ class Walk:
     async def look(self, screen: str, paged: bool = False) -> None:
         kiosk = self.kiosk
         await kiosk.on(screen)
-        t0 = time.monotonic()
         self.seen.append(screen)
         for width, height in GRIDS:
             await self.resize(width, height)
@@ -60,7 +60,6 @@ class Walk:
                 if sorted(got) != sorted(want):
                     self.bad.append(f"{width}x{height} {screen}: paging shows {got}, not {want}")
         await self.resize(*SMALLEST)
-        print(f"look {screen}: {time.monotonic() - t0:.2f} s")
 
     async def resize(self, width: int, height: int) -> None:
         """The terminal at this grid, laid out again and redrawn (paged lists refit).
@@ -84,10 +83,9 @@ class Walk:
         await self.drawn()
 
     async def drawn(self) -> None:
-        try:
+        # A screen that keeps receiving live news is looked at as it is.
+        with contextlib.suppress(WaitForScreenTimeout):
             await self.kiosk.pilot._wait_for_screen()
-        except WaitForScreenTimeout:
-            pass  # a screen that keeps receiving live news: look at it as it is
 
     def check(self) -> None:
         assert not self.bad, "\n".join(dict.fromkeys(self.bad))
@@ -109,7 +107,7 @@ async def door_step(walk: Walk, answer: bool = False) -> str:
         await kiosk.until(lambda: kiosk.screen.state == "awaiting_answer", what="the question")
         await walk.look("FlowScreen")
         await kiosk.tap("#answer-works")
-    await kiosk.until(lambda: kiosk.screen.query_one("#done").display, what="the receipt")
+    await kiosk.until(lambda: visible(kiosk.screen.query_one("#done")), what="the receipt")
     await kiosk.until(lambda: kiosk.screen.state == "completed", what="completed")
     await walk.look("FlowScreen")
     return locker

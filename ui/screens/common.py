@@ -129,9 +129,7 @@ class ChoiceScreen(KioskScreen):
         if body.size.height <= 0:
             room = self.app.size.height - 4  # not laid out yet: the top bar and a prompt
         else:
-            others = sum(
-                outer_height(w) for w in body.children if w.id not in ("choices", "pager")
-            )
+            others = sum(outer_height(w) for w in body.children if w.id not in ("choices", "pager"))
             padding = grid.styles.padding
             room = body.size.height - others - padding.top - padding.bottom
         return page_size(len(self._choices), self.COLUMNS, self.PAGE_SIZE, room)
@@ -140,8 +138,10 @@ class ChoiceScreen(KioskScreen):
         self.call_after_refresh(self._refit)
 
     async def _refit(self) -> None:
-        if self.is_mounted and self.query_one("#body").size.height > 0 and (
-            self.fit() != self._per_page
+        if (
+            self.is_mounted
+            and self.query_one("#body").size.height > 0
+            and (self.fit() != self._per_page)
         ):
             await self._render_page()
 

@@ -75,8 +75,9 @@ class FlowScreen(KioskScreen):
                 for condition in CONDITIONS:
                     yield TButton(f"door.answer.{condition}", id=f"answer-{condition}")
         yield Vertical(id="receipt", classes="hidden")
-        with Horizontal(classes="actions"):
-            yield TButton("nav.done", id="done", variant="primary", classes="action hidden")
+        # Hidden as a whole until the receipt: an empty bar would still cover what is above it.
+        with Horizontal(id="done-bar", classes="actions hidden"):
+            yield TButton("nav.done", id="done", variant="primary", classes="action")
 
     def on_mount(self) -> None:
         self._show()
@@ -175,7 +176,7 @@ class FlowScreen(KioskScreen):
             lines.insert(0, DataLabel(self.subject, classes="subject"))
         await receipt.mount_all(lines)
         receipt.remove_class("hidden")
-        self.query_one("#done").remove_class("hidden")
+        self.query_one("#done-bar").remove_class("hidden")
 
     # --- taps -----------------------------------------------------------------------------------
 
