@@ -107,5 +107,5 @@ def all_choice_keys(kiosk: Kiosk) -> list[str]:
     from ui.screens.common import ChoiceScreen, widget_id
 
     screen: Any = kiosk.screen
-    assert isinstance(screen, ChoiceScreen)
+    assert isinstance(screen, ChoiceScreen), f"{type(screen).__name__}:\n{kiosk.text}"
     return [widget_id(c.key) for c in screen._choices]

@@ -55,6 +55,7 @@ class Walk:
             await self.resize(width, height)
             self.bad.extend(problems(kiosk))
             if paged:
+                await kiosk.on(screen)
                 want = all_choice_keys(kiosk)
                 got = await every_page(kiosk, ".choice", "#next-page")
                 if sorted(got) != sorted(want):
