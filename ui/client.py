@@ -174,6 +174,15 @@ class StationClient:
     async def identify(self, phone: str, pin: str) -> Json:
         return await self.post("/api/v1/members/identify", {"phone": phone, "pin": pin})
 
+    async def card_identify(self, purpose: str, wait_s: float = 20.0) -> Json:
+        """Wait (bounded) for a card on the station's reader: a member session, a staff number
+        (purpose "staff") or kind "none"; the card's number never comes here."""
+        body = {"purpose": purpose, "wait_s": wait_s}
+        return await self.post("/api/v1/cards/identify", body, slow=True)
+
+    async def card_cancel(self) -> Json:
+        return await self.post("/api/v1/cards/cancel")
+
     async def staff_login(self, staff_no: str, pin: str) -> Json:
         return await self.post("/api/v1/staff/login", {"staff_no": staff_no, "pin": pin})
 

@@ -55,6 +55,7 @@ STATION_ACCESS: dict[str, set[str]] = {
     "DELETE /api/v1/members/{member_id}/cards": {S},
     "POST /api/v1/members/{member_id}/cards/read": {S},
     "POST /api/v1/cards/identify": {K},
+    "POST /api/v1/cards/cancel": {K},
     "POST /api/v1/staff/login": {K, S},
     "GET /api/v1/staff/me": {S},
     "POST /api/v1/staff/logout": {S},

@@ -51,6 +51,7 @@ def build_app(station: SimStation, *, monotonic: Callable[[], float] | None = No
         name_en="Taoyuan Street Station 1",
         help_phone=HELP_PHONE,
         locker_ids=tuple(lk.id for lk in station.config.lockers),
+        has_reader=station.config.reader is not None,
     )
     kwargs: dict[str, Any] = {}
     if monotonic is not None:

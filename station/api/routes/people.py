@@ -103,6 +103,13 @@ async def identify_by_card(body: CardIdentifyRequest, who: Kiosk, svc: Svc) -> d
     return answer
 
 
+@router.post("/cards/cancel", status_code=204, responses=refusals())
+async def cancel_card_wait(_: Kiosk, svc: Svc) -> Response:
+    """The screen that waited for a card is gone: a card presented now identifies nobody."""
+    svc.cards.cancel()
+    return Response(status_code=204)
+
+
 @router.get("/members/me", response_model=MemberView, responses=refusals())
 async def me(_: Kiosk, ctx: MemberCtx, svc: Svc) -> dict[str, Any]:
     return await member_view(svc, await svc.members.get(ctx.member.id))
