@@ -56,6 +56,7 @@ STATION_ACCESS: dict[str, set[str]] = {
     "POST /api/v1/members/{member_id}/cards/read": {S},
     "POST /api/v1/cards/identify": {K},
     "POST /api/v1/cards/cancel": {K},
+    "POST /api/v1/members/me/pin": {K},
     "POST /api/v1/staff/login": {K, S},
     "GET /api/v1/staff/me": {S},
     "POST /api/v1/staff/logout": {S},

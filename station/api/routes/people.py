@@ -115,6 +115,14 @@ async def me(_: Kiosk, ctx: MemberCtx, svc: Svc) -> dict[str, Any]:
     return await member_view(svc, await svc.members.get(ctx.member.id))
 
 
+@router.post("/members/me/pin", response_model=MemberView, responses=refusals(422))
+async def change_own_pin(body: PinReset, _: Kiosk, ctx: MemberCtx, svc: Svc) -> dict[str, Any]:
+    """A member replaces the first PIN from the office (or their own) with one they chose; the
+    session ends, so the next step identifies with the new PIN."""
+    member = await svc.members.reset_pin(ctx.member.id, body.pin, ctx.member.label)
+    return await member_view(svc, await svc.members.get(member.id))
+
+
 @router.post("/members/logout", status_code=204, responses=refusals())
 async def member_logout(_: Kiosk, ctx: MemberCtx, svc: Svc) -> Response:
     """The member is done at the screen: end their session now."""
