@@ -381,9 +381,7 @@ def main() -> int:
         for key, value in by_size[big].items():
             if key in ("load_rate", "db_bytes"):
                 continue
-            ratio = (
-                by_size[small][key] / value if key == "ingest" else value / by_size[small][key]
-            )
+            ratio = by_size[small][key] / value if key == "ingest" else value / by_size[small][key]
             worst = max(worst, ratio)
             print(f"  {key:<20} {_fmt(key, by_size[small][key]):>28} -> {_fmt(key, value):>28}"
                   f"  {ratio:.2f}x")  # fmt: skip
