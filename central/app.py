@@ -15,9 +15,12 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.gzip import GZipMiddleware
 
+from central.alerts.api import install_alerts
+from central.alerts.notifier import Notifier
 from central.auth import bearer, token_hash
 from central.fleet import Fleet
 from central.fleet_api import install_fleet
+from central.reports.api import install_reports
 from central.settings import CentralSettings
 from central.storage.base import EventQuery, SeqConflict, Storage, TokenRecord
 from wire.batch import BatchError, IngestBatch, StationId, decode_batch
@@ -44,6 +47,8 @@ def create_app(
     app.state.storage = storage
     app.state.settings = settings
     fleet = Fleet(storage, settings, clock)
+    notifier = Notifier(storage, settings, clock)
+    app.state.notifier = notifier
 
     async def holder(request: Request) -> TokenRecord:
         token = bearer(request.headers.get("authorization"))
@@ -105,6 +110,7 @@ def create_app(
             log.error("%s", exc)
             raise HTTPException(409, str(exc)) from None
         await run_in_threadpool(fleet.ingested, batch.station, None if dropped else batch.telemetry)
+        await run_in_threadpool(notifier.ingested, batch.station)
         body: dict[str, Any] = {
             "station": batch.station,
             "acked_seq": result.acked_seq,
@@ -169,6 +175,8 @@ def create_app(
         return {"stations": [r.to_dict() for r in rows]}
 
     install_fleet(app, fleet, office_holder)
+    install_reports(app, storage, settings, clock, office_holder)
+    install_alerts(app, storage, clock, office_holder)
     return app
 
 

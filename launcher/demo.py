@@ -13,6 +13,7 @@ import contextlib
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -29,8 +30,16 @@ from station.config import parse_config
 EXAMPLE = Path(__file__).resolve().parent.parent / "deploy" / "station.example.toml"
 
 
-def demo_config(directory: Path, port: int = 8470) -> dict[str, Any]:
-    """The example config turned into a simulated station whose data lives in `directory`."""
+MODBUS_LOCKERS = ("A13", "A14", "A15", "A16")
+"""The lockers the Modbus variant puts on its simulated Modbus RTU board (channels 1..4)."""
+
+
+def demo_config(directory: Path, port: int = 8470, modbus: bool = False) -> dict[str, Any]:
+    """The example config turned into a simulated station whose data lives in `directory`.
+
+    With `modbus`, lockers A13-A16 move to a second bus: a simulated Modbus RTU relay board
+    (slave 1, coil pulses, discrete-input feedback) on its own pty, driven by the real driver.
+    """
     data = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
     data["station"]["id"] = "DEMO-0001"
     data["station"]["data_dir"] = str((directory / "data").resolve())
@@ -50,6 +59,24 @@ def demo_config(directory: Path, port: int = 8470) -> dict[str, Any]:
         board["protocol"] = "sim"
         board["sim_protocol"] = "cu"
         board["sim_auto_close_s"] = 6.0
+    if modbus:
+        data["boards"].append(
+            {
+                "id": "M1",
+                "protocol": "sim",
+                "sim_protocol": "modbus",
+                "address": 1,
+                "channels": len(MODBUS_LOCKERS),
+                "modbus_unlock": "coil",
+                "pulse_ms": 300,
+                "inputs": "discrete",
+                "sim_auto_close_s": 6.0,
+            }
+        )
+        for locker in data["lockers"]:
+            if locker["id"] in MODBUS_LOCKERS:
+                locker["board"] = "M1"
+                locker["channel"] = MODBUS_LOCKERS.index(locker["id"]) + 1
     data["occupancy"] = {"radar_port": str((directory / "station-radar").resolve())}
     parse_config(data, "demo config")
     return data
@@ -68,32 +95,52 @@ def _central(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def ensure_config(directory: Path) -> Path:
-    """Write the demo config once, registering the station with the demo's central server."""
+API_PORT = 8470
+
+
+def ensure_config(
+    directory: Path,
+    api_port: int | None = None,
+    central_port: int | None = None,
+    modbus: bool = False,
+) -> Path:
+    """Write the demo config once, registering the station with the demo's central server;
+    ports given on a later run replace the ones in the kept config."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "station.toml"
     if not path.exists():
-        data = demo_config(directory)
+        data = demo_config(directory, api_port or API_PORT, modbus=modbus)
         token = _central(directory, "register", data["station"]["id"]).stdout.strip()
         data["sync"] = {
-            "url": f"http://127.0.0.1:{CENTRAL_PORT}",
+            "url": f"http://127.0.0.1:{central_port or CENTRAL_PORT}",
             "token": token,
             "interval_s": 5.0,
         }
         path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    elif api_port or central_port:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        if api_port:
+            data["api"]["port"] = api_port
+        if central_port:
+            data["sync"]["url"] = f"http://127.0.0.1:{central_port}"
+        path.write_text(tomli_w.dumps(data), encoding="utf-8")
     return path
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], within: float = 30.0) -> None:
+def central_port_of(config: dict[str, Any]) -> int:
+    return int(config["sync"]["url"].rsplit(":", 1)[1])
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, within: float = 60.0) -> None:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"the station daemon exited with code {proc.returncode}; see above")
+            raise SystemExit(f"{url} exited with code {proc.returncode}; its log: {log}")
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return
         time.sleep(0.2)
-    raise SystemExit(f"the station daemon did not answer on {url} within {within:.0f} s")
+    raise SystemExit(f"nothing answered on {url} within {within:.0f} s; its log: {log}")
 
 
 DEMO_STAFF = ("1001", "演示员工 Demo staff", "246810")
@@ -138,14 +185,17 @@ def _tokens(config: dict[str, Any]) -> dict[str, str]:
     return {t["role"]: t["token"] for t in config["api"]["tokens"]}
 
 
-def _print_guide(url: str, config_path: Path, tokens: dict[str, str]) -> None:
+def _print_guide(
+    url: str, central_url: str, config_path: Path, tokens: dict[str, str], logs: dict[str, Path]
+) -> None:
     staff = tokens["staff"]
     print(
         f"""
 共享益站 demo station is running on simulated hardware.
   API:     {url}   (its OpenAPI description: {url}/openapi.json, with a token)
-  central: http://127.0.0.1:{CENTRAL_PORT}   (the station syncs its usage log there)
-  config:  {config_path}
+  central: {central_url}   (the station syncs its usage log there)
+  config:  {config_path}   (the other commands take it: --config {config_path})
+  logs:    {logs["daemon"]}, {logs["central"]}
   staff token: {staff}
 
 Demo staff {DEMO_STAFF[0]} PIN {DEMO_STAFF[2]}; member {DEMO_MEMBER[0]} PIN {DEMO_MEMBER[1]}.
@@ -160,45 +210,104 @@ Press Ctrl-C to stop.""",
     )
 
 
-def run_demo(directory: Path, headless: bool = False, web: bool = False) -> int:
-    config_path = ensure_config(directory)
+class _Stop(Exception):
+    """SIGTERM or SIGHUP reached the demo: stop everything it started, as Ctrl-C does."""
+
+
+def _stop_on_signal(signum: int, _frame: Any) -> None:
+    raise _Stop(signal.Signals(signum).name)
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def _check_ports(ports: dict[str, int]) -> None:
+    taken = [f"{port} ({what})" for what, port in ports.items() if port_in_use(port)]
+    if taken:
+        raise SystemExit(
+            f"demo: port {', '.join(taken)} is in use on 127.0.0.1: is another demo or "
+            "station running? Stop it (Ctrl-C in its terminal) and try again, or pick other "
+            "ports: station demo --port N --central-port M"
+        )
+
+
+def _child(argv: list[str], log_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A child whose output goes to its own log file, never over the touchscreen UI."""
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            argv, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+
+
+def run_demo(
+    directory: Path,
+    headless: bool = False,
+    web: bool = False,
+    api_port: int | None = None,
+    central_port: int | None = None,
+    modbus: bool = False,
+) -> int:
+    config_path = ensure_config(directory, api_port, central_port, modbus)
     config = tomllib.loads(config_path.read_text(encoding="utf-8"))
-    url = f"http://127.0.0.1:{config['api']['port']}"
+    port, central_port = int(config["api"]["port"]), central_port_of(config)
+    _check_ports({"the station's API": port, "the demo's central server": central_port})
+    url, central_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{central_port}"
+    logs = {name: (directory / f"{name}.log").resolve() for name in ("daemon", "central")}
+    previous = {s: signal.signal(s, _stop_on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
     radar = VirtualRadar(config.get("occupancy", {}).get("radar_port", directory / "radar"))
     radar.start()
     radar.play(DEMO_SCENE)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     central_db = str((directory / "central.db").resolve())
-    central = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "launcher.main", "central", "--db", central_db, "serve"),
-            *("--host", "127.0.0.1", "--port", str(CENTRAL_PORT)),
-        ],
-        env=env,
-    )
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "launcher.main", "run", "--config", str(config_path)], env=env
-    )
+    children: list[subprocess.Popen[bytes]] = []
     try:
-        _wait_ready(f"http://127.0.0.1:{CENTRAL_PORT}", central)
-        _wait_ready(url, daemon)
+        children.append(
+            _child(
+                [
+                    *(sys.executable, "-m", "launcher.main", "central", "--db", central_db),
+                    *("serve", "--host", "127.0.0.1", "--port", str(central_port)),
+                ],
+                logs["central"],
+                env,
+            )
+        )
+        children.append(
+            _child(
+                [sys.executable, "-m", "launcher.main", "run", "--config", str(config_path)],
+                logs["daemon"],
+                env,
+            )
+        )
+        central, daemon = children
+        _wait_ready(central_url, central, logs["central"])
+        _wait_ready(url, daemon, logs["daemon"])
         seed(url, directory, _tokens(config)["staff"])
-        _print_guide(url, config_path, _tokens(config))
+        _print_guide(url, central_url, config_path, _tokens(config), logs)
         if headless or not sys.stdin.isatty():
             daemon.wait()
         else:
             from ui.app import main as ui_main
 
             ui_main(str(config_path), web=web)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Stop):
         pass
     finally:
         radar.stop()
-        for proc in (daemon, central):
+        for proc in children:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        for proc in children:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     return 0

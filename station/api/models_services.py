@@ -62,6 +62,8 @@ class IdentifyRequest(Strict):
 
 
 class LoanView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     tool_id: str
     tool_name_zh: str | None
@@ -193,6 +195,8 @@ class ToolPatch(Strict):
 
 
 class ToolView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     name_zh: str
     name_en: str
@@ -219,6 +223,8 @@ class ApprovalRequest(Strict):
 
 
 class ApprovalView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     tool_id: str
     member: str
     expires_at: float
@@ -242,6 +248,8 @@ class HandIn(Strict):
 
 
 class CategoryView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     code: str
     zh: str
     en: str
@@ -249,11 +257,15 @@ class CategoryView(BaseModel):
 
 
 class FoundOptions(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     categories: list[CategoryView]
     places: list[str]
 
 
 class FoundPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     number: str
     category: str
     category_zh: str
@@ -266,6 +278,8 @@ class FoundPublic(BaseModel):
 
 
 class ClaimView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     item: str
     claimant: str = Field(description="Masked phone of the claimant")
@@ -294,6 +308,8 @@ class ClaimRequest(Strict):
 
 
 class ApproveResponse(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     claim: ClaimView
     code: str | None = Field(description="Pickup code, shown only here; null if handed over")
     locker: str | None
@@ -314,6 +330,8 @@ class DepositRequest(Strict):
 
 
 class DepositView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     locker: str
     kind: Literal["bag", "phone_charge"]
@@ -339,6 +357,8 @@ class WaitingLocker(BaseModel):
 
 
 class SupplyView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     name: str
     name_en: str
