@@ -24,8 +24,8 @@ from pydantic import Field
 from wire.event import (
     SEQ_MAX,
     IncomingEvent,
+    IngestEvent,
     Row,
-    WireEvent,
     encode_event,
     may_hold_phone,
     text,
@@ -101,7 +101,7 @@ class IngestBatch(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     station: Annotated[str, Meta(pattern=STATION_PATTERN)]
     after: Annotated[int, Meta(ge=0, le=SEQ_MAX)]
     """The station's event right before the first one here (its cursor): nothing lies between."""
-    events: list[WireEvent] = []
+    events: list[IngestEvent] = []
     telemetry: dict[str, Any] | None = None
     """A compact snapshot of the station's state; also the heartbeat when `events` is empty."""
 
