@@ -1,11 +1,14 @@
-"""Deposits' typed record, the row as it leaves the service (the API's DepositView)."""
+"""Deposits' typed record, the row as it leaves the service; also the API's DepositView."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from station.store import record
+
 DepositKind = Literal["bag", "phone_charge"]
+DepositStatus = Literal["open", "active", "collected", "cleared", "abandoned"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,9 +17,9 @@ class Deposit:
 
     id: int
     locker: str
-    kind: str
+    kind: DepositKind
     depositor: str
-    status: str
+    status: DepositStatus
     started_at: float
     code_expires_at: float | None
     overtime: bool
@@ -27,17 +30,10 @@ class Deposit:
     def from_row(cls, row: Any, now: float) -> Deposit:
         """A `deposits` row seen at wall time `now` (overtime: its code ran out)."""
         r = dict(row)
-        return cls(
-            id=r["id"],
-            locker=r["locker"],
-            kind=r["kind"],
+        expires = r["code_expires_at"]
+        return record(
+            cls,
+            r,
             depositor=r["depositor_masked"] or "walk-in",
-            status=r["status"],
-            started_at=r["started_at"],
-            code_expires_at=r["code_expires_at"],
-            overtime=r["status"] == "active"
-            and r["code_expires_at"] is not None
-            and r["code_expires_at"] <= now,
-            closed_at=r["closed_at"],
-            note=r["note"],
+            overtime=r["status"] == "active" and expires is not None and expires <= now,
         )

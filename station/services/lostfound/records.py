@@ -5,9 +5,12 @@ built from these."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
 
 from station.people.phone import PhoneId
+from station.store import record
 
 Disposition = Literal["police", "donated", "discarded"]
 
@@ -23,15 +26,18 @@ CATEGORIES: dict[str, tuple[str, str, bool]] = {
 """code: (Chinese, English, valuable). Valuables go to staff within `valuables_collect_h`."""
 
 
+ClaimStatus = Literal["pending", "approved", "rejected", "picked_up"]
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
     """A claim on an item; `claimant` is the masked number, never the full one."""
 
     id: int
     item: str
-    claimant: str
+    claimant: Annotated[str, Field(description="Masked phone of the claimant")]
     description: str
-    status: str
+    status: ClaimStatus
     created_at: float
     decided_at: float | None
     decided_by: str | None
@@ -41,32 +47,7 @@ class Claim:
     def from_row(cls, row: Any, number: str | None = None) -> Claim:
         """A `claims` row; the item's number given, or joined in as `number`."""
         r = dict(row)
-        return cls(
-            id=r["id"],
-            item=number or r.get("number"),
-            claimant=r["claimant_masked"],
-            description=r["description"],
-            status=r["status"],
-            created_at=r["created_at"],
-            decided_at=r["decided_at"],
-            decided_by=r["decided_by"],
-            reason=r["reason"],
-        )
-
-
-def _public_fields(r: dict[str, Any]) -> dict[str, Any]:
-    zh, en, _ = CATEGORIES.get(r["category"], (r["category"], r["category"], False))
-    return {
-        "number": r["number"],
-        "category": r["category"],
-        "category_zh": zh,
-        "category_en": en,
-        "colour": r["colour"],
-        "place": r["place"],
-        "description": r["description"],
-        "found_at": r["found_at"],
-        "status": r["status"],
-    }
+        return record(cls, r, item=number or r.get("number"), claimant=r["claimant_masked"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,26 +66,18 @@ class FoundItem:
 
     @classmethod
     def from_row(cls, row: Any) -> FoundItem:
-        return cls(**_public_fields(dict(row)))
+        r = dict(row)
+        return record(cls, r, **_category_names(r["category"]))
 
 
 @dataclass(frozen=True, slots=True)
-class FoundRecord:
+class FoundRecord(FoundItem):
     """Staff's view of an item: where it is, the finder (masked), deadlines and claims."""
 
-    number: str
-    category: str
-    category_zh: str
-    category_en: str
-    colour: str
-    place: str
-    description: str
-    found_at: float
-    status: str
     locker: str | None
     valuable: bool
     collect_by: float | None
-    finder: str | None
+    finder: Annotated[str | None, Field(description="Masked phone of the finder, if given")]
     expires_at: float
     disposition: str | None
     disposition_reason: str | None
@@ -113,17 +86,20 @@ class FoundRecord:
     @classmethod
     def from_row(cls, row: Any, claims: list[Claim] | None = None) -> FoundRecord:
         r = dict(row)
-        return cls(
-            **_public_fields(r),
+        return record(
+            cls,
+            r,
+            **_category_names(r["category"]),
             locker=r["locker"] if r["in_locker"] else None,
             valuable=bool(r["valuable"]),
-            collect_by=r["collect_by"],
             finder=r["finder_masked"],
-            expires_at=r["expires_at"],
-            disposition=r["disposition"],
-            disposition_reason=r["disposition_reason"],
             claims=tuple(claims or ()),
         )
+
+
+def _category_names(code: str) -> dict[str, str]:
+    zh, en, _ = CATEGORIES.get(code, (code, code, False))
+    return {"category_zh": zh, "category_en": en}
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +107,9 @@ class Approved:
     """A claim staff approved: a pickup code for the locker, or none if handed over."""
 
     claim: Claim
-    code: str | None
+    code: Annotated[
+        str | None, Field(description="Pickup code, shown only here; null if handed over")
+    ]
     locker: str | None
     code_expires_at: float | None
 

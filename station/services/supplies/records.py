@@ -1,9 +1,13 @@
-"""Supplies' typed record, the row as it leaves the service (the API's SupplyView)."""
+"""Supplies' typed record, the row as it leaves the service; also the API's SupplyView."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from station.store import record
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,7 +18,7 @@ class Supply:
     name: str
     name_en: str
     unit: str
-    count: int | None
+    count: Annotated[int | None, Field(description="null until staff first count it")]
     threshold: int
     low: bool
     counted_at: float | None
@@ -22,13 +26,4 @@ class Supply:
     @classmethod
     def from_row(cls, row: Any) -> Supply:
         r = dict(row)
-        return cls(
-            id=r["id"],
-            name=r["name"],
-            name_en=r["name_en"],
-            unit=r["unit"],
-            count=r["count"],
-            threshold=r["threshold"],
-            low=r["count"] is not None and r["count"] <= r["threshold"],
-            counted_at=r["counted_at"],
-        )
+        return record(cls, r, low=r["count"] is not None and r["count"] <= r["threshold"])
