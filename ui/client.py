@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 from websockets.asyncio.client import connect
@@ -241,6 +241,9 @@ class StationClient:
 
     async def notices(self) -> list[dict[str, Any]]:
         return await self.get("/api/v1/notices")
+
+    async def notice_shown(self, notice_id: str, count: int) -> None:
+        await self.post(f"/api/v1/notices/{quote(notice_id, safe='')}/shown", {"count": count})
 
     # --- staff routes (a staff session token on every call) --------------------------------------
 

@@ -203,6 +203,10 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     "home.charging.free": ("充电 有空位", "charging free"),
     "home.charging.none": ("充电 已满", "charging full"),
     "home.notice": ("通知：{text}", "Notice: {text}"),
+    "home.promo": ("【{merchant}】{text}", "[{merchant}] {text}"),
+    "notice.title": ("通知", "Notice"),
+    "notice.promo.title": ("商家优惠：{merchant}", "Offer from {merchant}"),
+    "notice.until": ("有效期至 {until}", "Until {until}"),
     # --- restarting / errors ----------------------------------------------------------------
     "restart.title": ("系统正在重启", "The station is restarting"),
     "restart.body": (

@@ -76,6 +76,15 @@ class BundleNotice(_Part):
     level: Literal["info", "warning"] = "info"
     starts_at: float | None = None
     ends_at: float | None = None
+    priority: Annotated[int, Field(ge=0, le=9)] = 0
+    """Higher comes first in the Home strip's rotation (a warning before a promotion)."""
+    merchant: Annotated[str, Field(max_length=40)] = ""
+    """For a promotion (商家促销): the merchant's name, shown with the text."""
+    stations: tuple[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")], ...] = ()
+    """The stations that show it; empty for every station the bundle reaches."""
+
+    def shown_at(self, station: str) -> bool:
+        return not self.stations or station in self.stations
 
     @model_validator(mode="after")
     def _ordered(self) -> BundleNotice:

@@ -108,6 +108,7 @@ STATION_ACCESS: dict[str, set[str]] = {
     "GET /api/v1/telemetry": {S, C},
     "GET /metrics": {C},
     "GET /api/v1/notices": {K, S, C},
+    "POST /api/v1/notices/{notice_id}/shown": {K},
 }
 """The designed roles of every route: the kiosk runs flows and reads what the screen shows,
 staff manage, central only reads. Changing a route's roles means changing this table."""
