@@ -48,15 +48,16 @@ def check(ok: bool) -> str:
 
 
 def door(opens: int) -> list[Row]:
-    r = asyncio.run(door_latency.measure(opens, 9600, 100))
-    wire = door_latency.wire_ms(9600)
+    case = door_latency.CASES[1]  # cu-ack: the commonest board, unlock acknowledged, then read
+    r = asyncio.run(door_latency.measure(case, opens, 100))
+    wire = door_latency.wire_time_s(case.wire_bytes, int(case.board["baud"])) * 1000
     own, own99 = r["median"] - wire, r["p99"] - wire
-    cmd = f"python bench/door_latency.py --opens {opens}"
+    cmd = f"python bench/door_latency.py --opens {opens} --case {case.name}"
     return [
         Row(
             f"door: API call to door_opened, {opens} opens (median / p99)",
             f"{r['median']:.1f} / {r['p99']:.1f} ms",
-            f"wire time of the frames at 9600 baud {wire:.1f} ms",
+            f"wire time of the frames ({case.name}, {case.board['baud']} baud) {wire:.1f} ms",
             f"{r['median'] / wire:.1f}x",
             cmd,
         ),
