@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import platform
 import sys
 import time
@@ -316,12 +317,21 @@ def main() -> int:
     total = time.perf_counter() - started
     text = (
         "# Benchmark results\n\n"
-        f"One run of `python bench/run_all.py` on {platform.node() or 'this machine'} "
+        f"One run of `python bench/run_all.py{' --quick' if q else ''}` on "
+        f"{platform.node() or 'this machine'} "
         f"({platform.machine()}, Python {platform.python_version()}, "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}), {total:.0f} s in all. "
         "Each floor is measured in the same run; the machine is shared, so read ratios "
         "before absolute values. Targets are issue 21's; docs/benchmarks.md says why each "
-        "floor is the fair one.\n\n" + table(rows) + "\n"
+        "floor is the fair one."
+        + (
+            " --quick runs tiny sizes to check the scripts: its figures are not the targets' "
+            "measure."
+            if q
+            else ""
+        )
+        + f" Machine load average at the end: {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} cores.\n\n" + table(rows) + "\n"
     )
     args.out.write_text(text)
     print(f"wrote {args.out} ({total:.0f} s)")
