@@ -63,7 +63,7 @@ async def test_idle_returns_home_and_forgets_the_member(kiosk: Kiosk, idle_clock
     assert type(kiosk.screen).__name__ == "BorrowConfirmScreen"
     idle_clock.advance(2)
     await kiosk.on("StillThereScreen")
-    await kiosk.sees("还需要时间吗？")
+    await kiosk.sees("Do you need more time?")  # still in the language the person chose
     idle_clock.advance(16)
     await kiosk.home()
     assert kiosk.app.member is None

@@ -37,7 +37,8 @@ class StillThereScreen(KioskScreen):
 
     def show_left(self, seconds: float) -> None:
         self._left = max(0.0, seconds)
-        self.query_one("#still-countdown", Digits).update(str(int(self._left + 0.999)))
+        for digits in self.query("#still-countdown").results(Digits):
+            digits.update(str(int(self._left + 0.999)))
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
         # Any tap, anywhere: the person is still here. The tap is used up by this.
