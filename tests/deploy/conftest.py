@@ -40,6 +40,8 @@ PROJECT_ITEMS = (
     "drivers",
     "ui",
     "central",
+    "wire",
+    "launcher",
     "deploy",
 )
 
