@@ -49,6 +49,7 @@ def cmd_serve(args: argparse.Namespace, storage: Storage) -> int:
         ssl_keyfile=args.ssl_keyfile,
         proxy_headers=True,
         log_level="info",
+        log_config=None,  # uvicorn's lines go through the root handler (journald priorities)
     )
     return 0
 
@@ -210,10 +211,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # `station central` arrives with logging set up for the terminal or journald already;
+    # basicConfig is then a no-op and only the level follows -v.
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.verbose:
+        logging.getLogger().setLevel(logging.DEBUG)
     station = getattr(args, "station", None)
     if isinstance(station, str) and not _valid_station(station):
         _say(f"error: station id '{station}' must be 1-64 letters, digits, '_' or '-'")

@@ -164,6 +164,7 @@ class Daemon:
             host=self.config.api.bind,
             port=self._port,
             log_level="warning",
+            log_config=None,  # uvicorn's lines go through the root handler (journald priorities)
             lifespan="off",
             ws_ping_interval=20,
         )

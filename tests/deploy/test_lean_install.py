@@ -23,6 +23,7 @@ import tomli_w
 
 from tests.simstation import sim_config_data
 
+PIP_INSTALL = ("-m", "pip", "install", "-q", "--no-input", "--no-compile")
 CENTRAL_ONLY = ("psycopg", "psycopg-binary", "plotly", "textual-serve")
 
 UI_SCRIPT = """
@@ -53,7 +54,7 @@ def lean_venv(checkout: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv = tmp_path_factory.mktemp("lean") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     done = subprocess.run(
-        [str(venv / "bin/python"), "-m", "pip", "install", "-q", "--no-input", "--no-compile", str(checkout)],
+        [str(venv / "bin/python"), *PIP_INSTALL, str(checkout)],
         capture_output=True,
         text=True,
         timeout=900,
