@@ -240,7 +240,8 @@ station_packages() {
     local packages=(python3 python3-venv ca-certificates sqlite3 systemd-timesyncd)
     if [[ "$ROLE" == station ]]; then
         # libpam-systemd: the kiosk's logind session (PAMName=station-kiosk).
-        packages+=(udev fake-hwclock libpam-systemd cage foot fonts-noto-cjk)
+        # python3-evdev: the touch bridge runs with the system python3.
+        packages+=(udev fake-hwclock libpam-systemd cage foot fonts-noto-cjk python3-evdev)
         # gpiozero's pin factory for every Pi model including the Pi 5; Raspberry Pi OS has
         # it, plain Debian does not (gpiozero then falls back to another factory).
         if apt-cache show python3-lgpio >/dev/null 2>&1; then packages+=(python3-lgpio); fi

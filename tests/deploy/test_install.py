@@ -68,7 +68,15 @@ def test_dry_run_on_this_machine_plans_the_debian_packages_and_writes_nothing(
     packages = result.stdout.split("==> users")[0]
     wanted = re.search(r"^    wanted: (.*)$", packages, re.M)
     assert wanted
-    for package in ("python3-venv", "cage", "foot", "fonts-noto-cjk", "libpam-systemd", "udev"):
+    for package in (
+        "python3-venv",
+        "cage",
+        "foot",
+        "fonts-noto-cjk",
+        "libpam-systemd",
+        "udev",
+        "python3-evdev",
+    ):
         assert package in wanted.group(1).split()
     assert re.search(
         r"^    (would install [a-z0-9 .+-]+|unchanged: all installed)$", packages, re.M
@@ -125,6 +133,10 @@ def test_first_install_lays_out_a_complete_station(
     assert station.is_file() and station.stat().st_mode & stat.S_IXUSR
     assert (root / "opt/station/venv/.station-source-sha256").read_text().strip()
     assert (root / "usr/local/bin/station").readlink() == Path("/opt/station/venv/bin/station")
+    site = next((root / "opt/station/venv/lib").glob("python3*/site-packages"))
+    installed = {p.name.split("-")[0].lower() for p in site.glob("*.dist-info")}
+    assert "gongxiang_yizhan" in installed and "fastapi" in installed
+    assert installed.isdisjoint({"psycopg", "psycopg_binary", "plotly", "textual_serve"})
 
     config = root / "etc/station/station.toml"
     example = checkout / "deploy/station.example.toml"

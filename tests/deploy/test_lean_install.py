@@ -49,7 +49,6 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-@pytest.mark.timeout(900)
 def lean_venv(checkout: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv = tmp_path_factory.mktemp("lean") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
