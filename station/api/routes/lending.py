@@ -12,7 +12,6 @@ from station.api.deps import (
     Kiosk,
     MemberCtx,
     OptionalMember,
-    RefusalRoute,
     Staff,
     StaffOrCentral,
     Svc,
@@ -32,7 +31,7 @@ from station.api.models_services import (
     ToolView,
 )
 
-router = APIRouter(prefix="/api/v1", route_class=RefusalRoute, tags=["lending"])
+router = APIRouter(prefix="/api/v1", tags=["lending"])
 ToolStatus = Annotated[
     str | None,
     Query(pattern="^(available|on_loan|reserved|maintenance|missing|retired)$"),

@@ -11,7 +11,6 @@ from station.api.deps import (
     Kiosk,
     KioskOrStaff,
     MemberCtx,
-    RefusalRoute,
     Staff,
     Svc,
     refusals,
@@ -37,7 +36,7 @@ from station.people.throttle import GuessThrottle
 from station.refusals import not_found
 from station.services.registry import Services
 
-router = APIRouter(prefix="/api/v1", route_class=RefusalRoute, tags=["people"])
+router = APIRouter(prefix="/api/v1", tags=["people"])
 
 
 async def member_view(svc: Services, member: Member) -> dict[str, Any]:
