@@ -17,6 +17,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from pydantic import ValidationError
 
 from central.auth import bearer, token_hash
+from central.commands_api import install_commands
 from central.fleet import Fleet
 from central.fleet_api import install_fleet
 from central.reports.api import install_reports
@@ -172,6 +173,7 @@ def create_app(
         return {"stations": [r.to_dict() for r in rows]}
 
     install_fleet(app, fleet, office_holder)
+    install_commands(app, storage, clock, station_holder, office_holder)
     install_reports(app, storage, settings, clock, office_holder)
     return app
 

@@ -104,8 +104,8 @@ def cmd_revoke(args: argparse.Namespace, storage: Storage) -> int:
 
 def cmd_office_token(args: argparse.Namespace, storage: Storage) -> int:
     token = new_token()
-    storage.add_office_token(args.name, token_hash(token), time.time())
-    _say(f"office token '{args.name}' created; it follows, shown this once:")
+    storage.add_office_token(args.name, token_hash(token), time.time(), args.role)
+    _say(f"office token '{args.name}' ({args.role}) created; it follows, shown this once:")
     print(token)
     return 0
 
@@ -187,6 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("office-token", help="create a token for the office's query API")
     p.add_argument("name")
+    p.add_argument(
+        "--role",
+        choices=("viewer", "operator"),
+        default="viewer",
+        help="viewer reads; operator may also send stations commands (open a door, ...)",
+    )
     p.set_defaults(func=cmd_office_token)
 
     p = sub.add_parser("revoke-office", help="revoke an office token by name")

@@ -22,6 +22,7 @@ from psycopg.rows import dict_row
 
 from central.storage.base import EVENT_COLUMNS, StorageError
 from central.storage.history_postgres import HISTORY_STEP, REPORTS_STEP
+from central.storage.sql_commands import COMMANDS_STEP
 from central.storage.sql_storage import SQLStorage
 from wire.event import IncomingEvent
 
@@ -100,6 +101,7 @@ SCHEMA = [
     HISTORY_STEP,
     EVENT_INDEXES_STEP,
     REPORTS_STEP,
+    COMMANDS_STEP,
 ]
 
 _STAGING = """

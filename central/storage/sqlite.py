@@ -17,6 +17,7 @@ from typing import Any
 
 from central.storage.base import EVENT_COLUMNS, StorageError
 from central.storage.history_sqlite import HISTORY_STEP, REPORTS_STEP
+from central.storage.sql_commands import COMMANDS_STEP
 from central.storage.sql_storage import SQLStorage
 from wire.event import IncomingEvent
 
@@ -91,6 +92,7 @@ SCHEMA = [
     HISTORY_STEP,
     EVENT_INDEXES_STEP,
     REPORTS_STEP,
+    COMMANDS_STEP,
 ]
 
 _INSERT = (
