@@ -17,6 +17,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from pydantic import ValidationError
 
 from central.auth import bearer, token_hash
+from central.backups import install_backups
 from central.commands_api import install_commands
 from central.fleet import Fleet
 from central.fleet_api import install_fleet
@@ -174,6 +175,7 @@ def create_app(
 
     install_fleet(app, fleet, office_holder)
     install_commands(app, storage, clock, station_holder, office_holder)
+    install_backups(app, storage, settings, clock, station_holder)
     install_reports(app, storage, settings, clock, office_holder)
     return app
 

@@ -441,7 +441,8 @@ role_units() {
     if [[ "$ROLE" == central ]]; then
         printf '%s\n' station-central.service
     else
-        printf '%s\n' station.service station-kiosk.service station-touch.service
+        printf '%s\n' station.service station-kiosk.service station-touch.service \
+            station-backup.service station-backup.timer
     fi
 }
 
@@ -457,9 +458,10 @@ step_units() {
     done < <(role_units)
 }
 
-# station-touch.service has no [Install] section: udev starts it when a touchscreen appears.
+# station-touch.service has no [Install] section: udev starts it when a touchscreen appears;
+# station-backup.service is started by its timer.
 enabled_units() {
-    role_units | grep -v '^station-touch\.service$'
+    role_units | grep -v -e '^station-touch\.service$' -e '^station-backup\.service$'
 }
 
 systemctl_target() {
@@ -510,7 +512,7 @@ step_enable() {
     # to start once the config is edited.
     if [[ $CODE_CHANGED -eq 1 || $UNITS_CHANGED -eq 1 ]] && live_system; then
         local units
-        mapfile -t units < <(role_units)
+        mapfile -t units < <(role_units | grep -v '^station-backup\.')
         run systemctl try-restart "${units[@]}"
     fi
 }

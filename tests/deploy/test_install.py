@@ -27,6 +27,8 @@ EXPECTED_PATHS = (
     "/etc/systemd/system/station.service",
     "/etc/systemd/system/station-kiosk.service",
     "/etc/systemd/system/station-touch.service",
+    "/etc/systemd/system/station-backup.service",
+    "/etc/systemd/system/station-backup.timer",
 )
 
 
@@ -47,6 +49,8 @@ def test_dry_run_into_an_empty_root_prints_every_step_and_writes_nothing(
     assert "would pip install the project" in result.stdout
     assert "would enable station.service" in result.stdout
     assert "would enable station-kiosk.service" in result.stdout
+    assert "would enable station-backup.timer" in result.stdout
+    assert "would enable station-backup.service" not in result.stdout
     assert "unchanged: getty@tty1.service not enabled" in result.stdout
     assert not re.search(r"^    changed:", result.stdout, re.M)
     assert re.search(r"dry run: \d+ change\(s\) would be made$", result.stdout.strip())
@@ -152,6 +156,8 @@ def test_first_install_lays_out_a_complete_station(
         assert installed.read_bytes() == (DEPLOY / "systemd" / unit).read_bytes()
     wants = root / "etc/systemd/system/multi-user.target.wants"
     assert sorted(p.name for p in wants.iterdir()) == ["station-kiosk.service", "station.service"]
+    timers = root / "etc/systemd/system/timers.target.wants"
+    assert [p.name for p in timers.iterdir()] == ["station-backup.timer"]
     cursors = root / "opt/station/share/icons/station-blank/cursors"
     assert (cursors / "left_ptr").readlink() == Path("blank")
     assert (cursors / "xterm").resolve() == (cursors / "blank").resolve()

@@ -27,6 +27,7 @@ EXPOSURE_LIMITS = {
     "station-touch.service": 25,
     "station-central.service": 25,
     "station-kiosk.service": 40,
+    "station-backup.service": 25,
 }
 
 

@@ -105,6 +105,10 @@ async def test_operator_opens_a03_once_and_both_logs_say_who_and_why(
         again = await _finished(st, central, command_id)
         assert again["status"] == "done" and again["deliveries"] >= 2
         assert len([e for e in _local(st, "door_unlocked") if e.locker == "A03"]) == 1
+        async with central.client(central.viewer) as c:
+            fleet = (await c.get("/api/v1/fleet")).json()
+        row = next(s for s in fleet["stations"] if s["id"] == STATION)
+        assert row["commands"] == {"pending": 0, "done": 1, "refused": 0, "failed": 0}
 
         last = st.daemon.station.store.events_after(0, limit=100_000)[-1].seq
         await st.wait_for(lambda: central.storage.station(STATION).acked_seq >= last, 30)
