@@ -63,7 +63,7 @@ async def _open_and_sync(st: SimStation, storage: SQLiteStorage, lockers: list[s
 async def test_restore_from_central_continues_the_log_without_gap_or_repeat(
     tmp_path: Path, central: tuple[str, SQLiteStorage, str, Path]
 ) -> None:
-    url, storage, token, backups = central
+    url, storage, token, _ = central
     old = _station_data(tmp_path, "old-card", url, token)
     config = parse_config(old)
     async with running_station(old) as st:
