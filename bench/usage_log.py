@@ -31,7 +31,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from station.clock import FakeClock, SystemClock, read_boot_id  # noqa: E402
-from station.services.lending.service import LENDING_SCHEMA  # noqa: E402
+from station.services.lending.schema import LENDING_SCHEMA  # noqa: E402
 from station.store import Store  # noqa: E402
 from station.store.events import Tx  # noqa: E402
 

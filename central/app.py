@@ -16,11 +16,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.gzip import GZipMiddleware
 from pydantic import ValidationError
 
+from central.alerts.api import install_alerts
+from central.alerts.notifier import Notifier
 from central.auth import bearer, token_hash
 from central.backups import install_backups
 from central.commands_api import install_commands
 from central.fleet import Fleet
 from central.fleet_api import install_fleet
+from central.reminders.api import install_reminders
+from central.reminders.service import Reminders
 from central.reports.api import install_reports
 from central.settings import CentralSettings
 from central.storage.base import EventQuery, SeqConflict, Storage, TokenRecord
@@ -49,6 +53,9 @@ def create_app(
     app.state.storage = storage
     app.state.settings = settings
     fleet = Fleet(storage, settings, clock)
+    reminders = Reminders(storage, settings, clock) if settings.reminders else None
+    notifier = Notifier(storage, settings, clock, reminders=reminders)
+    app.state.notifier = notifier
 
     async def holder(request: Request) -> TokenRecord:
         token = bearer(request.headers.get("authorization"))
@@ -110,6 +117,9 @@ def create_app(
             log.error("%s", exc)
             raise HTTPException(409, str(exc)) from None
         await run_in_threadpool(fleet.ingested, batch.station, None if dropped else batch.telemetry)
+        await run_in_threadpool(notifier.ingested, batch.station)
+        if reminders is not None:
+            await run_in_threadpool(reminders.ingested, batch.station)
         body: dict[str, Any] = {
             "station": batch.station,
             "acked_seq": result.acked_seq,
@@ -177,6 +187,8 @@ def create_app(
     install_commands(app, storage, clock, station_holder, office_holder)
     install_backups(app, storage, settings, clock, station_holder)
     install_reports(app, storage, settings, clock, office_holder)
+    install_alerts(app, storage, clock, office_holder)
+    install_reminders(app, reminders, office_holder)
     return app
 
 

@@ -34,7 +34,7 @@ Holder = Callable[..., Coroutine[Any, Any, TokenRecord]]
 def _folder(settings: CentralSettings, station: str) -> Path:
     if not settings.backup_dir:
         raise HTTPException(
-            503,
+            404,
             "this central keeps no station backups: start it with "
             "--setting backup_dir=/var/lib/station-central/backups",
         )

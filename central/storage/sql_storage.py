@@ -30,7 +30,7 @@ from central.storage.base import (
 )
 from central.storage.sql_commands import SQLCommands
 from central.storage.sql_common import Connection
-from central.storage.sql_reports import SQLReports
+from central.storage.sql_reminders import SQLReminders
 
 _ADD_TOKEN = "INSERT INTO tokens (sha256, kind, subject, created_at) VALUES (?, ?, ?, ?)"
 _ADD_OFFICE_TOKEN = (
@@ -45,7 +45,7 @@ _STATIONS = (
 )
 
 
-class SQLStorage(SQLCommands, SQLReports, Storage):
+class SQLStorage(SQLCommands, SQLReminders, Storage):
     """Every Storage method but the backend's own life (opening, migrating, closing)."""
 
     # --- hooks ------------------------------------------------------------------------------

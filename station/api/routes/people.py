@@ -49,7 +49,7 @@ async def member_view(svc: Services, member: Member) -> dict[str, Any]:
         "kind": member.kind,
         "status": member.status,
         "loans": loans,
-        "overdue": [loan for loan in loans if loan["overdue"]],
+        "overdue": [loan for loan in loans if loan.overdue],
         "locked_until": await svc.members.locked_until(member),
     }
 
