@@ -37,6 +37,7 @@ from station.remote import settings as remote_settings
 from station.remote.runner import RemoteCommands
 from station.remote.schema import REMOTE_SCHEMA
 from station.runtime import Station
+from station.services.lending.from_central import tools_applier
 from station.services.registry import SERVICE_SCHEMAS, build_services
 from station.store import Store
 from station.sync.service import SYNC_SCHEMA, SyncService
@@ -140,7 +141,7 @@ class Daemon:
             cfg.station.id,
             self.clock,
             telemetry=lambda: telemetry.compact(),
-            bundle_appliers=[apply_people],
+            bundle_appliers=[apply_people, tools_applier(lockers)],
             alarms=alarms,
             commands=remote,
         )

@@ -37,6 +37,8 @@ class Member:
     pin_state: str = "set"
     """`set`, `must_change` (a first PIN from the central office) or `unset` (no PIN yet:
     staff set one with the member at the station)."""
+    max_loans: int | None = None
+    """The member's own loan limit from the central office; None: the station's default."""
 
     @property
     def card_owner(self) -> CardOwner:
@@ -65,6 +67,7 @@ class Member:
             status=r["status"],
             source=r["source"],
             pin_state=r.get("pin_state", "set"),
+            max_loans=r.get("max_loans"),
         )
 
 

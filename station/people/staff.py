@@ -31,6 +31,8 @@ class StaffMember:
     staff_no: str
     name: str
     active: bool
+    role: str = "staff"
+    """`staff` or `admin`, as the central office's bundle says (station-made accounts: staff)."""
 
     @property
     def actor(self) -> str:
@@ -39,7 +41,12 @@ class StaffMember:
     @classmethod
     def from_row(cls, row: Any) -> StaffMember:
         r = dict(row)
-        return cls(staff_no=r["staff_no"], name=r["name"], active=bool(r["active"]))
+        return cls(
+            staff_no=r["staff_no"],
+            name=r["name"],
+            active=bool(r["active"]),
+            role=r.get("role", "staff"),
+        )
 
 
 def check_staff_no(staff_no: str) -> None:

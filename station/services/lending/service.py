@@ -89,20 +89,7 @@ class LendingService:
         return Tool.from_row(rows[0])
 
     def _check_locker(self, tx: Tx, locker: str, tool_id: str) -> None:
-        try:
-            view = self._lockers.view(locker)
-        except UnknownLocker:
-            raise invalid("locker", f"no locker called {locker!r} at this station") from None
-        if view["purpose"] != "tool":
-            raise invalid("locker", f"locker {locker} is for {view['purpose']}, not for tools")
-        other = tx.conn.execute(
-            "SELECT id FROM tools WHERE locker = ? AND status != 'retired' AND id != ?",
-            (locker, tool_id),
-        ).fetchone()
-        if other:
-            raise Refusal(
-                "conflict", "locker_taken", f"locker {locker} already holds tool {other[0]}"
-            )
+        check_tool_locker(tx, self._lockers, locker, tool_id)
 
     async def create_tool(self, fields: dict[str, Any], actor: str) -> Tool:
         tool_id = fields["id"]
@@ -345,7 +332,7 @@ class LendingService:
         refusal = borrow_refusal(
             tool,
             await self.member_loans(member.id),
-            self._cfg.max_loans,
+            self._cfg.max_loans if member.max_loans is None else member.max_loans,
             self._door_usable(tool.locker),
         )
         if refusal is not None:
@@ -492,3 +479,19 @@ class LendingService:
                 },
             )
         return len(rows)
+
+
+def check_tool_locker(tx: Tx, lockers: LockerService, locker: str, tool_id: str) -> None:
+    """Refuse a locker that is not a tool locker here or already holds another tool."""
+    try:
+        view = lockers.view(locker)
+    except UnknownLocker:
+        raise invalid("locker", f"no locker called {locker!r} at this station") from None
+    if view["purpose"] != "tool":
+        raise invalid("locker", f"locker {locker} is for {view['purpose']}, not for tools")
+    other = tx.conn.execute(
+        "SELECT id FROM tools WHERE locker = ? AND status != 'retired' AND id != ?",
+        (locker, tool_id),
+    ).fetchone()
+    if other:
+        raise Refusal("conflict", "locker_taken", f"locker {locker} already holds tool {other[0]}")
