@@ -32,6 +32,7 @@ from station.ops.disk_watch import DiskWatch
 from station.ops.doctor import DoctorOptions, diagnose_config
 from station.ops.host_health import HostProbe
 from station.ops.log_ring import LogRing
+from station.people.card_desk import build_reader
 from station.people.from_central import apply_people
 from station.remote import settings as remote_settings
 from station.remote.runner import RemoteCommands
@@ -121,7 +122,8 @@ class Daemon:
         occupancy.subscribe(
             lambda snap: live.publish({"kind": "occupancy", "occupancy": snap.to_dict()})
         )
-        services = build_services(cfg, store, alarms, lockers, live, self.clock)
+        reader = build_reader(cfg.reader) if cfg.reader else None
+        services = build_services(cfg, store, alarms, lockers, live, self.clock, reader=reader)
         await services.start()
         self._closers.append(services.stop)
 
