@@ -429,6 +429,13 @@ class LockerService:
             seq = await self._store.write(audit)
             lk.last_unlock_seq = seq
             sent_at = self._clock.monotonic()
+            # Set before the frame goes out: a door seen open while the unlock is still under
+            # way (a relay pulse the driver times, an answer being logged) is this unlock's
+            # opening, never a forced one, and clears its pending window.
+            before = lk.last_unlock_mono
+            lk.last_unlock_mono = sent_at
+            if lk.door != "open":
+                lk.pending = _Pending(seq=seq, deadline=sent_at + self._t.open_window_s)
             confirmed = True
             fresh: BoardStatus | None = None
             try:
@@ -437,13 +444,11 @@ class LockerService:
                 confirmed = False
                 await self._log_unlock_trouble("door_unlock_uncertain", locker_id, seq, str(exc))
             except BoardUnavailable as exc:
+                lk.last_unlock_mono, lk.pending = before, None  # nothing was sent
                 await self._log_unlock_trouble("door_unlock_failed", locker_id, seq, str(exc))
                 raise LockerUnavailable(
                     f"locker {locker_id}: the board did not take the command ({exc})"
                 ) from exc
-            lk.last_unlock_mono = sent_at
-            if lk.door != "open":
-                lk.pending = _Pending(seq=seq, deadline=sent_at + self._t.open_window_s)
             if isinstance(fresh, BoardStatus):  # the board answered with its doors: use them
                 try:
                     await self._take_status(lk.cfg.board, fresh)
