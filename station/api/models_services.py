@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Strict(BaseModel):
@@ -49,8 +49,18 @@ class FlowView(BaseModel):
 
 
 class AnswerRequest(Strict):
-    condition: Literal["works", "needs_repair", "parts_missing"]
+    """The answer to a flow's question: a returned tool's `condition`, or the `choice` of an
+    item-sensor question ("item_missing": yes/no, "item_left": open_again/leave_it)."""
+
+    condition: Literal["works", "needs_repair", "parts_missing"] | None = None
+    choice: Literal["yes", "no", "open_again", "leave_it"] | None = None
     note: str = Note
+
+    @model_validator(mode="after")
+    def _one_answer(self) -> AnswerRequest:
+        if (self.condition is None) == (self.choice is None):
+            raise ValueError("give exactly one of 'condition' (a return) or 'choice'")
+        return self
 
 
 # --- people ------------------------------------------------------------------------------------

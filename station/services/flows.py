@@ -122,6 +122,8 @@ class FlowRunner:
         self._flows: dict[str, Flow] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._changed = asyncio.Condition()
+        # A door in a flow is its service's to judge: the sensor is not asked about it.
+        lockers.expect_items(lambda tx, locker: True if self.busy(locker) else None)
 
     # --- starting ------------------------------------------------------------------------------
 
@@ -202,6 +204,20 @@ class FlowRunner:
         finally:
             flow._answer = None
             flow.question = None
+
+    async def reopen(self, flow: Flow, reason: str) -> bool:
+        """Open the flow's door once more (audited like any unlock) and wait for it to be seen
+        open and closed again; False if it did not open or was not closed in time."""
+        await self._set(flow, "opening")
+        try:
+            unlock = await self._lockers.open_door(flow.locker, actor=flow.actor, reason=reason)
+        except LockerError:
+            return False
+        opened = await self._lockers.wait_door(flow.locker, "open", within=self._open_window)
+        if not opened and not await self._opened_since(flow.locker, unlock.unlock_seq):
+            return False
+        await self._set(flow, "open")
+        return await self._lockers.wait_door(flow.locker, "closed", within=self._close_wait)
 
     async def answer(self, flow_id: str, answer: dict[str, Any], within: float = 5.0) -> Flow:
         flow = self.get(flow_id)

@@ -45,6 +45,13 @@ STORAGE_SCHEMA = Schema(
 )
 
 DepositKind = Literal["bag", "phone_charge"]
+ITEM_MISSING = {
+    "id": "item_missing",
+    "text": "The locker looks empty. Did you put your things in?",
+    "text_zh": "柜内似乎是空的。您放入物品了吗？",
+    "choices": ["yes", "no"],
+}
+"""Asked when a deposit's door closed and the item sensor sees nothing; "no" releases it."""
 _SIZES = {"S": 0, "M": 1, "L": 2}
 _OCCUPYING = ("open", "active", "abandoned")
 
@@ -81,6 +88,18 @@ class StorageService:
         self._lockers = lockers
         self._flows = flows
         self._codes = codes
+        self._storage = {v["id"] for v in lockers.snapshot() if v["purpose"] == "storage"}
+        lockers.expect_items(self.expects_item)
+
+    def expects_item(self, tx: Tx, locker: str) -> bool | None:
+        """A storage locker holds something exactly while a deposit occupies it."""
+        if locker not in self._storage:
+            return None
+        row = tx.conn.execute(
+            "SELECT 1 FROM deposits WHERE locker = ? AND status IN (?, ?, ?) LIMIT 1",
+            (locker, *_OCCUPYING),
+        ).fetchone()
+        return row is not None
 
     async def _free_locker(self, size: str | None) -> str:
         rows = await self._store.aquery(
@@ -174,6 +193,29 @@ class StorageService:
         )
         flow.context["message_completed"] = (
             f"Locker {flow.locker} is closed. Your pickup code is shown on screen: write it down"
+        )
+
+    async def _release(self, flow: Flow) -> None:
+        """The depositor says nothing went in: no code, the locker is free again."""
+        deposit_id = flow.context["deposit_id"]
+
+        def write(tx: Tx) -> None:
+            tx.conn.execute(
+                "UPDATE deposits SET status = 'cleared', closed_at = ?, closed_by = ?, note = ?"
+                " WHERE id = ?",
+                (tx.now(), flow.actor, "nothing put in (sensor and depositor agree)", deposit_id),
+            )
+            tx.append(
+                "deposit_released",
+                actor=flow.actor,
+                locker=flow.locker,
+                payload={"deposit_id": deposit_id, "reason": "nothing put in"},
+            )
+
+        await self._store.write(write)
+        flow.result.update({"deposit_id": deposit_id, "released": True})
+        flow.context["message_completed"] = (
+            f"Nothing was left in locker {flow.locker}; it is free again. No code is needed"
         )
 
     def picked_up(self, tx: Tx, match: CodeMatch, actor: str) -> dict[str, Any]:
@@ -326,6 +368,12 @@ class _DepositSteps:
         )
 
     async def closed(self, flow: Flow, runner: FlowRunner) -> None:
+        if self._s._lockers.item_present(flow.locker) is False:
+            # The compartment's sensor sees nothing: ask before a code ties up the locker.
+            answer = await runner.ask(flow, ITEM_MISSING, self._s._cfg.answer_wait_s)
+            if (answer or {}).get("choice") == "no":
+                await self._s._release(flow)
+                return
         await self._s._issue(flow)
 
     async def not_closed(self, flow: Flow) -> None:

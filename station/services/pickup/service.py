@@ -22,6 +22,15 @@ class PickupHandler(Protocol):
         ...
 
 
+ITEM_LEFT = {
+    "id": "item_left",
+    "text": "Something is still in the locker. Open it again to take it?",
+    "text_zh": "柜内还有物品。要再次开门取出吗？",
+    "choices": ["open_again", "leave_it"],
+}
+"""Asked when a pickup's door closed and the item sensor still sees something inside."""
+
+
 class PickupService:
     def __init__(
         self,
@@ -30,7 +39,9 @@ class PickupService:
         lockers: LockerService,
         flows: FlowRunner,
         handlers: dict[str, PickupHandler],
+        answer_wait_s: float = 60.0,
     ) -> None:
+        self._answer_wait_s = answer_wait_s
         self._store = store
         self._codes = codes
         self._lockers = lockers
@@ -90,7 +101,26 @@ class _PickupSteps:
         )
 
     async def closed(self, flow: Flow, runner: FlowRunner) -> None:
-        return None
+        """With an item sensor: remind the person of what is still inside before they walk
+        away (one more opening on request); what stays is `item_left`, for staff."""
+        lockers = self._s._lockers
+        if lockers.item_present(flow.locker) is not True:
+            return
+        answer = await runner.ask(flow, ITEM_LEFT, self._s._answer_wait_s)
+        if (answer or {}).get("choice") == "open_again":
+            closed = await runner.reopen(flow, "pickup: something still inside, opened again")
+            if closed and lockers.item_present(flow.locker) is not True:
+                return
+        detail = (
+            f"locker {flow.locker}: something is still inside after a pickup "
+            f"({self._match.purpose} {self._match.ref}); the person was reminded. Open it with "
+            "a reason, take it to lost and found or call the owner"
+        )
+        await lockers.raise_locker_alarm("item_left", flow.locker, detail)
+        flow.result["item_left"] = True
+        flow.context["message_completed"] = (
+            f"Door {flow.locker} is closed. Something is still inside: staff have been told"
+        )
 
     async def not_closed(self, flow: Flow) -> None:
         return None
