@@ -121,6 +121,10 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
         "柜内还留有物品，已通知工作人员。",
         "Something is still inside: staff have been told.",
     ),
+    "receipt.handin.released": (
+        "{locker} 号柜未放入物品，已释放",
+        "Nothing handed in: locker {locker} is free again",
+    ),
     "receipt.deposit.released": (
         "{locker} 号柜未寄存物品，已释放，无需取件码",
         "Nothing stored: locker {locker} is free again, no code needed",

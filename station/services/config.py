@@ -40,6 +40,8 @@ class LostFoundConfig(_Section):
         "小区门口",
     ]
     """Preset 'where found' choices for this station's area (free text is always allowed)."""
+    answer_wait_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    """With item sensors: how long "did you put it in?" waits after a hand-in closed empty."""
 
 
 class StorageConfig(_Section):

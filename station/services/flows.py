@@ -44,6 +44,16 @@ _MESSAGES: dict[str, str] = {
 }
 
 
+ITEM_MISSING = {
+    "id": "item_missing",
+    "text": "The locker looks empty. Did you put your things in?",
+    "text_zh": "柜内似乎是空的。您放入物品了吗？",
+    "choices": ["yes", "no"],
+}
+"""Asked when a deposit's or hand-in's door closed and the compartment's item sensor sees
+nothing; "no" releases the locker (the sensor may miss a flat envelope: "yes" goes on)."""
+
+
 @dataclass
 class Flow:
     id: str

@@ -235,6 +235,8 @@ def receipt_widgets(kind: str, locker: str, result: dict[str, Any]) -> list[Any]
         out.append(TLabel("receipt.return", classes="headline"))
         if result.get("condition") in ("needs_repair", "parts_missing"):
             out.append(TLabel("receipt.return.repair", classes="sentence"))
+    elif kind == "handin" and result.get("released"):
+        out.append(TLabel("receipt.handin.released", {"locker": locker}, classes="headline"))
     elif kind == "handin":
         out.append(TLabel("receipt.handin", classes="headline"))
         out.append(TLabel("receipt.handin.number", classes="sentence"))

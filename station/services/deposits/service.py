@@ -16,7 +16,7 @@ from station.people.codes import CodeBook, CodeMatch
 from station.people.members import Member
 from station.refusals import Refusal, invalid_state, not_found
 from station.services.config import StorageConfig
-from station.services.flows import Flow, FlowRunner, unsettled_flows
+from station.services.flows import ITEM_MISSING, Flow, FlowRunner, unsettled_flows
 from station.store import Schema, Store, Tx
 
 STORAGE_SCHEMA = Schema(
@@ -45,13 +45,7 @@ STORAGE_SCHEMA = Schema(
 )
 
 DepositKind = Literal["bag", "phone_charge"]
-ITEM_MISSING = {
-    "id": "item_missing",
-    "text": "The locker looks empty. Did you put your things in?",
-    "text_zh": "柜内似乎是空的。您放入物品了吗？",
-    "choices": ["yes", "no"],
-}
-"""Asked when a deposit's door closed and the item sensor sees nothing; "no" releases it."""
+
 _SIZES = {"S": 0, "M": 1, "L": 2}
 _OCCUPYING = ("open", "active", "abandoned")
 

@@ -18,7 +18,7 @@ from station.people.codes import CodeBook, CodeMatch
 from station.people.phone import PhoneId
 from station.refusals import Refusal, invalid, invalid_state, not_found
 from station.services.config import LostFoundConfig
-from station.services.flows import Flow, FlowRunner, unsettled_flows
+from station.services.flows import ITEM_MISSING, Flow, FlowRunner, unsettled_flows
 from station.store import Schema, Store, Tx
 
 LOSTFOUND_SCHEMA = Schema(
@@ -148,6 +148,8 @@ class LostFoundService:
         self._flows = flows
         self._codes = codes
         self._phone_id = phone_id
+        self._held_in = {v["id"] for v in lockers.snapshot() if v["purpose"] == "lost_found"}
+        lockers.expect_items(self.expects_item)
 
     def options(self) -> dict[str, Any]:
         return {
@@ -215,6 +217,32 @@ class LostFoundService:
                 "item": item,
                 "message_open": f"Door {locker} is open: put the item in and close the door",
             },
+        )
+
+    def expects_item(self, tx: Tx, locker: str) -> bool | None:
+        """A lost-and-found locker holds something exactly while a found item is in it."""
+        if locker not in self._held_in:
+            return None
+        row = tx.conn.execute(
+            "SELECT 1 FROM found_items WHERE locker = ? AND in_locker = 1"
+            " AND status IN ('held', 'awaiting_pickup') LIMIT 1",
+            (locker,),
+        ).fetchone()
+        return row is not None
+
+    def _release_handin(self, tx: Tx, flow: Flow) -> None:
+        """The finder says nothing went in: the record is closed, the locker free again."""
+        number = flow.result["number"]
+        tx.conn.execute(
+            "UPDATE found_items SET status = 'removed', in_locker = 0, disposition = ?,"
+            " disposition_reason = ?, closed_at = ? WHERE number = ?",
+            ("released", "nothing handed in (sensor and finder agree)", tx.now(), number),
+        )
+        tx.append(
+            "found_handin_released",
+            actor=flow.actor,
+            locker=flow.locker,
+            payload={"number": number, "reason": "nothing handed in"},
         )
 
     def _register(self, tx: Tx, flow: Flow) -> dict[str, Any]:
@@ -666,6 +694,15 @@ class _HandInSteps:
         )
 
     async def closed(self, flow: Flow, runner: FlowRunner) -> None:
+        if self._s._lockers.item_present(flow.locker) is False:
+            answer = await runner.ask(flow, ITEM_MISSING, self._s._cfg.answer_wait_s)
+            if (answer or {}).get("choice") == "no":
+                await self._s._store.write(lambda tx: self._s._release_handin(tx, flow))
+                flow.result["released"] = True
+                flow.context["message_completed"] = (
+                    f"Nothing was left in locker {flow.locker}; it is free again"
+                )
+                return
         flow.context["message_completed"] = (
             f"Thank you! Item {flow.result['number']} is registered in locker {flow.locker}"
         )

@@ -173,3 +173,23 @@ async def test_something_in_a_locker_thought_empty_is_item_unexpected(tmp_path: 
         h.sim.set_item(15, False)
         await until(lambda: lockers.item_present("A15") is False)
         assert await alarm_states(h, "item_unexpected", "A15") == ["cleared"]
+
+
+async def test_a_hand_in_closed_empty_asks_and_no_closes_the_record(tmp_path: Path) -> None:
+    async with sensing_station(tmp_path) as h:
+        body = {"category": "keys", "colour": "black", "place": "公交站"}
+        r = await h.kiosk.post("/api/v1/found", json=body)
+        assert r.status_code == 202, r.text
+        flow = r.json()
+        await h.follow(flow["id"], {"open"})
+        h.close(flow["locker"])
+        asked = await h.follow(flow["id"], {"awaiting_answer", "completed"})
+        assert asked["question"]["id"] == "item_missing"
+        done = await answer(h, flow, "no")
+        assert done["result"]["released"] is True
+        assert [e["type"] for e in await h.events("found_handin_released")] == [
+            "found_handin_released"
+        ]
+        listed = (await h.kiosk.get("/api/v1/found", params={"category": "keys"})).json()
+        assert listed == []
+        assert await alarm_states(h, "item_unexpected", flow["locker"]) == []
