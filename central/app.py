@@ -14,18 +14,18 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.gzip import GZipMiddleware
-from pydantic import ValidationError
 
 from central.alerts.api import install_alerts
 from central.alerts.notifier import Notifier
 from central.auth import bearer, token_hash
 from central.fleet import Fleet
 from central.fleet_api import install_fleet
+from central.reminders.api import install_reminders
+from central.reminders.service import Reminders
 from central.reports.api import install_reports
 from central.settings import CentralSettings
 from central.storage.base import EventQuery, SeqConflict, Storage, TokenRecord
-from wire.batch import IngestBatch, StationId
-from wire.bundle import describe_errors
+from wire.batch import BatchError, IngestBatch, StationId, decode_batch
 from wire.event import NUL_REFUSED, SEQ_MAX, IncomingEvent, has_nul
 
 log = logging.getLogger("central.api")
@@ -49,7 +49,8 @@ def create_app(
     app.state.storage = storage
     app.state.settings = settings
     fleet = Fleet(storage, settings, clock)
-    notifier = Notifier(storage, settings, clock)
+    reminders = Reminders(storage, settings, clock) if settings.reminders else None
+    notifier = Notifier(storage, settings, clock, reminders=reminders)
     app.state.notifier = notifier
 
     async def holder(request: Request) -> TokenRecord:
@@ -113,6 +114,8 @@ def create_app(
             raise HTTPException(409, str(exc)) from None
         await run_in_threadpool(fleet.ingested, batch.station, None if dropped else batch.telemetry)
         await run_in_threadpool(notifier.ingested, batch.station)
+        if reminders is not None:
+            await run_in_threadpool(reminders.ingested, batch.station)
         body: dict[str, Any] = {
             "station": batch.station,
             "acked_seq": result.acked_seq,
@@ -179,6 +182,7 @@ def create_app(
     install_fleet(app, fleet, office_holder)
     install_reports(app, storage, settings, clock, office_holder)
     install_alerts(app, storage, clock, office_holder)
+    install_reminders(app, reminders, office_holder)
     return app
 
 
@@ -231,18 +235,18 @@ def _gunzip(body: bytes, limit: int) -> bytes:
 
 def _parse_batch(raw: bytes, settings: CentralSettings) -> tuple[IngestBatch, list[IncomingEvent]]:
     try:
-        batch = IngestBatch.model_validate_json(raw)
-    except ValidationError as exc:
-        if any(err["type"] == "json_invalid" for err in exc.errors()):
-            raise HTTPException(400, "body is not valid JSON") from None
-        raise HTTPException(422, f"batch refused: {describe_errors(exc)}") from None
-    if len(batch.events) > settings.max_batch_events:
+        batch, events = decode_batch(raw)
+    except BatchError as exc:
+        if exc.invalid_json:
+            raise HTTPException(400, str(exc)) from None
+        raise HTTPException(422, f"batch refused: {exc}") from None
+    if len(events) > settings.max_batch_events:
         raise HTTPException(
             413,
-            f"batch has {len(batch.events)} events, over the limit of "
+            f"batch has {len(events)} events, over the limit of "
             f"{settings.max_batch_events}: lower sync.batch_max_events",
         )
-    return batch, [e.incoming() for e in batch.events]
+    return batch, events
 
 
 def _telemetry_text(batch: IngestBatch, settings: CentralSettings) -> tuple[str | None, str]:

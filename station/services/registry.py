@@ -13,12 +13,14 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from station.alarms import AlarmService
 from station.clock import Clock
 from station.config import StationConfig
 from station.doors.lockers import LockerService
 from station.live import LiveHub
+from station.people.card_desk import CardDesk
 from station.people.codes import CODES_SCHEMA, CodeBook
 from station.people.lockout import Lockout
 from station.people.members import MemberService
@@ -26,13 +28,16 @@ from station.people.pins import PinHasher
 from station.people.schema import PEOPLE_SCHEMA
 from station.people.staff import StaffService
 from station.people.throttle import GuessThrottles
-from station.services.deposits.service import STORAGE_SCHEMA, StorageService
+from station.services.deposits.schema import STORAGE_SCHEMA
+from station.services.deposits.service import StorageService
 from station.services.flows import Flow, FlowRunner
 from station.services.lending.schema import LENDING_SCHEMA
 from station.services.lending.service import LendingService
-from station.services.lostfound.service import LOSTFOUND_SCHEMA, LostFoundService
+from station.services.lostfound.schema import LOSTFOUND_SCHEMA
+from station.services.lostfound.service import LostFoundService
 from station.services.pickup.service import PickupService
-from station.services.supplies.service import SUPPLIES_SCHEMA, SupplyService
+from station.services.supplies.schema import SUPPLIES_SCHEMA
+from station.services.supplies.service import SupplyService
 from station.store import Schema, Store, Tx
 
 log = logging.getLogger(__name__)
@@ -62,6 +67,8 @@ class Services:
     pickups: PickupService
     supplies: SupplyService
     throttles: GuessThrottles
+    cards: CardDesk
+    """The card reader's reads, for the screen waiting for one (people/card_desk.py)."""
     sweep_s: float = 15.0
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -78,8 +85,10 @@ class Services:
         await self.supplies.start()
         await self.sweep()
         self._task = asyncio.create_task(self._loop(), name="services-housekeeping")
+        await self.cards.start()
 
     async def stop(self) -> None:
+        await self.cards.stop()
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -131,7 +140,9 @@ def build_services(
     live: LiveHub,
     clock: Clock,
     hasher: PinHasher | None = None,
+    reader: Any = None,
 ) -> Services:
+    """`reader`: the card reader's driver (built by the composition root from `[reader]`)."""
     hasher = hasher or PinHasher()
     svc = config.services
     flows = FlowRunner(
@@ -180,4 +191,14 @@ def build_services(
         pickups=pickups,
         supplies=supplies,
         throttles=throttles,
+        cards=CardDesk(
+            store,
+            alarms,
+            members,
+            throttles.member_pin,
+            people,
+            config.reader,
+            clock,
+            reader,
+        ),
     )
