@@ -14,7 +14,6 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.gzip import GZipMiddleware
-from pydantic import ValidationError
 
 from central.alerts.api import install_alerts
 from central.alerts.notifier import Notifier
@@ -26,8 +25,7 @@ from central.reminders.service import Reminders
 from central.reports.api import install_reports
 from central.settings import CentralSettings
 from central.storage.base import EventQuery, SeqConflict, Storage, TokenRecord
-from wire.batch import IngestBatch, StationId
-from wire.bundle import describe_errors
+from wire.batch import BatchError, IngestBatch, StationId, decode_batch
 from wire.event import NUL_REFUSED, SEQ_MAX, IncomingEvent, has_nul
 
 log = logging.getLogger("central.api")
@@ -237,18 +235,18 @@ def _gunzip(body: bytes, limit: int) -> bytes:
 
 def _parse_batch(raw: bytes, settings: CentralSettings) -> tuple[IngestBatch, list[IncomingEvent]]:
     try:
-        batch = IngestBatch.model_validate_json(raw)
-    except ValidationError as exc:
-        if any(err["type"] == "json_invalid" for err in exc.errors()):
-            raise HTTPException(400, "body is not valid JSON") from None
-        raise HTTPException(422, f"batch refused: {describe_errors(exc)}") from None
-    if len(batch.events) > settings.max_batch_events:
+        batch, events = decode_batch(raw)
+    except BatchError as exc:
+        if exc.invalid_json:
+            raise HTTPException(400, str(exc)) from None
+        raise HTTPException(422, f"batch refused: {exc}") from None
+    if len(events) > settings.max_batch_events:
         raise HTTPException(
             413,
-            f"batch has {len(batch.events)} events, over the limit of "
+            f"batch has {len(events)} events, over the limit of "
             f"{settings.max_batch_events}: lower sync.batch_max_events",
         )
-    return batch, [e.incoming() for e in batch.events]
+    return batch, events
 
 
 def _telemetry_text(batch: IngestBatch, settings: CentralSettings) -> tuple[str | None, str]:

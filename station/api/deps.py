@@ -44,6 +44,8 @@ RowId = Annotated[int, Path(ge=1, le=ROW_MAX, description="A row number")]
 class MemberContext:
     token: str
     member: Member
+    by: str = "pin"
+    """How the member identified: `pin` (phone and PIN) or `card` (people.card_alone_for)."""
 
 
 def _session_refusal() -> Refusal:
@@ -63,7 +65,11 @@ def member_session(
     session = services_of(request).members.session(x_member_session)
     if session is None:
         raise _session_refusal()
-    return MemberContext(token=x_member_session, member=session.data["member"])
+    return MemberContext(
+        token=x_member_session,
+        member=session.data["member"],
+        by=str(session.data.get("by", "pin")),
+    )
 
 
 def optional_member_session(

@@ -57,4 +57,4 @@ class StaffPinScreen(KeypadScreen):
 
     def _refused(self, exc: ApiError) -> None:
         self.clear_entry()
-        self.app.push_screen(ErrorScreen(refusal(exc, self.kiosk.info.help_phone)))
+        self.app.push_screen(ErrorScreen(refusal(exc, self.kiosk.info.help_phone, member=False)))
