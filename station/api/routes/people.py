@@ -105,9 +105,24 @@ async def identify_by_card(body: CardIdentifyRequest, who: Kiosk, svc: Svc) -> d
     return answer
 
 
+@router.post("/cards/cancel", status_code=204, responses=refusals())
+async def cancel_card_wait(_: Kiosk, svc: Svc) -> Response:
+    """The screen that waited for a card is gone: a card presented now identifies nobody."""
+    svc.cards.cancel()
+    return Response(status_code=204)
+
+
 @router.get("/members/me", response_model=MemberView, responses=refusals())
 async def me(_: Kiosk, ctx: MemberCtx, svc: Svc) -> MemberView:
     return await member_view(svc, await svc.members.get(ctx.member.id))
+
+
+@router.post("/members/me/pin", response_model=MemberView, responses=refusals(422))
+async def change_own_pin(body: PinReset, _: Kiosk, ctx: MemberCtx, svc: Svc) -> dict[str, Any]:
+    """A member replaces the first PIN from the office (or their own) with one they chose; the
+    session ends, so the next step identifies with the new PIN."""
+    member = await svc.members.reset_pin(ctx.member.id, body.pin, ctx.member.label)
+    return await member_view(svc, await svc.members.get(member.id))
 
 
 @router.post("/members/logout", status_code=204, responses=refusals())
