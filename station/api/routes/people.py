@@ -118,7 +118,7 @@ async def me(_: Kiosk, ctx: MemberCtx, svc: Svc) -> MemberView:
 
 
 @router.post("/members/me/pin", response_model=MemberView, responses=refusals(422))
-async def change_own_pin(body: PinReset, _: Kiosk, ctx: MemberCtx, svc: Svc) -> dict[str, Any]:
+async def change_own_pin(body: PinReset, _: Kiosk, ctx: MemberCtx, svc: Svc) -> MemberView:
     """A member replaces the first PIN from the office (or their own) with one they chose; the
     session ends, so the next step identifies with the new PIN."""
     member = await svc.members.reset_pin(ctx.member.id, body.pin, ctx.member.label)
