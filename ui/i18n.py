@@ -227,6 +227,10 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     "home.charging.free": ("充电 有空位", "charging free"),
     "home.charging.none": ("充电 已满", "charging full"),
     "home.notice": ("通知：{text}", "Notice: {text}"),
+    "home.promo": ("【{merchant}】{text}", "[{merchant}] {text}"),
+    "notice.title": ("通知", "Notice"),
+    "notice.promo.title": ("商家优惠：{merchant}", "Offer from {merchant}"),
+    "notice.until": ("有效期至 {until}", "Until {until}"),
     # --- restarting / errors ----------------------------------------------------------------
     "restart.title": ("系统正在重启", "The station is restarting"),
     "restart.body": (
@@ -270,6 +274,28 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
         "请确认号码，或请工作人员帮您登记。",
         "Check the number, or ask staff to register you.",
     ),
+    "error.card_unknown": ("这张卡还没有登记", "This card is not registered"),
+    "error.card_unknown.body": (
+        "请找站内工作人员绑定，或输入手机号和密码。也可致电 {phone}。",
+        "Ask staff at the station to bind it, or use your phone number and PIN. Or call {phone}.",
+    ),
+    "error.pin_required.body": (
+        "这项服务需要输入手机号和密码。",
+        "This needs your phone number and PIN.",
+    ),
+    "error.card_taken.body": (
+        "这张卡已绑定到另一个账户，需先在那个账户解绑。",
+        "This card belongs to another account; unbind it there first.",
+    ),
+    "error.no_card.body": (
+        "没有读到卡，请点“绑定卡”再刷一次。",
+        "No card was read; tap Bind and present it again.",
+    ),
+    "error.staff_badge.body": (
+        "这是工作证，请用首页的工作人员按钮登录。",
+        "This is a staff badge: log in with the staff button on Home.",
+    ),
+    "error.not_staff_badge.body": ("这张卡不是工作证。", "This card is not a staff badge."),
     "error.door_failed": ("柜门没有打开", "The door did not open"),
     "error.door_failed.body": (
         "已通知工作人员。请换一个柜门再试，或致电 {phone}。",
@@ -469,6 +495,7 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     "alarm.low_stock": ("物资不足", "Low stock"),
     "alarm.sync_failing": ("同步失败", "Sync failing"),
     "alarm.disk_full": ("存储已满", "Disk full"),
+    "alarm.reader_offline": ("读卡器离线", "Card reader offline"),
     "maint.tool.repaired": ("修好了", "Repaired"),
     "maint.tool.restock": ("上架", "Restock"),
     "maint.tool.assign": ("换柜", "Assign"),
@@ -572,6 +599,11 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     "keypad.empty": ("请输入", "Enter digits"),
     "keypad.phone": ("请输入手机号（11位）", "Enter your mobile number (11 digits)"),
     "keypad.pin": ("请输入6位密码", "Enter your 6-digit PIN"),
+    "keypad.phone_or_card": ("请刷卡，或输入手机号", "Present your card, or type your number"),
+    "keypad.staff_no_or_badge": (
+        "请刷工作证，或输入工号",
+        "Present your badge, or type your number",
+    ),
     "keypad.code": ("请输入6位取件码", "Enter the 6-digit pickup code"),
     "keypad.staff_no": ("请输入工号", "Enter your staff number"),
     "keypad.staff_pin": ("请输入工作人员密码", "Enter your staff PIN"),

@@ -56,6 +56,10 @@ def _session_refusal() -> Refusal:
     )
 
 
+CHANGE_PIN_PATH = "/api/v1/members/me/pin"
+"""The one member route a first PIN from the office may use: choosing the member's own."""
+
+
 def member_session(
     request: Request,
     x_member_session: Annotated[str | None, Header(max_length=200)] = None,
@@ -65,6 +69,13 @@ def member_session(
     session = services_of(request).members.session(x_member_session)
     if session is None:
         raise _session_refusal()
+    member = session.data["member"]
+    if member.pin_state == "must_change" and request.url.path != CHANGE_PIN_PATH:
+        raise Refusal(
+            "denied",
+            "pin_change_required",
+            "this is the first PIN from the office: choose your own PIN first",
+        )
     return MemberContext(
         token=x_member_session,
         member=session.data["member"],

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from station.people.staff import StaffMember
 from station.services.deposits.records import Deposit
 from station.services.lending.records import Approval, Loan, Tool
 from station.services.lostfound.records import (
@@ -36,6 +37,7 @@ ApproveResponse = Approved
 DepositView = Deposit
 SupplyView = Supply
 FoundOptions = Options
+StaffView = StaffMember
 
 
 class Strict(BaseModel):
@@ -185,12 +187,6 @@ class StaffCreate(Strict):
     staff_no: str = Field(pattern=r"^[A-Za-z0-9_-]{1,16}$")
     name: str = Field(min_length=1, max_length=40)
     pin: str = Pin
-
-
-class StaffView(BaseModel):
-    staff_no: str
-    name: str
-    active: bool
 
 
 class ThrottleView(BaseModel):

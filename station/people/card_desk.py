@@ -159,6 +159,10 @@ class CardDesk:
             self._waiter.set_result(card)
         self._waiter = None
 
+    def cancel(self) -> None:
+        """The waiting screen went away: a card presented now does nothing."""
+        self._answer(None)
+
     async def next_card(self, wait_s: float) -> CardId | None:
         """The next card presented within `wait_s`, or None (timeout, or a newer waiter)."""
         if self.reader is None:

@@ -340,6 +340,16 @@ class FlowRunner:
                 await task
 
 
+async def log_at_door(
+    store: Store, flow: Flow, event: str, payload: dict[str, Any], actor: str | None = None
+) -> None:
+    """Log one event of a step that changes nothing else (cancelled, abandoned), at the
+    flow's door and by the flow's actor unless another is named (the system)."""
+    await store.write(
+        lambda tx: tx.append(event, actor=actor or flow.actor, locker=flow.locker, payload=payload)
+    )
+
+
 def _log_started(tx: Tx, flow: Flow) -> None:
     tx.append(
         "flow_started",

@@ -115,6 +115,12 @@ SIMPLE: dict[str, tuple[str, str, bool]] = {
     "not_found": ("error.refused", "error.not_found.body", True),
     "invalid_state": ("error.refused", "error.invalid_state.body", True),
     "door_not_opened": ("error.door_failed", "error.door_failed.body", False),
+    "card_unknown": ("error.card_unknown", "error.card_unknown.body", True),
+    "pin_required": ("error.refused", "error.pin_required.body", True),
+    "card_taken": ("error.refused", "error.card_taken.body", False),
+    "no_card": ("error.refused", "error.no_card.body", True),
+    "staff_badge": ("error.refused", "error.staff_badge.body", True),
+    "not_staff_badge": ("error.refused", "error.not_staff_badge.body", True),
     "door_not_closed": ("error.door_open", "error.door_open.body", False),
 }
 

@@ -21,6 +21,7 @@ from station.services.deposits.steps import DepositSteps, settle_cut_deposits
 from station.services.flows import Flow, FlowRunner
 from station.services.pickup.records import PickedUp
 from station.store import Store, Tx
+from station.store.sweeps import mark_each
 
 _SIZES = {"S": 0, "M": 1, "L": 2}
 _OCCUPYING = ("open", "active", "abandoned")
@@ -176,20 +177,13 @@ class StorageService:
         return Deposit.from_row(row, self._store.clock.wall())
 
     def sweep(self, tx: Tx) -> int:
-        rows = tx.conn.execute(
+        due = (
             "SELECT id, locker FROM deposits WHERE status = 'active' AND code_expires_at <= ?"
             " AND overtime_logged = 0",
             (tx.now(),),
-        ).fetchall()
-        for r in rows:
-            tx.conn.execute("UPDATE deposits SET overtime_logged = 1 WHERE id = ?", (r["id"],))
-            tx.append(
-                "deposit_overtime",
-                actor="system",
-                locker=r["locker"],
-                payload={"deposit_id": r["id"]},
-            )
-        return len(rows)
+        )
+        mark = "UPDATE deposits SET overtime_logged = 1 WHERE id = ?"
+        return len(mark_each(tx, due, mark, "deposit_overtime", lambda r: {"deposit_id": r["id"]}))
 
     async def start(self) -> None:
         """Settle the deposits a restart cut short (see `settle_cut_deposits`)."""

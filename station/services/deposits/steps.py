@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from station.people.codes import CodeBook
 from station.people.members import Member
-from station.services.flows import ITEM_MISSING, Flow, FlowRunner, unsettled_flows
+from station.services.flows import ITEM_MISSING, Flow, FlowRunner, log_at_door, unsettled_flows
 from station.store import Store, Tx
 
 
@@ -105,13 +105,11 @@ class DepositSteps:
         flow.result["deposit_id"] = self._deposit_id
 
     async def not_opened(self, flow: Flow, why: str) -> None:
-        await self._store.write(
-            lambda tx: tx.append(
-                "deposit_cancelled",
-                actor=flow.actor,
-                locker=flow.locker,
-                payload={"kind": self._kind, "reason": why, "flow": flow.id},
-            )
+        await log_at_door(
+            self._store,
+            flow,
+            "deposit_cancelled",
+            {"kind": self._kind, "reason": why, "flow": flow.id},
         )
 
     async def closed(self, flow: Flow, runner: FlowRunner) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 
 from station.services.config import LostFoundConfig
-from station.services.flows import ITEM_MISSING, Flow, FlowRunner, unsettled_flows
+from station.services.flows import ITEM_MISSING, Flow, FlowRunner, log_at_door, unsettled_flows
 from station.services.lostfound.records import CATEGORIES, HandInItem, Registered
 from station.store import Store, Tx
 
@@ -113,13 +113,11 @@ class HandInSteps:
         flow.result.update(asdict(registered))
 
     async def not_opened(self, flow: Flow, why: str) -> None:
-        await self._store.write(
-            lambda tx: tx.append(
-                "found_handin_cancelled",
-                actor=flow.actor,
-                locker=flow.locker,
-                payload={"category": self._item.category, "reason": why, "flow": flow.id},
-            )
+        await log_at_door(
+            self._store,
+            flow,
+            "found_handin_cancelled",
+            {"category": self._item.category, "reason": why, "flow": flow.id},
         )
 
     async def closed(self, flow: Flow, runner: FlowRunner) -> None:
@@ -153,11 +151,10 @@ class HandInSteps:
         )
 
     async def not_closed(self, flow: Flow) -> None:
-        await self._store.write(
-            lambda tx: tx.append(
-                "found_handin_abandoned",
-                actor="system",
-                locker=flow.locker,
-                payload={"category": self._item.category, "number": flow.result["number"]},
-            )
+        await log_at_door(
+            self._store,
+            flow,
+            "found_handin_abandoned",
+            {"category": self._item.category, "number": flow.result["number"]},
+            actor="system",
         )

@@ -12,7 +12,7 @@ from typing import Protocol
 from station.doors.lockers import LockerService
 from station.people.codes import CodeBook, CodeMatch
 from station.refusals import Refusal
-from station.services.flows import Flow, FlowRunner
+from station.services.flows import Flow, FlowRunner, log_at_door
 from station.services.pickup.records import PickedUp
 from station.store import Store, Tx
 
@@ -112,13 +112,11 @@ class PickupSteps:
         flow.result.update((await self._store.write(write)).result())
 
     async def not_opened(self, flow: Flow, why: str) -> None:
-        await self._store.write(
-            lambda tx: tx.append(
-                "pickup_cancelled",
-                actor=flow.actor,
-                locker=flow.locker,
-                payload={"purpose": self._match.purpose, "ref": self._match.ref, "reason": why},
-            )
+        await log_at_door(
+            self._store,
+            flow,
+            "pickup_cancelled",
+            {"purpose": self._match.purpose, "ref": self._match.ref, "reason": why},
         )
 
     async def closed(self, flow: Flow, runner: FlowRunner) -> None:

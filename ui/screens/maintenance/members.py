@@ -320,6 +320,7 @@ class PresentCardScreen(KioskScreen):
             done=self._bound,
             refused=self._refused,
             busy=False,
+            group="card",
         )
 
     def _bound(self, member: dict[str, Any]) -> None:
