@@ -33,6 +33,7 @@ from station.services.lending.steps import (
     unreserve,
 )
 from station.store import Store, Tx
+from station.store.sweeps import mark_each
 
 _TOOL_SELECT = (
     "SELECT tools.*, loans.member_masked, loans.due_at AS loan_due FROM tools"
@@ -474,21 +475,21 @@ class LendingService:
 
     def sweep(self, tx: Tx) -> int:
         """Log each loan the first time it is seen overdue, for staff and the central office."""
-        rows = tx.conn.execute(
+        due = (
             "SELECT * FROM loans WHERE returned_at IS NULL AND due_at < ? AND overdue_logged = 0",
             (tx.now(),),
-        ).fetchall()
-        for r in rows:
-            tx.conn.execute("UPDATE loans SET overdue_logged = 1 WHERE id = ?", (r["id"],))
-            tx.append(
+        )
+        return len(
+            mark_each(
+                tx,
+                due,
+                "UPDATE loans SET overdue_logged = 1 WHERE id = ?",
                 "loan_overdue",
-                actor="system",
-                locker=r["locker"],
-                payload={
+                lambda r: {
                     "loan_id": r["id"],
                     "tool_id": r["tool_id"],
                     "member": r["member_label"],
                     "due_at": r["due_at"],
                 },
             )
-        return len(rows)
+        )
