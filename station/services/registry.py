@@ -170,7 +170,12 @@ def build_services(
     lostfound = LostFoundService(store, svc.lost_found, lockers, flows, codes, members.phone_id)
     storage = StorageService(store, svc.storage, lockers, flows, codes)
     pickups = PickupService(
-        store, codes, lockers, flows, handlers={"deposit": storage, "claim": lostfound}
+        store,
+        codes,
+        lockers,
+        flows,
+        handlers={"deposit": storage, "claim": lostfound},
+        answer_wait_s=svc.storage.answer_wait_s,
     )
     supplies = SupplyService(store, list(svc.supplies), alarms)
     return Services(
