@@ -46,6 +46,11 @@ class FlowView(BaseModel):
     result: dict[str, Any]
     error: str | None
     question: dict[str, Any] | None
+    key: str | None = Field(
+        default=None,
+        description="Only in the answer of the POST that started the flow: send it as "
+        "X-Flow-Key to answer the flow and to receive its secret result (once)",
+    )
 
 
 class AnswerRequest(Strict):

@@ -97,7 +97,9 @@ class FlowScreen(KioskScreen):
         while self.state not in TERMINAL and self.state != "awaiting_answer":
             try:
                 flow = await self.kiosk.api(
-                    self.kiosk.client.flow(flow_id, wait=WAIT_S, state=self.state)
+                    self.kiosk.client.flow(
+                        flow_id, wait=WAIT_S, state=self.state, key=self.flow.get("key")
+                    )
                 )
             except DaemonUnreachable:
                 return
@@ -184,7 +186,8 @@ class FlowScreen(KioskScreen):
             self._apply(flow)
             self._follow()
 
-        self.call(lambda: self.kiosk.client.answer_return(flow_id, condition), done=answered)
+        key = self.flow.get("key")
+        self.call(lambda: self.kiosk.client.answer_return(flow_id, condition, key), done=answered)
 
     @on(Button.Pressed, "#done")
     def _done(self, event: Button.Pressed) -> None:

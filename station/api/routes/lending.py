@@ -124,7 +124,7 @@ async def borrow(body: BorrowRequest, _: Kiosk, ctx: MemberCtx, svc: Svc) -> dic
     flow = await svc.lending.borrow(
         body.tool_id, ctx.member, svc.end_member_session_when_done(ctx.token)
     )
-    return flow.view(include_secrets=True)
+    return flow.started_view()
 
 
 @router.post(
@@ -140,7 +140,7 @@ async def return_tool(
     actor = ctx.member.label if ctx else who.actor
     on_finish = svc.end_member_session_when_done(ctx.token) if ctx else []
     flow = await svc.lending.return_tool(body.tool_id, actor, on_finish)
-    return flow.view(include_secrets=True)
+    return flow.started_view()
 
 
 @router.get("/loans", response_model=list[LoanView], responses=refusals())

@@ -83,7 +83,9 @@ async def test_return_asks_the_condition_and_needs_repair_blocks_lending(
     assert asked["state"] == "awaiting_answer"
     assert asked["question"]["choices"] == ["works", "needs_repair", "parts_missing"]
     r = await h.kiosk.post(
-        f"/api/v1/flows/{ret['id']}/answer", json={"condition": "needs_repair", "note": "blunt"}
+        f"/api/v1/flows/{ret['id']}/answer",
+        json={"condition": "needs_repair", "note": "blunt"},
+        headers={"X-Flow-Key": ret["key"]},
     )
     assert r.status_code == 200
     assert r.json()["state"] == "completed"
@@ -121,7 +123,11 @@ async def test_return_works_makes_the_tool_available(sim_station: Harness) -> No
         "/api/v1/returns", json={"tool_id": "LADDER"}, headers={"X-Member-Session": session}
     )
     ret = await h.finish(r.json())
-    r = await h.kiosk.post(f"/api/v1/flows/{ret['id']}/answer", json={"condition": "works"})
+    r = await h.kiosk.post(
+        f"/api/v1/flows/{ret['id']}/answer",
+        json={"condition": "works"},
+        headers={"X-Flow-Key": ret["key"]},
+    )
     assert r.json()["result"] == {
         "loan_id": 1,
         "tool_id": "LADDER",
