@@ -40,6 +40,7 @@ async def stream(h: Harness, role: str) -> AsyncIterator[list[dict[str, Any]]]:
     url = h.station.url.replace("http://", "ws://") + f"/api/v1/stream?token={TOKENS[role]}"
     seen: list[dict[str, Any]] = []
     async with websockets.connect(url) as ws:
+        seen.append(json.loads(await ws.recv()))  # the snapshot: subscribed from here on
 
         async def read() -> None:
             async for raw in ws:
@@ -47,8 +48,6 @@ async def stream(h: Harness, role: str) -> AsyncIterator[list[dict[str, Any]]]:
 
         reader = asyncio.create_task(read())
         try:
-            while not seen:  # the snapshot: subscribed from here on
-                await asyncio.sleep(0.01)
             yield seen
             await asyncio.sleep(0.2)  # what was published last reaches the socket
         finally:
