@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from station.api.text import FreeText, Strict
 
 
 class Health(BaseModel):
@@ -32,7 +30,7 @@ class LockerView(BaseModel):
 
 
 class OpenRequest(Strict):
-    reason: str = Field(min_length=2, max_length=200, description="Why the door is opened")
+    reason: FreeText = Field(min_length=2, max_length=200, description="Why the door is opened")
     allow_faulty: bool = Field(
         default=False, description="Open a locker marked faulty (staff inspecting it)"
     )
@@ -46,7 +44,7 @@ class OpenResponse(BaseModel):
 
 
 class ReleaseRequest(Strict):
-    note: str = Field(min_length=2, max_length=200)
+    note: FreeText = Field(min_length=2, max_length=200)
 
 
 class Alarm(BaseModel):
@@ -62,7 +60,7 @@ class Alarm(BaseModel):
 
 
 class AckRequest(Strict):
-    note: str = Field(default="", max_length=200)
+    note: FreeText = Field(default="", max_length=200)
 
 
 class EventOut(BaseModel):

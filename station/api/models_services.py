@@ -11,10 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+from station.api.text import FreeText, Strict
 
 Phone = Field(min_length=8, max_length=24, description="Mainland China mobile number")
 Pin = Field(pattern=r"^[0-9]{6}$", description="6 digits")
@@ -55,7 +52,7 @@ class FlowView(BaseModel):
 
 class AnswerRequest(Strict):
     condition: Literal["works", "needs_repair", "parts_missing"]
-    note: str = Note
+    note: FreeText = Note
 
 
 # --- people ------------------------------------------------------------------------------------
@@ -111,7 +108,7 @@ class LookupMember(Strict):
 
 class MemberStatusChange(Strict):
     status: Literal["active", "suspended"]
-    reason: str = Reason
+    reason: FreeText = Reason
 
 
 class PinReset(Strict):
@@ -119,11 +116,11 @@ class PinReset(Strict):
 
 
 class ReasonBody(Strict):
-    reason: str = Reason
+    reason: FreeText = Reason
 
 
 class NoteBody(Strict):
-    note: str = Note
+    note: FreeText = Note
 
 
 class StaffLogin(Strict):
@@ -172,9 +169,9 @@ class ToolFields(Strict):
     name_zh: str = Field(min_length=1, max_length=60)
     name_en: str = Field(min_length=1, max_length=80)
     category: str = Field(min_length=1, max_length=40)
-    condition: str = Field(default="good", max_length=200)
+    condition: FreeText = Field(default="good", max_length=200)
     accessories: list[str] = Field(default_factory=list, max_length=30)
-    safety_notice: str = Field(default="", max_length=1000)
+    safety_notice: FreeText = Field(default="", max_length=1000)
     loan_period: int = Field(ge=1, le=720)
     loan_unit: Literal["hours", "days"] = "days"
     staff_approval_required: bool = False
@@ -189,9 +186,9 @@ class ToolPatch(Strict):
     name_zh: str | None = Field(default=None, min_length=1, max_length=60)
     name_en: str | None = Field(default=None, min_length=1, max_length=80)
     category: str | None = Field(default=None, min_length=1, max_length=40)
-    condition: str | None = Field(default=None, max_length=200)
+    condition: FreeText | None = Field(default=None, max_length=200)
     accessories: list[str] | None = Field(default=None, max_length=30)
-    safety_notice: str | None = Field(default=None, max_length=1000)
+    safety_notice: FreeText | None = Field(default=None, max_length=1000)
     loan_period: int | None = Field(default=None, ge=1, le=720)
     loan_unit: Literal["hours", "days"] | None = None
     staff_approval_required: bool | None = None
@@ -241,8 +238,8 @@ class HandIn(Strict):
         "documents", "keys", "electronics", "wallets", "umbrellas", "clothing", "other"
     ]
     colour: str = Field(min_length=1, max_length=20)
-    place: str = Field(min_length=1, max_length=60)
-    description: str = Field(default="", max_length=200)
+    place: FreeText = Field(min_length=1, max_length=60)
+    description: FreeText = Field(default="", max_length=200)
     finder_phone: str | None = Field(default=None, min_length=8, max_length=24)
 
 
@@ -295,7 +292,7 @@ class FoundStaff(FoundPublic):
 
 class ClaimRequest(Strict):
     phone: str = Phone
-    description: str = Field(min_length=2, max_length=300, description="What was lost")
+    description: FreeText = Field(min_length=2, max_length=300, description="What was lost")
 
 
 class ApproveResponse(BaseModel):
@@ -307,7 +304,7 @@ class ApproveResponse(BaseModel):
 
 class RemoveRequest(Strict):
     disposition: Literal["police", "donated", "discarded"]
-    reason: str = Reason
+    reason: FreeText = Reason
 
 
 # --- storage and pickups -----------------------------------------------------------------------
@@ -356,9 +353,9 @@ class SupplyView(BaseModel):
 
 class RestockRequest(Strict):
     added: int = Field(ge=1, le=100_000)
-    note: str = Note
+    note: FreeText = Note
 
 
 class CountRequest(Strict):
     count: int = Field(ge=0, le=100_000)
-    note: str = Note
+    note: FreeText = Note

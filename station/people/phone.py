@@ -86,3 +86,22 @@ class PhoneKey:
 
     def __repr__(self) -> str:
         return "PhoneKey(<secret>)"
+
+
+_IN_TEXT = re.compile(
+    r"(?<![0-9])(?:(?:\+|00)?86[\s\-]?)?(1[3-9][0-9])((?:[\s\-]?[0-9]){8})(?![0-9])"
+)
+"""A mainland mobile number inside free text, as people write it: with or without +86, with
+spaces or dashes between the digits."""
+
+
+def mask_in_text(text: str) -> str:
+    """Free text (a reason, a hand-in's place) with every mobile number in it masked to
+    `138****5678`: staff type "called 13812345678" into a reason, and free text is shown,
+    streamed and synced."""
+
+    def masked(m: re.Match[str]) -> str:
+        rest = re.sub(r"[\s\-]", "", m.group(2))
+        return mask(m.group(1), rest[-4:])
+
+    return _IN_TEXT.sub(masked, text)
