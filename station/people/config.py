@@ -38,6 +38,9 @@ class PeopleConfig(BaseModel):
     """Wrong staff PINs, all staff numbers together, per window before staff login pauses."""
     station_code_failures: Annotated[int, Field(ge=1, le=10_000)] = 30
     """Wrong pickup codes, all lockers together, per window before pickups by code pause."""
+    station_claims: Annotated[int, Field(ge=1, le=10_000)] = 30
+    """Lost-and-found claims, all items together, per window before claims pause: each claim
+    names a phone number, so a flood of them is someone working through numbers."""
 
     @model_validator(mode="after")
     def _ceiling(self) -> PeopleConfig:

@@ -181,3 +181,41 @@ async def test_nul_and_lone_surrogates_are_refused_in_every_text_field_any_conte
         assert len(await h.events()) == before, "a refused request wrote to the log"
         assert h.sim.unlocks(2) == 0
         record("attacks_refused", refused + 1)
+
+
+# --- 5: the claim route is no oracle for phone numbers -------------------------------------------
+
+
+async def test_claims_do_not_tell_who_claimed_and_count_against_a_budget(tmp_path: Path) -> None:
+    async with start_harness(services_config(tmp_path)) as h:
+        r = await h.kiosk.post(
+            "/api/v1/found", json={"category": "wallets", "colour": "brown", "place": "park"}
+        )
+        number = (await h.finish(r.json()))["result"]["number"]
+        async with stream(h, "kiosk") as seen:
+            r = await h.kiosk.post(
+                f"/api/v1/found/{number}/claims",
+                json={"phone": h.phone(VICTIM), "description": "brown wallet"},
+            )
+            assert r.status_code == 201, r.text
+        # the kiosk's stream gives the claim without who made it
+        claims = [m["event"] for m in seen if m["kind"] == "event"]
+        assert [e["type"] for e in claims] == ["claim_submitted"]
+        assert claims[0]["actor"] is None and "member:" not in json.dumps(seen)
+        # guessing the victim's number among others: every guess gets the same answer
+        guesses = [f"139000{i:05d}" for i in range(1100, 1140)]
+        assert VICTIM in guesses
+        answers: dict[tuple[int, str], int] = {}
+        for phone in guesses:
+            r = await h.kiosk.post(
+                f"/api/v1/found/{number}/claims",
+                json={"phone": h.phone(phone), "description": "brown wallet"},
+            )
+            key = (r.status_code, r.json().get("code", "created"))
+            answers[key] = answers.get(key, 0) + 1
+        budget = h.services.throttles.claim.limit
+        # the budget is spent after `budget` claims (one was the victim's own), then all pause
+        assert answers == {(201, "created"): budget - 1, (429, "guessing_throttled"): 41 - budget}
+        alarms = (await h.kiosk.get("/api/v1/alarms")).json()
+        assert [a["subject"] for a in alarms if a["type"] == "guessing"] == ["claim"]
+        record("attacks_refused", 41 - budget)
