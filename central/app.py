@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from central.auth import bearer, token_hash
 from central.fleet import Fleet
 from central.fleet_api import install_fleet
+from central.reports.api import install_reports
 from central.settings import CentralSettings
 from central.storage.base import EventQuery, SeqConflict, Storage, TokenRecord
 from wire.batch import IngestBatch, StationId
@@ -171,6 +172,7 @@ def create_app(
         return {"stations": [r.to_dict() for r in rows]}
 
     install_fleet(app, fleet, office_holder)
+    install_reports(app, storage, settings, clock, office_holder)
     return app
 
 

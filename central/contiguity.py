@@ -41,3 +41,12 @@ def _merge(runs: list[Run]) -> list[Run]:
         else:
             out.append((after, last))
     return out
+
+
+def nothing_held(acked: int, runs: list[Run], first: int, last: int) -> bool:
+    """Whether central can hold no event numbered first..last: every stored event of a station
+    lies in its acknowledged prefix or in one of its runs, so a batch beyond the prefix that
+    meets no run is new from end to end (its rows may go straight into the events table)."""
+    if first <= acked:
+        return False
+    return all(run_last < first or run_after >= last for run_after, run_last in runs)

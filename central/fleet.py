@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from central.rollup import HOUR, hour_of
 from central.settings import CentralSettings
 from central.storage.base import StationRecord, Storage
+from wire.telemetry import OCCUPANCY_STATE, SAMPLE_PATHS, dig
 
 log = logging.getLogger("central.fleet")
 
@@ -44,15 +45,6 @@ class Problem:
         return {"level": self.level, "text": self.text}
 
 
-def dig(data: Any, *path: str) -> Any:
-    """data[path[0]][path[1]]..., or None as soon as a step is missing or not an object."""
-    for key in path:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
-
-
 def num(value: Any) -> float | None:
     """A JSON number as float; anything else (a bool, a string, null) is unknown."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -65,21 +57,13 @@ def items_of(value: Any) -> list[dict[str, Any]]:
 
 
 def sample_of(telemetry: dict[str, Any]) -> dict[str, float | None]:
-    """The few numbers of a snapshot worth keeping over time."""
-    state = dig(telemetry, "occupancy", "state")
-    return {
-        "sync_lag_s": num(dig(telemetry, "sync", "lag_s")),
-        "sync_pending": num(dig(telemetry, "sync", "pending")),
-        "doors_open": num(dig(telemetry, "doors", "open")),
-        "doors_faulty": num(dig(telemetry, "doors", "faulty")),
-        "alarms_open": num(dig(telemetry, "alarms", "open")),
-        "occupied": {"occupied": 1.0, "vacant": 0.0}.get(state) if isinstance(state, str) else None,
-        "loans_overdue": num(dig(telemetry, "tools", "overdue")),
-        "supplies_low": num(dig(telemetry, "supplies", "low")),
-        "cpu_temp_c": num(dig(telemetry, "health", "cpu_temp_c")),
-        "disk_free_bytes": num(dig(telemetry, "health", "disk_free_bytes")),
-        "mem_available_bytes": num(dig(telemetry, "health", "mem_available_bytes")),
-    }
+    """The few numbers of a snapshot worth keeping over time (wire/telemetry.py names them)."""
+    state = dig(telemetry, *OCCUPANCY_STATE)
+    sample = {name: num(dig(telemetry, *path)) for name, path in SAMPLE_PATHS.items()}
+    sample["occupied"] = (
+        {"occupied": 1.0, "vacant": 0.0}.get(state) if isinstance(state, str) else None
+    )
+    return sample
 
 
 def _disk(t: dict[str, Any]) -> tuple[float | None, float | None]:
@@ -218,7 +202,8 @@ class Fleet:
     # --- as batches arrive -------------------------------------------------------------------
 
     def ingested(self, station: str, telemetry: dict[str, Any] | None) -> None:
-        """After a batch is stored: fold newly contiguous events, keep a sample, prune.
+        """After a batch is stored: fold newly contiguous events (history and reports), keep a
+        sample, prune.
 
         Called off the event loop. A failure here is logged and left for the next batch (the
         fold resumes from its stored position); it never fails the station's upload.
@@ -226,6 +211,8 @@ class Fleet:
         now = self.clock()
         try:
             while self.storage.rollup(station, _ROLLUP_CHUNK) == _ROLLUP_CHUNK:
+                pass
+            while self.storage.fold_reports(station, _ROLLUP_CHUNK) == _ROLLUP_CHUNK:
                 pass
             if telemetry is not None:
                 self.storage.add_sample(

@@ -26,7 +26,12 @@ from central.storage.base import TokenRecord
 from wire.batch import StationId
 
 STATIC = Path(__file__).parent / "static"
-ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
+ASSETS = {
+    "dashboard.js": "text/javascript",
+    "office.js": "text/javascript",
+    "reports.js": "text/javascript",
+    "dashboard.css": "text/css",
+}
 _CACHE = {"Cache-Control": "public, max-age=3600"}
 
 
@@ -103,6 +108,10 @@ def install_fleet(
     @router.get("/dashboard", include_in_schema=False)
     async def dashboard() -> FileResponse:
         return FileResponse(STATIC / "dashboard.html", media_type="text/html")
+
+    @router.get("/dashboard/reports", include_in_schema=False)
+    async def reports_page() -> FileResponse:
+        return FileResponse(STATIC / "reports.html", media_type="text/html")
 
     @router.get("/dashboard/vendor/plotly.min.js", include_in_schema=False)
     async def plotly() -> FileResponse:

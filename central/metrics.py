@@ -14,8 +14,9 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from central.fleet import Fleet, dig, items_of, num
+from central.fleet import Fleet, items_of, num
 from wire.metrics import Families
+from wire.telemetry import dig
 
 
 def central_families(fleet: Fleet) -> list[Metric]:

@@ -10,7 +10,7 @@ count an event twice nor skip one. The arithmetic lives here once for both stora
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -74,16 +74,31 @@ def fold(rows: Iterable[dict[str, Any]]) -> dict[int, Hour]:
 
 
 def _add_session(at: Any, payload: dict[str, Any], shift: float) -> None:
+    span = session_span(payload, shift)
+    if span is None:
+        return
+    at(span[0]).sessions += 1
+    for t, seconds in split_hours(*span):
+        at(t).occupied_s += seconds
+
+
+def session_span(payload: dict[str, Any], shift: float) -> tuple[float, float] | None:
+    """An occupancy session's start and end on central's clock, or None if the payload does
+    not hold a sane pair (the station's figures are read defensively)."""
     try:
         start = float(payload["started_at"]) + shift
         end = float(payload["ended_at"]) + shift
     except (KeyError, TypeError, ValueError):
-        return
+        return None
     if end < start:
-        return
-    at(start).sessions += 1
+        return None
+    return start, end
+
+
+def split_hours(start: float, end: float) -> Iterator[tuple[float, float]]:
+    """(a moment inside the hour, seconds) for each UTC hour the span [start, end) touches."""
     t = start
     while t < end:
         edge = min(end, hour_of(t) + HOUR)
-        at(t).occupied_s += edge - t
+        yield t, edge - t
         t = edge

@@ -13,6 +13,7 @@ import contextlib
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -84,16 +85,16 @@ def ensure_config(directory: Path) -> Path:
     return path
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], within: float = 30.0) -> None:
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, within: float = 60.0) -> None:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"the station daemon exited with code {proc.returncode}; see above")
+            raise SystemExit(f"{url} exited with code {proc.returncode}; its log: {log}")
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return
         time.sleep(0.2)
-    raise SystemExit(f"the station daemon did not answer on {url} within {within:.0f} s")
+    raise SystemExit(f"nothing answered on {url} within {within:.0f} s; its log: {log}")
 
 
 DEMO_STAFF = ("1001", "演示员工 Demo staff", "246810")
@@ -138,14 +139,17 @@ def _tokens(config: dict[str, Any]) -> dict[str, str]:
     return {t["role"]: t["token"] for t in config["api"]["tokens"]}
 
 
-def _print_guide(url: str, config_path: Path, tokens: dict[str, str]) -> None:
+def _print_guide(
+    url: str, config_path: Path, tokens: dict[str, str], logs: dict[str, Path]
+) -> None:
     staff = tokens["staff"]
     print(
         f"""
 共享益站 demo station is running on simulated hardware.
   API:     {url}   (its OpenAPI description: {url}/openapi.json, with a token)
   central: http://127.0.0.1:{CENTRAL_PORT}   (the station syncs its usage log there)
-  config:  {config_path}
+  config:  {config_path}   (the other commands take it: --config {config_path})
+  logs:    {logs["daemon"]}, {logs["central"]}
   staff token: {staff}
 
 Demo staff {DEMO_STAFF[0]} PIN {DEMO_STAFF[2]}; member {DEMO_MEMBER[0]} PIN {DEMO_MEMBER[1]}.
@@ -160,45 +164,96 @@ Press Ctrl-C to stop.""",
     )
 
 
+class _Stop(Exception):
+    """SIGTERM or SIGHUP reached the demo: stop everything it started, as Ctrl-C does."""
+
+
+def _stop_on_signal(signum: int, _frame: Any) -> None:
+    raise _Stop(signal.Signals(signum).name)
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def _check_ports(ports: dict[str, int]) -> None:
+    taken = [f"{port} ({what})" for what, port in ports.items() if port_in_use(port)]
+    if taken:
+        raise SystemExit(
+            f"demo: port {', '.join(taken)} is in use on 127.0.0.1: is another demo or "
+            "station running? Stop it (Ctrl-C in its terminal) and try again."
+        )
+
+
+def _child(argv: list[str], log_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A child whose output goes to its own log file, never over the touchscreen UI."""
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            argv, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+
+
 def run_demo(directory: Path, headless: bool = False, web: bool = False) -> int:
     config_path = ensure_config(directory)
     config = tomllib.loads(config_path.read_text(encoding="utf-8"))
-    url = f"http://127.0.0.1:{config['api']['port']}"
+    port = int(config["api"]["port"])
+    _check_ports({"the station's API": port, "the demo's central server": CENTRAL_PORT})
+    url = f"http://127.0.0.1:{port}"
+    logs = {name: (directory / f"{name}.log").resolve() for name in ("daemon", "central")}
+    previous = {s: signal.signal(s, _stop_on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
     radar = VirtualRadar(config.get("occupancy", {}).get("radar_port", directory / "radar"))
     radar.start()
     radar.play(DEMO_SCENE)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     central_db = str((directory / "central.db").resolve())
-    central = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "launcher.main", "central", "--db", central_db, "serve"),
-            *("--host", "127.0.0.1", "--port", str(CENTRAL_PORT)),
-        ],
-        env=env,
-    )
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "launcher.main", "run", "--config", str(config_path)], env=env
-    )
+    children: list[subprocess.Popen[bytes]] = []
     try:
-        _wait_ready(f"http://127.0.0.1:{CENTRAL_PORT}", central)
-        _wait_ready(url, daemon)
+        children.append(
+            _child(
+                [
+                    *(sys.executable, "-m", "launcher.main", "central", "--db", central_db),
+                    *("serve", "--host", "127.0.0.1", "--port", str(CENTRAL_PORT)),
+                ],
+                logs["central"],
+                env,
+            )
+        )
+        children.append(
+            _child(
+                [sys.executable, "-m", "launcher.main", "run", "--config", str(config_path)],
+                logs["daemon"],
+                env,
+            )
+        )
+        central, daemon = children
+        _wait_ready(f"http://127.0.0.1:{CENTRAL_PORT}", central, logs["central"])
+        _wait_ready(url, daemon, logs["daemon"])
         seed(url, directory, _tokens(config)["staff"])
-        _print_guide(url, config_path, _tokens(config))
+        _print_guide(url, config_path, _tokens(config), logs)
         if headless or not sys.stdin.isatty():
             daemon.wait()
         else:
             from ui.app import main as ui_main
 
             ui_main(str(config_path), web=web)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Stop):
         pass
     finally:
         radar.stop()
-        for proc in (daemon, central):
+        for proc in children:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        for proc in children:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
     return 0

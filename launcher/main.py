@@ -9,11 +9,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from station.config import ConfigError, StationConfig, load_config
+from station.config import ConfigError, StationConfig, default_config_path, load_config
 from station.ops.cli import add_maintenance_commands
+from station.ops.members_cli import add_member_commands
 from station.ops.staff_cli import add_staff_commands
 
-DEFAULT_CONFIG = "/etc/station/station.toml"
+DEFAULT_CONFIG = str(default_config_path())
+"""Without --config: $STATION_CONFIG, the installed station's file, or the demo's."""
 
 
 def _config(path: str) -> StationConfig:
@@ -98,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     add_staff_commands(sub, DEFAULT_CONFIG)
+    add_member_commands(sub, DEFAULT_CONFIG)
     add_maintenance_commands(sub, DEFAULT_CONFIG)
     return parser
 

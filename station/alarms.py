@@ -30,6 +30,14 @@ class AlarmError(Exception):
     """An alarm action that cannot be done as asked (no such alarm, already cleared)."""
 
 
+class UnknownAlarm(AlarmError):
+    pass
+
+
+class AlarmAlreadyCleared(AlarmError):
+    pass
+
+
 class AlarmService:
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -82,9 +90,11 @@ class AlarmService:
         def ack(tx: Tx) -> dict[str, Any]:
             row = tx.conn.execute("SELECT * FROM alarms WHERE id = ?", (alarm_id,)).fetchone()
             if row is None:
-                raise AlarmError(f"no alarm with id {alarm_id}")
+                raise UnknownAlarm(f"no alarm with id {alarm_id}")
             if row["state"] == "cleared":
-                raise AlarmError(f"alarm {alarm_id} is already cleared; nothing to acknowledge")
+                raise AlarmAlreadyCleared(
+                    f"alarm {alarm_id} is already cleared; nothing to acknowledge"
+                )
             if row["state"] == "raised":
                 tx.conn.execute(
                     "UPDATE alarms SET state = 'acknowledged', acked_by = ?, acked_at = ? "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import time
 import uuid
 from pathlib import Path
@@ -55,13 +56,38 @@ class _Timex(ctypes.Structure):
     ]
 
 
-def kernel_clock_synced() -> bool | None:
-    """Ask the kernel (adjtimex) whether NTP has synchronised the clock; None if unknown."""
-    libc_name = ctypes.util.find_library("c")
-    if not libc_name:
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """The C library, loaded once: the symbols of the running interpreter, which links libc.
+
+    `ctypes.util.find_library` runs `ldconfig -p` (a subprocess) on every call, so it must never
+    sit on a path that runs per event; it is only the fallback for an interpreter that does not
+    expose adjtimex itself, and even then runs once per process.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.adjtimex  # noqa: B018 (raises AttributeError when the symbol is absent)
+        return libc
+    except (OSError, AttributeError):
+        pass
+    name = ctypes.util.find_library("c")
+    if not name:
         return None
     try:
-        libc = ctypes.CDLL(libc_name, use_errno=True)
+        return ctypes.CDLL(name, use_errno=True)
+    except OSError:
+        return None
+
+
+def kernel_clock_synced() -> bool | None:
+    """Ask the kernel (adjtimex) whether NTP has synchronised the clock; None if unknown.
+
+    One system call, no subprocess: every usage-log append asks this.
+    """
+    libc = _libc()
+    if libc is None:
+        return None
+    try:
         tx = _Timex()
         state = libc.adjtimex(ctypes.byref(tx))
     except (OSError, AttributeError):

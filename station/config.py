@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import tomllib
 from collections import Counter
 from pathlib import Path
@@ -227,13 +228,33 @@ def _no_repeats(table: str, values: list[str], what: str) -> None:
         raise ValueError(f"{table}: {what} repeated: {', '.join(dup)}")
 
 
+SYSTEM_CONFIG = Path("/etc/station/station.toml")
+"""Where an installed station keeps its config (deploy/install.sh puts it there)."""
+DEMO_CONFIG = Path("var/demo/station.toml")
+"""Where `station demo` writes its config, relative to the folder it was started in."""
+
+
+def default_config_path() -> Path:
+    """The config a command uses without --config: $STATION_CONFIG if set, else the installed
+    station's file, else (on a developer's machine with no installed station) the demo's."""
+    chosen = os.environ.get("STATION_CONFIG")
+    if chosen:
+        return Path(chosen)
+    if SYSTEM_CONFIG.exists() or not DEMO_CONFIG.exists():
+        return SYSTEM_CONFIG
+    return DEMO_CONFIG
+
+
 def load_config(path: str | Path) -> StationConfig:
     """Read and check a TOML config file, or raise ConfigError saying what to fix."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file; copy deploy/station.example.toml") from None
+        raise ConfigError(
+            f"{path}: no such file; pass --config FILE (or set STATION_CONFIG), or copy "
+            f"deploy/station.example.toml there; `station demo` writes {DEMO_CONFIG}"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     try:

@@ -66,6 +66,11 @@ class StationInfo:
 class StationApp(App[None]):
     CSS_PATH = "theme.tcss"
 
+    def action_help_quit(self) -> None:
+        """Ctrl-C quits, as a person at a terminal (the demo) expects. Textual's own answer is
+        an English hint to press ctrl+q; the kiosk has no keyboard and its unit restarts the UI."""
+        self.exit()
+
     def __init__(
         self,
         client: StationClient,
@@ -326,7 +331,9 @@ def main(config_path: str, web: bool = False) -> int:
 
 def cli(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ui", description="the station touchscreen")
-    parser.add_argument("--config", default="/etc/station/station.toml")
+    from station.config import default_config_path
+
+    parser.add_argument("--config", default=str(default_config_path()))
     parser.add_argument("--web", action="store_true", help="serve the UI to browsers")
     args = parser.parse_args(argv)
     return main(args.config, web=args.web)

@@ -1,22 +1,13 @@
 // The fleet dashboard: polls central's fleet API with the office token and redraws.
+// (office.js, loaded first, holds the token, the API call and the element helper.)
 // Everything a station sent is inserted as text (textContent), never as HTML: a station's
 // name or an alarm's detail cannot inject markup into the office's page.
 "use strict";
 
-const TOKEN_KEY = "fleet-office-token";
 const params = new URLSearchParams(location.search);
 const REFRESH_S = Math.max(2, Number(params.get("refresh")) || 15);
 const DAYS = Math.min(92, Math.max(1, Number(params.get("days")) || 7));
 let timer = null;
-
-const $ = (sel) => document.querySelector(sel);
-
-function el(tag, text, cls) {
-  const node = document.createElement(tag);
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  if (cls) node.className = cls;
-  return node;
-}
 
 function ago(seconds) {
   if (seconds === null || seconds === undefined) return "—";
@@ -32,19 +23,6 @@ function when(t) {
 
 function num(v, digits = 0) {
   return v === null || v === undefined ? "—" : Number(v).toFixed(digits);
-}
-
-class Unauthorized extends Error {}
-
-async function api(path) {
-  const token = sessionStorage.getItem(TOKEN_KEY);
-  const r = await fetch(path, { headers: { Authorization: `Bearer ${token}` } });
-  if (r.status === 401 || r.status === 403) {
-    const body = await r.json().catch(() => ({}));
-    throw new Unauthorized(body.detail || `HTTP ${r.status}`);
-  }
-  if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
-  return r.json();
 }
 
 function showLogin(message) {

@@ -262,6 +262,25 @@ class Storage(ABC):
     def prune_samples(self, before: float) -> int:
         """Delete samples older than `before`; returns how many."""
 
+    # --- office reports (central/reports/) ---------------------------------------------------
+
+    @abstractmethod
+    def fold_reports(self, station: str, limit: int = 50_000) -> int:
+        """Fold the station's events past its report position, up to what central holds
+        contiguously (at most `limit` stored events), into the report figures; the position
+        moves in the same transaction. Returns how many events were stepped over."""
+
+    @abstractmethod
+    def report_counts(
+        self, since: float, until: float, stations: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
+        """Report figures (station, hour, metric, key, value) with since <= hour < until, of
+        the given stations (all when empty), ordered by station, hour, metric and key."""
+
+    @abstractmethod
+    def report_positions(self) -> dict[str, int]:
+        """How far each station's log is folded into the report figures (sequence number)."""
+
     # --- life -------------------------------------------------------------------------------
 
     @abstractmethod

@@ -27,3 +27,20 @@ HISTORY_STEP = """
     );
     CREATE INDEX telemetry_samples_at ON telemetry_samples(at);
 """
+
+REPORTS_STEP = """
+    CREATE TABLE report_state (
+        station TEXT PRIMARY KEY REFERENCES stations(id),
+        rolled_seq INTEGER NOT NULL
+    );
+    CREATE TABLE report_counts (
+        station TEXT NOT NULL REFERENCES stations(id),
+        hour INTEGER NOT NULL,
+        metric TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value REAL NOT NULL,
+        PRIMARY KEY (station, hour, metric, key)
+    );
+    CREATE INDEX report_counts_hour ON report_counts(hour);
+"""
+"""The office reports' figures (central/reports/fold.py) and each station's fold position."""

@@ -14,7 +14,6 @@ from typing import Any
 from central.rollup import FIGURES, ROLLUP_TYPES, fold
 from central.storage.sql_common import Connection, SQLBackend
 
-_TYPES = ", ".join("?" * len(ROLLUP_TYPES))
 _ADD_HOUR = (
     f"INSERT INTO station_hourly (station, hour, {', '.join(FIGURES)})"
     f" VALUES (?, ?, {', '.join('?' * len(FIGURES))})"
@@ -28,55 +27,68 @@ class SQLHistory(SQLBackend):
 
     def rollup(self, station: str, limit: int = 50_000) -> int:
         with self._tx() as conn:
-            acked = self._acked_seq(conn, station, lock=False)
-            rolled = self._lock_rolled_seq(conn, station)
-            if acked <= rolled:
+            window = self._fold_window(conn, station, "rollup_state", ROLLUP_TYPES, limit)
+            if window is None:
                 return 0
-            # Step by stored events, not by sequence numbers: a log may jump (a restore, or a
-            # faulty station claiming every number up to 2**63), and walking the numbers in
-            # between 50,000 at a time would never end.
-            last = self._one(
-                conn,
-                "SELECT seq FROM events WHERE station = ? AND seq > ? ORDER BY seq"
-                " LIMIT 1 OFFSET ?",
-                (station, rolled, limit - 1),
-            )
-            upto = acked if last is None else min(acked, int(last["seq"]))
-            stepped = self._one(
-                conn,
-                "SELECT count(*) AS n FROM events WHERE station = ? AND seq > ? AND seq <= ?",
-                (station, rolled, upto),
-            )
-            rows = self._all(
-                conn,
-                "SELECT type, time, ts, payload FROM events WHERE station = ? AND seq > ?"
-                f" AND seq <= ? AND type IN ({_TYPES})",
-                (station, rolled, upto, *ROLLUP_TYPES),
-            )
-            hours = fold(dict(r) for r in rows)
+            upto, stepped, rows = window
+            hours = fold(rows)
             self._many(
                 conn, _ADD_HOUR, [(station, hour, *h.values()) for hour, h in sorted(hours.items())]
             )
-            self._exec(
-                conn, "UPDATE rollup_state SET rolled_seq = ? WHERE station = ?", (upto, station)
-            )
-            return int(stepped["n"])
+            self._set_position(conn, station, "rollup_state", upto)
+            return stepped
 
-    def _lock_rolled_seq(self, conn: Connection, station: str) -> int:
+    def _fold_window(
+        self, conn: Connection, station: str, state: str, types: tuple[str, ...], limit: int
+    ) -> tuple[int, int, list[dict[str, Any]]] | None:
+        """The next stretch of the station's log a fold keeping its position in `state` must
+        take: (last sequence number, how many events it steps over, the events of `types` in
+        it), or None when the fold is level with what central holds contiguously. The
+        position's row stays locked until commit."""
+        acked = self._acked_seq(conn, station, lock=False)
+        rolled = self._lock_position(conn, station, state)
+        if acked <= rolled:
+            return None
+        # Step by stored events, not by sequence numbers: a log may jump (a restore, or a
+        # faulty station claiming every number up to 2**63), and walking the numbers in
+        # between 50,000 at a time would never end.
+        last = self._one(
+            conn,
+            "SELECT seq FROM events WHERE station = ? AND seq > ? ORDER BY seq LIMIT 1 OFFSET ?",
+            (station, rolled, limit - 1),
+        )
+        upto = acked if last is None else min(acked, int(last["seq"]))
+        stepped = self._one(
+            conn,
+            "SELECT count(*) AS n FROM events WHERE station = ? AND seq > ? AND seq <= ?",
+            (station, rolled, upto),
+        )
+        rows = self._all(
+            conn,
+            "SELECT type, time, ts, payload FROM events WHERE station = ? AND seq > ?"
+            f" AND seq <= ? AND type IN ({', '.join('?' * len(types))})",
+            (station, rolled, upto, *types),
+        )
+        return upto, int(stepped["n"]), [dict(r) for r in rows]
+
+    def _lock_position(self, conn: Connection, station: str, state: str) -> int:
         """How far the station is folded, its row held until commit (a missing row could not be
         locked, hence the insert first)."""
         self._exec(
             conn,
-            "INSERT INTO rollup_state (station, rolled_seq) VALUES (?, 0)"
+            f"INSERT INTO {state} (station, rolled_seq) VALUES (?, 0)"
             " ON CONFLICT (station) DO NOTHING",
             (station,),
         )
         row = self._one(
             conn,
-            "SELECT rolled_seq FROM rollup_state WHERE station = ?" + self.lock_row,
+            f"SELECT rolled_seq FROM {state} WHERE station = ?" + self.lock_row,
             (station,),
         )
         return int(row["rolled_seq"])
+
+    def _set_position(self, conn: Connection, station: str, state: str, upto: int) -> None:
+        self._exec(conn, f"UPDATE {state} SET rolled_seq = ? WHERE station = ?", (upto, station))
 
     def hourly(
         self, since: float, until: float, station: str | None = None

@@ -12,7 +12,7 @@ from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
-from central.contiguity import Run, advance
+from central.contiguity import Run, advance, nothing_held
 from central.storage.base import (
     BundleRecord,
     EventQuery,
@@ -28,7 +28,7 @@ from central.storage.base import (
     row_tuple,
 )
 from central.storage.sql_common import Connection
-from central.storage.sql_history import SQLHistory
+from central.storage.sql_reports import SQLReports
 
 _ADD_TOKEN = "INSERT INTO tokens (sha256, kind, subject, created_at) VALUES (?, ?, ?, ?)"
 _REVOKE_TOKENS = (
@@ -40,15 +40,16 @@ _STATIONS = (
 )
 
 
-class SQLStorage(SQLHistory, Storage):
+class SQLStorage(SQLReports, Storage):
     """Every Storage method but the backend's own life (opening, migrating, closing)."""
 
     # --- hooks ------------------------------------------------------------------------------
 
     @abstractmethod
-    def _insert_events(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
+    def _insert_events(self, conn: Connection, rows: Sequence[tuple[Any, ...]], fresh: bool) -> int:
         """Insert event rows (EVENT_COLUMNS order), skipping any (station, seq) already held;
-        returns how many were new."""
+        returns how many were new. `fresh` says central holds none of their sequence numbers
+        (contiguity.nothing_held), so a backend may take a faster path that skips nothing."""
 
     @abstractmethod
     def _clashing_seq(
@@ -145,17 +146,29 @@ class SQLStorage(SQLHistory, Storage):
     ) -> IngestResult:
         with self._tx() as conn:
             acked = self._acked_seq(conn, station, lock=True)
-            stored = self._store_events(conn, station, events, now) if events else 0
-            new_acked = self._advance(conn, station, acked, after, events)
+            runs = self._runs(conn, station)
+            stored = self._store_events(conn, station, events, now, acked, runs) if events else 0
+            new_acked = self._advance(conn, station, acked, after, events, runs)
             self._mark_seen(conn, station, new_acked, telemetry, now)
         return IngestResult(new_acked, stored, len(events) - stored)
 
+    def _runs(self, conn: Connection, station: str) -> list[Run]:
+        rows = self._all(conn, "SELECT after, last FROM runs WHERE station = ?", (station,))
+        return [(r["after"], r["last"]) for r in rows]
+
     def _store_events(
-        self, conn: Connection, station: str, events: Sequence[IncomingEvent], now: float
+        self,
+        conn: Connection,
+        station: str,
+        events: Sequence[IncomingEvent],
+        now: float,
+        acked: int,
+        runs: list[Run],
     ) -> int:
         """Store a non-empty batch; returns how many events were new. A skipped event is a
         harmless redelivery only if central holds the same event id under its sequence number."""
-        stored = self._insert_events(conn, [row_tuple(station, e, now) for e in events])
+        fresh = nothing_held(acked, runs, events[0].seq, events[-1].seq)
+        stored = self._insert_events(conn, [row_tuple(station, e, now) for e in events], fresh)
         if stored < len(events):
             clash = self._clashing_seq(conn, station, events)
             if clash is not None:
@@ -169,11 +182,10 @@ class SQLStorage(SQLHistory, Storage):
         acked: int,
         after: int,
         events: Sequence[IncomingEvent],
+        runs: list[Run],
     ) -> int:
         """Merge the batch's run into the station's runs past `acked` (central/contiguity.py),
         rewrite them if they changed, and return the new contiguous sequence."""
-        rows = self._all(conn, "SELECT after, last FROM runs WHERE station = ?", (station,))
-        runs: list[Run] = [(r["after"], r["last"]) for r in rows]
         if events:
             new_acked, kept = advance(acked, [*runs, (after, events[-1].seq)])
         else:

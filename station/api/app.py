@@ -13,11 +13,11 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from station.api.auth import Authenticator, Principal
+from station.api.errors import install_error_handlers
 from station.api.routes import ROUTERS
 from station.api.routes.core import Reader
 from station.api.text import unstorable
 from station.runtime import Station
-from station.store import StoreError, StoreFull
 
 
 class BodyLimit:
@@ -140,17 +140,7 @@ def create_app(station: Station) -> FastAPI:
             status_code=422,
         )
 
-    @app.exception_handler(StoreFull)
-    async def _full(_: Request, exc: StoreFull) -> JSONResponse:
-        # A door opens only after its audit event is on disk: say so, so staff at the screen
-        # know why the door stays shut and that freeing space is the fix.
-        detail = f"{exc} Doors open only after their audit is logged: none opens until then."
-        return JSONResponse({"detail": detail}, status_code=507)
-
-    @app.exception_handler(StoreError)
-    async def _store(_: Request, exc: StoreError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=503)
-
+    install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=station.config.api.max_body_bytes)
     return app
 

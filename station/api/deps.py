@@ -1,60 +1,21 @@
-"""What every services router shares: refusal responses, roles, the member session header.
+"""What every services router shares: roles, the member session header, refusal docs.
 
-Refusals raised by the services (or by a dependency) become JSON answers here, in one place:
-`{"detail", "code", ...}` with the HTTP status of their kind. The routers use `RefusalRoute`
-so this works without touching the application's own exception handlers.
+Refusals raised by the services (or by a dependency) become JSON answers in station/api/errors.py
+(`{"detail", "code", ...}` with the HTTP status of their kind), the one table for every error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Path, Request, Response
-from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
+from fastapi import Depends, Header, Path, Request
 
 from station.api.auth import Principal, require
 from station.api.models_services import RefusalBody
 from station.people.members import Member
 from station.refusals import Refusal
 from station.services.registry import Services
-
-STATUS = {
-    "denied": 403,
-    "conflict": 409,
-    "not_found": 404,
-    "gone": 410,
-    "invalid": 422,
-    "locked": 429,
-    "unavailable": 503,
-    "session": 401,
-}
-
-
-def refusal_response(refusal: Refusal) -> JSONResponse:
-    headers = {}
-    if refusal.kind == "locked" and "retry_after_s" in refusal.extra:
-        headers["Retry-After"] = str(refusal.extra["retry_after_s"])
-    return JSONResponse(
-        refusal.body(), status_code=STATUS.get(refusal.kind, 409), headers=headers or None
-    )
-
-
-class RefusalRoute(APIRoute):
-    """An APIRoute that answers a service's Refusal as JSON instead of a 500."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def route(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except Refusal as refusal:
-                return refusal_response(refusal)
-
-        return route
 
 
 def refusals(*statuses: int) -> dict[int | str, dict[str, Any]]:

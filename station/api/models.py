@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from station.api.text import FreeText, Strict
+from wire.event import WireEvent
 
 
 class Health(BaseModel):
@@ -40,7 +41,9 @@ class OpenResponse(BaseModel):
     locker: str
     unlock_seq: int
     confirmed: bool = Field(description="False when the board's answer was lost: watch the door")
-    door: Literal["open", "closed", "unknown"]
+    door: Literal["open", "unknown"] = Field(
+        description="open if already seen open, else unknown until the boards show it"
+    )
 
 
 class ReleaseRequest(Strict):
@@ -63,22 +66,9 @@ class AckRequest(Strict):
     note: FreeText = Field(default="", max_length=200)
 
 
-class EventOut(BaseModel):
-    seq: int
-    id: str
-    type: str
-    ts: float
-    ts_corrected: float | None
-    mono: float
-    boot_id: str
-    clock_synced: bool
-    actor: str
-    locker: str | None
-    payload: dict[str, Any]
-
-
 class EventPage(BaseModel):
-    events: list[EventOut]
+    events: list[WireEvent]
+    """Each event exactly as it travels to central (wire/event.py)."""
     next_after: int = Field(description="Pass as ?after= to get the next page")
     more: bool
 

@@ -64,6 +64,8 @@ class IdentifyRequest(Strict):
 
 
 class LoanView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     tool_id: str
     tool_name_zh: str | None
@@ -195,6 +197,8 @@ class ToolPatch(Strict):
 
 
 class ToolView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     name_zh: str
     name_en: str
@@ -221,6 +225,8 @@ class ApprovalRequest(Strict):
 
 
 class ApprovalView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     tool_id: str
     member: str
     expires_at: float

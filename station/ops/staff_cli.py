@@ -46,7 +46,7 @@ def add_staff_commands(sub: Any, default_config: str) -> None:
     p.set_defaults(func=cmd_release_guessing)
 
 
-def _open_store(config_path: str) -> Any:
+def open_store(config_path: str) -> Any:
     from station.clock import SystemClock
     from station.services.registry import SERVICE_SCHEMAS
     from station.store import Store
@@ -59,11 +59,23 @@ def _open_store(config_path: str) -> Any:
     return Store(config.station.data_dir / "station.db", SystemClock(), schemas=SERVICE_SCHEMAS)
 
 
-def _read_pin(from_stdin: bool) -> str | None:
+def read_pin(from_stdin: bool, prompt: str = "PIN for the new account (6 digits): ") -> str | None:
+    """A PIN from one line of stdin, or asked twice at the terminal (None if they differ)."""
     if from_stdin:
         return sys.stdin.readline().strip()
-    first = getpass.getpass("PIN for the new account (6 digits): ")
-    second = getpass.getpass("the same PIN again: ")
+    if not sys.stdin.isatty():
+        print(
+            "no terminal to ask the PIN on: run this at a terminal, or pipe the PIN in with "
+            "--pin-stdin (e.g. from a provisioning script)",
+            file=sys.stderr,
+        )
+        return None
+    try:
+        first = getpass.getpass(prompt)
+        second = getpass.getpass("the same PIN again: ")
+    except (EOFError, KeyboardInterrupt):
+        print("\nno PIN given; nothing was saved", file=sys.stderr)
+        return None
     if first != second:
         print("the two PINs differ; nothing was saved", file=sys.stderr)
         return None
@@ -74,10 +86,10 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
     from station.people.staff import add_staff
     from station.refusals import Refusal
 
-    pin = _read_pin(args.pin_stdin)
+    pin = read_pin(args.pin_stdin)
     if pin is None:
         return 1
-    store = _open_store(args.config)
+    store = open_store(args.config)
     try:
         staff = add_staff(store, args.staff_no, args.name, pin)
     except Refusal as refusal:
@@ -90,7 +102,7 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
 
 
 def cmd_staff_list(args: argparse.Namespace) -> int:
-    store = _open_store(args.config)
+    store = open_store(args.config)
     try:
         rows = store.query("SELECT staff_no, name, active FROM staff ORDER BY staff_no")
     finally:
@@ -110,7 +122,7 @@ def cmd_release_guessing(args: argparse.Namespace) -> int:
     from station.alarms import AlarmService
     from station.people.throttle import KINDS, GuessThrottle
 
-    store = _open_store(args.config)
+    store = open_store(args.config)
     people = load_config(args.config).people
     limits = {
         "member_pin": people.station_member_pin_failures,

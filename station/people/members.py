@@ -7,15 +7,14 @@ full number is hashed the moment it arrives and is never kept.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import weakref
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from station.clock import Clock
+from station.people.cards import CardBook, CardOwner, bind_card, card_taken
 from station.people.config import PeopleConfig
-from station.people.lockout import Lockout, locked_refusal, wrong_pin_refusal
+from station.people.credentials import Holder, PinCheck, PinTable
+from station.people.lockout import Lockout
 from station.people.phone import PhoneId, PhoneKey, label, mask
 from station.people.pins import PinHasher, check_new_pin
 from station.people.sessions import Session, SessionStore
@@ -35,6 +34,13 @@ class Member:
     kind: str
     status: str
     source: str
+    pin_state: str = "set"
+    """`set`, `must_change` (a first PIN from the central office) or `unset` (no PIN yet:
+    staff set one with the member at the station)."""
+
+    @property
+    def card_owner(self) -> CardOwner:
+        return CardOwner("member", self.id)
 
     @property
     def masked(self) -> str:
@@ -58,7 +64,15 @@ class Member:
             kind=r["kind"],
             status=r["status"],
             source=r["source"],
+            pin_state=r.get("pin_state", "set"),
         )
+
+
+MEMBER_PINS = PinTable("members", "id", "phone number or PIN")
+
+
+class _Undo(Exception):
+    """Roll a registration back (its card belongs to somebody else)."""
 
 
 def _member(tx: Tx, member_id: str) -> Member | None:
@@ -79,13 +93,10 @@ class MemberService:
         self._store = store
         self._hasher = hasher
         self._lockout = lockout
-        self._throttle = throttle
+        self._pins = PinCheck(store, hasher, lockout, throttle)
         self._key = PhoneKey(cfg.phone_hash_key) if cfg.phone_hash_key else None
+        self.cards = CardBook(store, cfg.phone_hash_key)
         self.sessions = SessionStore(clock, cfg.member_idle_s)
-        self._attempts: weakref.WeakValueDictionary[str, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
-        self._dummy_hash: str | None = None
 
     @property
     def available(self) -> bool:
@@ -104,12 +115,18 @@ class MemberService:
 
     # --- registration and staff actions ---------------------------------------------------
 
-    async def register(self, phone: str, pin: str, kind: MemberKind, actor: str) -> Member:
+    async def register(
+        self, phone: str, pin: str, kind: MemberKind, actor: str, card: str | None = None
+    ) -> Member:
+        """A new member, with a card or code bound in the same transaction if one is given."""
         pid = self.phone_id(phone)
         check_new_pin(pin)
+        card_id = self.cards.card_id(card) if card else None
         pin_hash = await self._hasher.hash(pin)
+        taken = False
 
         def write(tx: Tx) -> Member | None:
+            nonlocal taken
             if _member(tx, pid.hash) is not None:
                 return None
             now = tx.now()
@@ -119,9 +136,18 @@ class MemberService:
                 (pid.hash, pid.prefix3, pid.last4, kind, pin_hash, now, now),
             )
             tx.append("member_registered", actor=actor, payload={"member": pid.label, "kind": kind})
+            owner = CardOwner("member", pid.hash)
+            if card_id is not None and not bind_card(tx, card_id, owner, pid.label, actor):
+                taken = True
+                raise _Undo()
             return _member(tx, pid.hash)
 
-        member = await self._store.write(write)
+        try:
+            member = await self._store.write(write)
+        except _Undo:
+            member = None
+        if taken:
+            raise card_taken()
         if member is None:
             raise Refusal(
                 "conflict",
@@ -129,6 +155,23 @@ class MemberService:
                 f"{pid.masked} is already a member; use 'reset PIN' if the PIN is forgotten",
             )
         return member
+
+    async def list(self) -> list[tuple[Member, int]]:
+        """Every member with the number of cards bound, for technicians (masked numbers)."""
+        rows = await self._store.aquery(
+            "SELECT m.*, (SELECT COUNT(*) FROM cards c WHERE c.owner_kind = 'member'"
+            " AND c.owner = m.id) AS cards FROM members m ORDER BY m.last4, m.id"
+        )
+        return [(Member.from_row(r), int(r["cards"])) for r in rows]
+
+    async def bind_card(self, member_id: str, card: str, actor: str) -> Member:
+        member = await self.get(member_id)
+        await self.cards.bind(card, member.card_owner, member.label, actor)
+        return member
+
+    async def unbind_cards(self, member_id: str, actor: str) -> int:
+        member = await self.get(member_id)
+        return await self.cards.unbind(member.card_owner, member.label, actor)
 
     async def get(self, member_id: str) -> Member:
         rows = await self._store.aquery("SELECT * FROM members WHERE id = ?", (member_id,))
@@ -177,7 +220,7 @@ class MemberService:
 
         def write(tx: Tx) -> None:
             tx.conn.execute(
-                "UPDATE members SET pin_hash = ?, updated_at = ? WHERE id = ?",
+                "UPDATE members SET pin_hash = ?, pin_state = 'set', updated_at = ? WHERE id = ?",
                 (pin_hash, tx.now(), member_id),
             )
             self._lockout.release(tx, member.subject, member.label, actor, "PIN reset")
@@ -212,53 +255,25 @@ class MemberService:
         kiosk does not tell a stranger which numbers belong to members.
         """
         pid = self.phone_id(phone)
-        subject = f"member:{pid.hash}"
-        lock = self._attempts.setdefault(subject, asyncio.Lock())
-        station_wide = self._throttle.guard() if self._throttle else contextlib.nullcontext()
-        async with station_wide, lock:
+
+        async def load() -> Holder[Member] | None:
             rows = await self._store.aquery("SELECT * FROM members WHERE id = ?", (pid.hash,))
-            member = Member.from_row(rows[0]) if rows else None
-            now = self._store.clock.wall()
-            locked = await self._store.aquery(
-                "SELECT locked_until FROM pin_failures WHERE subject = ?", (subject,)
-            )
-            if locked and locked[0]["locked_until"] and locked[0]["locked_until"] > now:
-                raise locked_refusal(locked[0]["locked_until"], now)
-            if member is not None:
-                ok = await self._hasher.verify(rows[0]["pin_hash"], pin)
-            else:
-                await self._hasher.verify(await self._dummy(), pin)
-                ok = False
-            if not ok:
-                failure = await self._store.write(
-                    lambda tx: self._lockout.fail(tx, subject, pid.label, actor)
+            return Holder(rows[0]["pin_hash"], pid.hash, Member.from_row(rows[0])) if rows else None
+
+        def succeeded(tx: Tx, member: Member) -> None:
+            if member.status != "active":
+                tx.append(
+                    "member_refused",
+                    actor=member.label,
+                    payload={"reason": "suspended", "via": actor},
                 )
-                if failure.locked_until is not None:
-                    raise locked_refusal(failure.locked_until, now)
-                raise wrong_pin_refusal(failure.tries_left)
-            assert member is not None
-            rehash = (
-                await self._hasher.hash(pin)
-                if self._hasher.needs_rehash(rows[0]["pin_hash"])
-                else None
-            )
+            else:
+                tx.append("member_identified", actor=member.label, payload={"via": actor})
 
-            def succeed(tx: Tx) -> None:
-                self._lockout.succeed(tx, subject, member.label)
-                if rehash:
-                    tx.conn.execute(
-                        "UPDATE members SET pin_hash = ? WHERE id = ?", (rehash, member.id)
-                    )
-                if member.status != "active":
-                    tx.append(
-                        "member_refused",
-                        actor=member.label,
-                        payload={"reason": "suspended", "via": actor},
-                    )
-                else:
-                    tx.append("member_identified", actor=member.label, payload={"via": actor})
-
-            await self._store.write(succeed)
+        subject = f"member:{pid.hash}"
+        member = await self._pins.check(
+            MEMBER_PINS, subject, pid.label, actor, pin, load, succeeded
+        )
         if member.status != "active":
             raise Refusal(
                 "denied",
@@ -273,9 +288,3 @@ class MemberService:
 
     def end_session(self, token: str) -> None:
         self.sessions.end(token)
-
-    async def _dummy(self) -> str:
-        """A hash to verify against for unknown numbers, so both paths take the same time."""
-        if self._dummy_hash is None:
-            self._dummy_hash = await self._hasher.hash("730519")
-        return self._dummy_hash

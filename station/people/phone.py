@@ -9,15 +9,12 @@ recognised everywhere) plus the first 3 and last 4 digits for the usual masked d
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
 from dataclasses import dataclass
 
 from station.refusals import invalid
+from wire.identity import national_number, phone_hash
 
-_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
-_SEPARATORS = re.compile(r"[\s\-().]")
+__all__ = ["PhoneId", "PhoneKey", "label", "mask", "normalise", "phone_hash"]
 
 
 def normalise(raw: str) -> str:
@@ -26,24 +23,13 @@ def normalise(raw: str) -> str:
     Accepts spaces, dashes and a +86 / 0086 / 86 country prefix, as people type them. The
     refusal never repeats the input (it may be someone's real number).
     """
-    digits = _SEPARATORS.sub("", raw or "")
-    if digits.startswith("+86"):
-        digits = digits[3:]
-    elif digits.startswith("0086"):
-        digits = digits[4:]
-    elif len(digits) == 13 and digits.startswith("86"):
-        digits = digits[2:]
-    if not _MOBILE.fullmatch(digits):
+    digits = national_number(raw)
+    if digits is None:
         raise invalid(
             "phone",
             "not a mainland China mobile number: enter the 11 digits starting with 13 to 19",
         )
     return digits
-
-
-def phone_hash(key: str, national: str) -> str:
-    """Keyed hash of a normalised number: hex HMAC-SHA256(key, 11 digits). Central uses this too."""
-    return hmac.new(key.encode("utf-8"), national.encode("ascii"), hashlib.sha256).hexdigest()
 
 
 def mask(prefix3: str, last4: str) -> str:

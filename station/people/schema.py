@@ -1,4 +1,4 @@
-"""Tables of the people component: members, staff and PIN failure counters."""
+"""Tables of the people component: members, staff, their cards and PIN failure counters."""
 
 from station.store import Schema
 
@@ -40,6 +40,21 @@ PEOPLE_SCHEMA = Schema(
         """
         ALTER TABLE staff ADD COLUMN source TEXT NOT NULL DEFAULT 'station'
             CHECK (source IN ('station', 'central'));
+        """,
+        # Cards and codes (community access cards, QR codes) bound to a member or a staff
+        # account, as keyed hashes only (station/people/cards.py); members central imports
+        # without a PIN, or with a first PIN they must change at the station.
+        """
+        CREATE TABLE cards (
+            hash TEXT PRIMARY KEY,          -- keyed hash of the card number or code (hex)
+            owner_kind TEXT NOT NULL CHECK (owner_kind IN ('member', 'staff')),
+            owner TEXT NOT NULL,            -- member id (phone hash) or staff number
+            source TEXT NOT NULL DEFAULT 'station' CHECK (source IN ('station', 'central')),
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX cards_owner ON cards (owner_kind, owner);
+        ALTER TABLE members ADD COLUMN pin_state TEXT NOT NULL DEFAULT 'set'
+            CHECK (pin_state IN ('set', 'must_change', 'unset'));
         """,
     ],
 )

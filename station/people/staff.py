@@ -7,16 +7,14 @@ new station is made with `station staff add` (see `add_staff`), without any cent
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
 from station.clock import Clock
 from station.people.config import PeopleConfig
-from station.people.lockout import Lockout, locked_refusal, wrong_pin_refusal
+from station.people.credentials import Holder, PinCheck, PinTable
+from station.people.lockout import Lockout
 from station.people.pins import PinHasher, check_new_pin
 from station.people.sessions import Session, SessionStore
 from station.people.throttle import GuessThrottle
@@ -24,6 +22,8 @@ from station.refusals import Refusal, invalid
 from station.store import Store, Tx
 
 _STAFF_NO = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+
+STAFF_PINS = PinTable("staff", "staff_no", "staff number or PIN")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,13 +91,8 @@ class StaffService:
     ) -> None:
         self._store = store
         self._hasher = hasher
-        self._lockout = lockout
-        self._throttle = throttle
+        self._pins = PinCheck(store, hasher, lockout, throttle)
         self.sessions = SessionStore(clock, cfg.staff_idle_s)
-        self._attempts: weakref.WeakValueDictionary[str, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
-        self._dummy_hash: str | None = None
 
     async def add(self, staff_no: str, name: str, pin: str, actor: str) -> StaffMember:
         check_staff_no(staff_no)
@@ -118,37 +113,21 @@ class StaffService:
         """Check staff number and PIN; a session token, or a refusal (unknown = wrong PIN)."""
         check_staff_no(staff_no)
         subject = f"staff:{staff_no}"
-        lock = self._attempts.setdefault(subject, asyncio.Lock())
-        station_wide = self._throttle.guard() if self._throttle else contextlib.nullcontext()
-        async with station_wide, lock:
-            now = self._store.clock.wall()
-            locked = await self._store.aquery(
-                "SELECT locked_until FROM pin_failures WHERE subject = ?", (subject,)
-            )
-            if locked and locked[0]["locked_until"] and locked[0]["locked_until"] > now:
-                raise locked_refusal(locked[0]["locked_until"], now)
+
+        async def load() -> Holder[StaffMember] | None:
             rows = await self._store.aquery(
                 "SELECT * FROM staff WHERE staff_no = ? AND active = 1", (staff_no,)
             )
-            if rows:
-                ok = await self._hasher.verify(rows[0]["pin_hash"], pin)
-            else:
-                await self._hasher.verify(await self._dummy(), pin)
-                ok = False
-            if not ok:
-                failure = await self._store.write(
-                    lambda tx: self._lockout.fail(tx, subject, subject, via)
-                )
-                if failure.locked_until is not None:
-                    raise locked_refusal(failure.locked_until, now)
-                raise wrong_pin_refusal(failure.tries_left, "staff number or PIN")
-            staff = StaffMember.from_row(rows[0])
+            return (
+                Holder(rows[0]["pin_hash"], staff_no, StaffMember.from_row(rows[0]))
+                if rows
+                else None
+            )
 
-            def succeed(tx: Tx) -> None:
-                self._lockout.succeed(tx, subject, subject)
-                tx.append("staff_login", actor=staff.actor, payload={"via": via})
+        def succeeded(tx: Tx, staff: StaffMember) -> None:
+            tx.append("staff_login", actor=staff.actor, payload={"via": via})
 
-            await self._store.write(succeed)
+        staff = await self._pins.check(STAFF_PINS, subject, subject, via, pin, load, succeeded)
         token, _ = self.sessions.create(staff.staff_no, staff.actor, staff=staff)
         return token, staff
 
@@ -184,8 +163,3 @@ class StaffService:
     async def list(self) -> list[StaffMember]:
         rows = await self._store.aquery("SELECT * FROM staff ORDER BY staff_no")
         return [StaffMember.from_row(r) for r in rows]
-
-    async def _dummy(self) -> str:
-        if self._dummy_hash is None:
-            self._dummy_hash = await self._hasher.hash("730519")
-        return self._dummy_hash

@@ -28,7 +28,8 @@ from station.people.staff import StaffService
 from station.people.throttle import GuessThrottles
 from station.services.deposits.service import STORAGE_SCHEMA, StorageService
 from station.services.flows import Flow, FlowRunner
-from station.services.lending.service import LENDING_SCHEMA, LendingService
+from station.services.lending.schema import LENDING_SCHEMA
+from station.services.lending.service import LendingService
 from station.services.lostfound.service import LOSTFOUND_SCHEMA, LostFoundService
 from station.services.pickup.service import PickupService
 from station.services.supplies.service import SUPPLIES_SCHEMA, SupplyService

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from station.alarms import ALARM_TYPES
 from station.ops.host_health import HostProbe
 from station.store import Event
+from wire.telemetry import SNAPSHOT_VERSION
 
 if TYPE_CHECKING:
     from station.clock import Clock
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from station.store import Store
     from station.sync.service import SyncService
 
-SNAPSHOT_VERSION = 1
 LIST_LIMIT = 20
 """Most items a list in the snapshot carries (the count beside it is always complete)."""
 LOST_WAITING = ("held", "awaiting_pickup", "with_staff", "expired")

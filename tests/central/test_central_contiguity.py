@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from central.contiguity import advance
+from central.contiguity import advance, nothing_held
 
 
 def test_run_starting_in_prefix_extends_it() -> None:
@@ -49,3 +49,19 @@ def test_any_delivery_order_ends_fully_acked(
             expect += 1
         assert acked == expect
     assert acked == size and runs == []
+
+
+@given(
+    acked=st.integers(0, 40),
+    runs=st.lists(st.tuples(st.integers(0, 60), st.integers(1, 30)), max_size=5),
+    first=st.integers(1, 70),
+    length=st.integers(0, 20),
+)
+def test_nothing_held_matches_the_held_set(
+    acked: int, runs: list[tuple[int, int]], first: int, length: int
+) -> None:
+    """A batch is new end to end exactly when none of its numbers is in the prefix or a run."""
+    spans = [(a, a + n) for a, n in runs]
+    held = set(range(1, acked + 1)).union(*(range(a + 1, b + 1) for a, b in spans))
+    last = first + length
+    assert nothing_held(acked, spans, first, last) == held.isdisjoint(range(first, last + 1))

@@ -167,3 +167,14 @@ def install_runs(checkout: Path, tmp_path_factory: pytest.TempPathFactory) -> In
         after_tampered,
         edited,
     )
+
+
+INSTALL_TIMEOUT_S = 900
+"""install.sh runs four times (a venv and pip each) in the first test that asks for
+`install_runs`: minutes on a loaded 2-core CI machine, far over the default per-test limit."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "install_runs" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.timeout(INSTALL_TIMEOUT_S))

@@ -19,14 +19,9 @@ from ui.client import ApiError
 from ui.i18n import Translator
 from ui.messages import LiveEvent, LockersChanged, OccupancyChanged
 from ui.screens.base import KioskScreen
+from ui.screens.tiles import home_tiles
 from ui.widgets.text import DataButton, DataLabel, Labeller, TLabel
 
-TILES = (
-    ("borrow", "home.borrow", "home.borrow.hint"),
-    ("return", "home.return", "home.return.hint"),
-    ("lost", "home.lost", "home.lost.hint"),
-    ("storage", "home.storage", "home.storage.hint"),
-)
 REFRESH_DELAY_S = 0.3
 
 
@@ -98,8 +93,13 @@ class HomeScreen(KioskScreen):
     def body(self) -> ComposeResult:
         yield TLabel("home.welcome", id="welcome", classes="lead")
         with Grid(id="tiles"):
-            for name, title, hint in TILES:
-                yield DataButton(tile_label(title, hint), name, id=f"tile-{name}", classes="tile")
+            for tile in home_tiles():
+                yield DataButton(
+                    tile_label(tile.title, tile.hint),
+                    tile.name,
+                    id=f"tile-{tile.name}",
+                    classes="tile",
+                )
         with Vertical(id="live-strip"):
             yield DataLabel(rest_text(None), id="rest", classes="strip")
             yield DataLabel(supplies_text(None, None), id="supplies", classes="strip")
@@ -115,12 +115,11 @@ class HomeScreen(KioskScreen):
 
     @on(Button.Pressed, ".tile")
     def _tile(self, event: Button.Pressed) -> None:
-        from ui.screens.flows import start_flow
-
         event.stop()
         button = event.button
         if isinstance(button, DataButton):
-            start_flow(self.kiosk, str(button.value))
+            tile = next(t for t in home_tiles() if t.name == button.value)
+            self.app.push_screen(tile.opens())
 
     @on(Button.Pressed, "#staff")
     def _staff(self, event: Button.Pressed) -> None:

@@ -6,16 +6,14 @@ import asyncio
 import contextlib
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, WebSocket, status
+from fastapi import APIRouter, Depends, Query, Request, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
-from station.alarms import AlarmError
 from station.api.auth import Principal, require, websocket_principal
 from station.api.deps import ROW_MAX, RowId
 from station.api.models import (
     AckRequest,
     Alarm,
-    EventOut,
     EventPage,
     Health,
     LockerView,
@@ -24,9 +22,9 @@ from station.api.models import (
     Problem,
     ReleaseRequest,
 )
-from station.doors.lockers import LockerUnavailable, UnknownLocker
 from station.live import view_of
 from station.runtime import Station
+from wire.event import WireEvent
 
 router = APIRouter()
 ANY_ROLE = ("kiosk", "staff", "central")
@@ -67,10 +65,7 @@ async def list_lockers(request: Request, _: Reader) -> list[dict]:
     tags=["lockers"],
 )
 async def get_locker(request: Request, locker_id: str, _: Reader) -> dict:
-    try:
-        return station_of(request).lockers.view(locker_id)
-    except UnknownLocker as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    return station_of(request).lockers.view(locker_id)
 
 
 @router.post(
@@ -84,19 +79,14 @@ async def open_locker(
 ) -> OpenResponse:
     """Staff open a door. The reason and the caller go to the usage log before the unlock."""
     lockers = station_of(request).lockers
-    try:
-        result = await lockers.open_door(
-            locker_id, actor=who.actor, reason=body.reason, allow_faulty=body.allow_faulty
-        )
-    except UnknownLocker as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except LockerUnavailable as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    result = await lockers.open_door(
+        locker_id, actor=who.actor, reason=body.reason, allow_faulty=body.allow_faulty
+    )
+    # The board has just fired: a door not yet seen open is swinging, not "closed". Unseen is
+    # unknown; the stream (or GET the locker) tells when it is seen open and closed again.
+    door = "open" if lockers.door(locker_id) == "open" else "unknown"
     return OpenResponse(
-        locker=result.locker,
-        unlock_seq=result.unlock_seq,
-        confirmed=result.confirmed,
-        door=lockers.door(locker_id),
+        locker=result.locker, unlock_seq=result.unlock_seq, confirmed=result.confirmed, door=door
     )
 
 
@@ -111,10 +101,7 @@ async def release_locker(
 ) -> dict:
     """Staff put a locker marked faulty back in service."""
     lockers = station_of(request).lockers
-    try:
-        await lockers.release(locker_id, actor=who.actor, note=body.note)
-    except UnknownLocker as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    await lockers.release(locker_id, actor=who.actor, note=body.note)
     return lockers.view(locker_id)
 
 
@@ -136,11 +123,7 @@ async def list_alarms(
 )
 async def ack_alarm(request: Request, alarm_id: RowId, body: AckRequest, who: Staff) -> dict:
     """Staff acknowledge an alarm; it clears by itself when its condition ends."""
-    try:
-        return await station_of(request).alarms.acknowledge(alarm_id, who.actor, body.note)
-    except AlarmError as exc:
-        code = status.HTTP_404_NOT_FOUND if "no alarm" in str(exc) else status.HTTP_409_CONFLICT
-        raise HTTPException(code, str(exc)) from None
+    return await station_of(request).alarms.acknowledge(alarm_id, who.actor, body.note)
 
 
 @router.get("/api/v1/events", response_model=EventPage, responses=ERRORS, tags=["usage log"])
@@ -161,7 +144,7 @@ async def list_events(
     more = len(events) > limit
     events = events[:limit]
     return EventPage(
-        events=[EventOut(**e.to_dict()) for e in events],
+        events=[WireEvent(**e.to_dict()) for e in events],
         next_after=events[-1].seq if events else after,
         more=more,
     )

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query, status
 from station.api.deps import (
     Kiosk,
     OptionalMember,
-    RefusalRoute,
     RowId,
     Staff,
     StaffOrCentral,
@@ -25,7 +24,7 @@ from station.api.models_services import (
     WaitingLocker,
 )
 
-router = APIRouter(prefix="/api/v1", route_class=RefusalRoute, tags=["storage and pickups"])
+router = APIRouter(prefix="/api/v1", tags=["storage and pickups"])
 
 
 @router.post(

@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 
-from station.api.deps import Kiosk, KioskOrStaff, RefusalRoute, Svc, refusals
+from station.api.deps import Kiosk, KioskOrStaff, Svc, refusals
 from station.api.models_services import AnswerRequest, FlowView
 from station.refusals import Refusal
 
-router = APIRouter(prefix="/api/v1", route_class=RefusalRoute, tags=["flows"])
+router = APIRouter(prefix="/api/v1", tags=["flows"])
 
 MAX_WAIT_S = 25.0
 FlowKey = Annotated[

@@ -12,7 +12,6 @@ from station.api.deps import (
     Kiosk,
     MemberCtx,
     OptionalMember,
-    RefusalRoute,
     Staff,
     StaffOrCentral,
     Svc,
@@ -31,8 +30,9 @@ from station.api.models_services import (
     ToolPatch,
     ToolView,
 )
+from station.services.lending.records import Approval, Loan, Tool
 
-router = APIRouter(prefix="/api/v1", route_class=RefusalRoute, tags=["lending"])
+router = APIRouter(prefix="/api/v1", tags=["lending"])
 ToolStatus = Annotated[
     str | None,
     Query(pattern="^(available|on_loan|reserved|maintenance|missing|retired)$"),
@@ -45,12 +45,12 @@ async def list_tools(
     svc: Svc,
     status: ToolStatus = None,
     category: Annotated[str | None, Query(max_length=40)] = None,
-) -> list[dict[str, Any]]:
+) -> list[Tool]:
     return await svc.lending.list_tools(status=status, category=category)
 
 
 @router.get("/tools/{tool_id}", response_model=ToolView, responses=refusals(404))
-async def get_tool(tool_id: str, _: AnyRole, svc: Svc) -> dict[str, Any]:
+async def get_tool(tool_id: str, _: AnyRole, svc: Svc) -> Tool:
     return await svc.lending.get_tool(tool_id)
 
 
@@ -60,40 +60,40 @@ async def get_tool(tool_id: str, _: AnyRole, svc: Svc) -> dict[str, Any]:
     status_code=status.HTTP_201_CREATED,
     responses=refusals(409, 422),
 )
-async def create_tool(body: ToolCreate, who: Staff, svc: Svc) -> dict[str, Any]:
+async def create_tool(body: ToolCreate, who: Staff, svc: Svc) -> Tool:
     """A new tool enters the catalogue in `maintenance`; `restock` puts it in service."""
     return await svc.lending.create_tool(body.model_dump(), who.actor)
 
 
 @router.patch("/tools/{tool_id}", response_model=ToolView, responses=refusals(404, 422))
-async def update_tool(tool_id: str, body: ToolPatch, who: Staff, svc: Svc) -> dict[str, Any]:
+async def update_tool(tool_id: str, body: ToolPatch, who: Staff, svc: Svc) -> Tool:
     return await svc.lending.update_tool(tool_id, body.model_dump(exclude_none=True), who.actor)
 
 
 @router.post("/tools/{tool_id}/assign", response_model=ToolView, responses=refusals(404, 409, 422))
-async def assign_tool(tool_id: str, body: AssignRequest, who: Staff, svc: Svc) -> dict[str, Any]:
+async def assign_tool(tool_id: str, body: AssignRequest, who: Staff, svc: Svc) -> Tool:
     return await svc.lending.assign(tool_id, body.locker, who.actor)
 
 
 @router.post("/tools/{tool_id}/restock", response_model=ToolView, responses=refusals(404, 409))
-async def restock_tool(tool_id: str, body: NoteBody, who: Staff, svc: Svc) -> dict[str, Any]:
+async def restock_tool(tool_id: str, body: NoteBody, who: Staff, svc: Svc) -> Tool:
     """The tool is in its locker and ready to lend (from maintenance or missing)."""
     return await svc.lending.restock(tool_id, body.note, who.actor)
 
 
 @router.post("/tools/{tool_id}/repaired", response_model=ToolView, responses=refusals(404, 409))
-async def repaired_tool(tool_id: str, body: NoteBody, who: Staff, svc: Svc) -> dict[str, Any]:
+async def repaired_tool(tool_id: str, body: NoteBody, who: Staff, svc: Svc) -> Tool:
     """Staff release a tool from maintenance after repair."""
     return await svc.lending.repaired(tool_id, body.note, who.actor)
 
 
 @router.post("/tools/{tool_id}/missing", response_model=ToolView, responses=refusals(404, 409))
-async def missing_tool(tool_id: str, body: ReasonBody, who: Staff, svc: Svc) -> dict[str, Any]:
+async def missing_tool(tool_id: str, body: ReasonBody, who: Staff, svc: Svc) -> Tool:
     return await svc.lending.mark_missing(tool_id, body.reason, who.actor)
 
 
 @router.post("/tools/{tool_id}/retire", response_model=ToolView, responses=refusals(404, 409))
-async def retire_tool(tool_id: str, body: ReasonBody, who: Staff, svc: Svc) -> dict[str, Any]:
+async def retire_tool(tool_id: str, body: ReasonBody, who: Staff, svc: Svc) -> Tool:
     return await svc.lending.retire(tool_id, body.reason, who.actor)
 
 
@@ -103,7 +103,7 @@ async def retire_tool(tool_id: str, body: ReasonBody, who: Staff, svc: Svc) -> d
     status_code=status.HTTP_201_CREATED,
     responses=refusals(404, 409, 422, 503),
 )
-async def approve_tool(tool_id: str, body: ApprovalRequest, who: Staff, svc: Svc) -> dict[str, Any]:
+async def approve_tool(tool_id: str, body: ApprovalRequest, who: Staff, svc: Svc) -> Approval:
     """Staff let one member borrow this risky tool (valid lending.approval_valid_min)."""
     member = await svc.members.lookup(body.phone)
     return await svc.lending.approve(tool_id, member, who.actor)
@@ -148,10 +148,10 @@ async def list_loans(
     _: StaffOrCentral,
     svc: Svc,
     open: Annotated[bool, Query(description="Only loans not yet returned")] = True,
-) -> list[dict[str, Any]]:
+) -> list[Loan]:
     return await svc.lending.loans(open_only=open)
 
 
 @router.get("/loans/overdue", response_model=list[LoanView], responses=refusals())
-async def overdue_loans(_: StaffOrCentral, svc: Svc) -> list[dict[str, Any]]:
+async def overdue_loans(_: StaffOrCentral, svc: Svc) -> list[Loan]:
     return await svc.lending.overdue()

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query, status
 from station.api.deps import (
     AnyRole,
     Kiosk,
-    RefusalRoute,
     RowId,
     Staff,
     Svc,
@@ -29,7 +28,7 @@ from station.api.models_services import (
     RemoveRequest,
 )
 
-router = APIRouter(prefix="/api/v1", route_class=RefusalRoute, tags=["lost and found"])
+router = APIRouter(prefix="/api/v1", tags=["lost and found"])
 
 
 @router.get("/found/options", response_model=FoundOptions, responses=refusals())

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 
 from station.api.auth import Principal, require
 from station.api.models import Problem, Strict
-from station.occupancy.tracker import OccupancyTracker, OverrideError
+from station.occupancy.tracker import OccupancyTracker
 
 router = APIRouter(tags=["occupancy"])
 ERRORS = {401: {"model": Problem}, 403: {"model": Problem}, 422: {"model": Problem}}
@@ -22,10 +22,7 @@ class OverrideRequest(Strict):
 
 
 def _tracker(request: Request) -> OccupancyTracker:
-    tracker = request.app.state.station.occupancy
-    if tracker is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "this station has no occupancy tracking")
-    return tracker
+    return request.app.state.station.occupancy
 
 
 @router.get("/api/v1/occupancy", responses=ERRORS)
@@ -44,12 +41,9 @@ async def set_override(
     who: Annotated[Principal, Depends(require("staff"))],
 ) -> dict[str, Any]:
     """Staff switch the fan or light by hand for a limited time; logged with the reason."""
-    try:
-        await _tracker(request).set_override(
-            relay, body.on, actor=who.actor, reason=body.reason, duration_s=body.duration_s
-        )
-    except OverrideError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    await _tracker(request).set_override(
+        relay, body.on, actor=who.actor, reason=body.reason, duration_s=body.duration_s
+    )
     return _tracker(request).snapshot().to_dict()
 
 
@@ -58,8 +52,5 @@ async def clear_override(
     request: Request, relay: str, who: Annotated[Principal, Depends(require("staff"))]
 ) -> dict[str, Any]:
     """Hand the relay back to automatic control."""
-    try:
-        await _tracker(request).clear_override(relay, actor=who.actor)
-    except OverrideError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    await _tracker(request).clear_override(relay, actor=who.actor)
     return _tracker(request).snapshot().to_dict()

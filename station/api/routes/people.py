@@ -11,7 +11,6 @@ from station.api.deps import (
     Kiosk,
     KioskOrStaff,
     MemberCtx,
-    RefusalRoute,
     Staff,
     Svc,
     refusals,
@@ -37,7 +36,7 @@ from station.people.throttle import GuessThrottle
 from station.refusals import not_found
 from station.services.registry import Services
 
-router = APIRouter(prefix="/api/v1", route_class=RefusalRoute, tags=["people"])
+router = APIRouter(prefix="/api/v1", tags=["people"])
 
 
 async def member_view(svc: Services, member: Member) -> dict[str, Any]:
@@ -50,7 +49,7 @@ async def member_view(svc: Services, member: Member) -> dict[str, Any]:
         "kind": member.kind,
         "status": member.status,
         "loans": loans,
-        "overdue": [loan for loan in loans if loan["overdue"]],
+        "overdue": [loan for loan in loans if loan.overdue],
         "locked_until": await svc.members.locked_until(member),
     }
 

@@ -6,10 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from station.api.deps import AnyRole, RefusalRoute, Staff, Svc, refusals
+from station.api.deps import AnyRole, Staff, Svc, refusals
 from station.api.models_services import CountRequest, RestockRequest, SupplyView
 
-router = APIRouter(prefix="/api/v1", route_class=RefusalRoute, tags=["supplies"])
+router = APIRouter(prefix="/api/v1", tags=["supplies"])
 
 
 @router.get("/supplies", response_model=list[SupplyView], responses=refusals())

@@ -10,136 +10,38 @@ a tool that needs repair or misses parts goes to `maintenance` until staff relea
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 from station.doors.lockers import LockerService, UnknownLocker
 from station.people.members import Member
 from station.refusals import Refusal, invalid, invalid_state, not_found
 from station.services.config import LendingConfig
 from station.services.flows import Flow, FlowRunner
-from station.store import Schema, Store, Tx, first_after
-
-LENDING_SCHEMA = Schema(
-    "lending",
-    [
-        """
-        CREATE TABLE tools (
-            id TEXT PRIMARY KEY,
-            name_zh TEXT NOT NULL,
-            name_en TEXT NOT NULL,
-            category TEXT NOT NULL,
-            condition TEXT NOT NULL DEFAULT 'good',
-            accessories TEXT NOT NULL DEFAULT '[]',
-            safety_notice TEXT NOT NULL DEFAULT '',
-            loan_period INTEGER NOT NULL,
-            loan_unit TEXT NOT NULL CHECK (loan_unit IN ('hours', 'days')),
-            staff_approval_required INTEGER NOT NULL DEFAULT 0,
-            locker TEXT,
-            status TEXT NOT NULL CHECK (status IN
-                ('available', 'on_loan', 'reserved', 'maintenance', 'missing', 'retired')),
-            status_reason TEXT,
-            created_at REAL NOT NULL,
-            updated_at REAL NOT NULL
-        );
-        CREATE UNIQUE INDEX tools_one_per_locker ON tools(locker)
-            WHERE locker IS NOT NULL AND status != 'retired';
-
-        CREATE TABLE loans (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            tool_id TEXT NOT NULL REFERENCES tools(id),
-            member_id TEXT NOT NULL,
-            member_label TEXT NOT NULL,
-            member_masked TEXT NOT NULL,
-            locker TEXT NOT NULL,
-            started_at REAL NOT NULL,
-            due_at REAL NOT NULL,
-            returned_at REAL,
-            returned_by TEXT,
-            return_condition TEXT,
-            return_note TEXT,
-            overdue_logged INTEGER NOT NULL DEFAULT 0
-        );
-        CREATE INDEX loans_open_member ON loans(member_id) WHERE returned_at IS NULL;
-        CREATE UNIQUE INDEX loans_open_tool ON loans(tool_id) WHERE returned_at IS NULL;
-
-        CREATE TABLE tool_approvals (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            tool_id TEXT NOT NULL REFERENCES tools(id),
-            member_id TEXT NOT NULL,
-            member_label TEXT NOT NULL,
-            approved_by TEXT NOT NULL,
-            created_at REAL NOT NULL,
-            expires_at REAL NOT NULL,
-            used_at REAL
-        );
-        """,
-    ],
+from station.services.lending.records import Approval, Loan, Tool
+from station.services.lending.rules import (
+    EDITABLE,
+    borrow_refusal,
+    check_tool_id,
+    period_s,
+    return_refusal,
 )
-
-Condition = Literal["works", "needs_repair", "parts_missing"]
-CONDITIONS: tuple[str, ...] = ("works", "needs_repair", "parts_missing")
-_TOOL_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-_EDITABLE = (
-    "name_zh",
-    "name_en",
-    "category",
-    "condition",
-    "accessories",
-    "safety_notice",
-    "loan_period",
-    "loan_unit",
-    "staff_approval_required",
+from station.services.lending.steps import (
+    LoanSteps,
+    ReturnSteps,
+    member_by_label,
+    start_loan,
+    unreserve,
 )
+from station.store import Store, Tx, first_after
 
-
-def tool_view(row: Any, loan: Any = None) -> dict[str, Any]:
-    r = dict(row)
-    return {
-        "id": r["id"],
-        "name_zh": r["name_zh"],
-        "name_en": r["name_en"],
-        "category": r["category"],
-        "condition": r["condition"],
-        "accessories": json.loads(r["accessories"]),
-        "safety_notice": r["safety_notice"],
-        "loan_period": r["loan_period"],
-        "loan_unit": r["loan_unit"],
-        "staff_approval_required": bool(r["staff_approval_required"]),
-        "locker": r["locker"],
-        "status": r["status"],
-        "status_reason": r["status_reason"],
-        "borrowed_by": dict(loan)["member_masked"] if loan else None,
-        "due_at": dict(loan)["due_at"] if loan else None,
-    }
-
-
-def loan_view(row: Any, now: float) -> dict[str, Any]:
-    r = dict(row)
-    return {
-        "id": r["id"],
-        "tool_id": r["tool_id"],
-        "tool_name_zh": r.get("name_zh"),
-        "tool_name_en": r.get("name_en"),
-        "locker": r["locker"],
-        "member": r["member_masked"],
-        "member_label": r["member_label"],
-        "started_at": r["started_at"],
-        "due_at": r["due_at"],
-        "returned_at": r["returned_at"],
-        "return_condition": r["return_condition"],
-        "overdue": r["returned_at"] is None and r["due_at"] < now,
-    }
-
-
+_TOOL_SELECT = (
+    "SELECT tools.*, loans.member_masked, loans.due_at AS loan_due FROM tools"
+    " LEFT JOIN loans ON loans.tool_id = tools.id AND loans.returned_at IS NULL"
+)
 _LOAN_SELECT = (
     "SELECT loans.*, tools.name_zh, tools.name_en FROM loans JOIN tools ON tools.id = loans.tool_id"
 )
-
-
-def _period_s(period: int, unit: str) -> float:
-    return period * (86_400 if unit == "days" else 3_600)
 
 
 class LendingService:
@@ -179,14 +81,14 @@ class LendingService:
             ).fetchone()
             unlock = first_after(tx.conn, "door_unlocked", locker, request["seq"] if request else 0)
             opened = unlock is not None and first_after(tx.conn, "door_opened", locker, unlock)
-            member = _member_by_label(tx, request["actor"]) if request else None
+            member = member_by_label(tx, request["actor"]) if request else None
             if opened and member is not None:
-                _start_loan(
+                start_loan(
                     tx,
                     tool_id=tool_id,
                     locker=locker,
                     member=member,
-                    period_s=_period_s(tool["loan_period"], tool["loan_unit"]),
+                    period_s=period_s(tool["loan_period"], tool["loan_unit"]),
                     approval_id=json.loads(request["payload"]).get("approval_id"),
                     payload={"recovered": "the door opened before the station restarted"},
                 )
@@ -208,17 +110,14 @@ class LendingService:
                     payload={"tool_id": tool_id, "reason": why, "tool_status": "maintenance"},
                 )
             else:
-                self._unreserve(tx, tool_id, locker, "system", "station restarted during the flow")
+                unreserve(tx, tool_id, locker, "system", "station restarted during the flow")
 
     # --- catalogue -----------------------------------------------------------------------------
 
     async def list_tools(
         self, status: str | None = None, category: str | None = None
-    ) -> list[dict[str, Any]]:
-        sql = (
-            "SELECT tools.*, loans.member_masked, loans.due_at AS loan_due FROM tools"
-            " LEFT JOIN loans ON loans.tool_id = tools.id AND loans.returned_at IS NULL"
-        )
+    ) -> list[Tool]:
+        sql = _TOOL_SELECT
         where, params = [], []
         if status:
             where.append("tools.status = ?")
@@ -230,18 +129,13 @@ class LendingService:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY tools.id"
         rows = await self._store.aquery(sql, params)
-        return [_tool_with_loan(r) for r in rows]
+        return [Tool.from_row(r) for r in rows]
 
-    async def get_tool(self, tool_id: str) -> dict[str, Any]:
-        rows = await self._store.aquery(
-            "SELECT tools.*, loans.member_masked, loans.due_at AS loan_due FROM tools"
-            " LEFT JOIN loans ON loans.tool_id = tools.id AND loans.returned_at IS NULL"
-            " WHERE tools.id = ?",
-            (tool_id,),
-        )
+    async def get_tool(self, tool_id: str) -> Tool:
+        rows = await self._store.aquery(f"{_TOOL_SELECT} WHERE tools.id = ?", (tool_id,))
         if not rows:
             raise not_found(f"tool {tool_id!r}")
-        return _tool_with_loan(rows[0])
+        return Tool.from_row(rows[0])
 
     def _check_locker(self, tx: Tx, locker: str, tool_id: str) -> None:
         try:
@@ -259,10 +153,9 @@ class LendingService:
                 "conflict", "locker_taken", f"locker {locker} already holds tool {other[0]}"
             )
 
-    async def create_tool(self, fields: dict[str, Any], actor: str) -> dict[str, Any]:
+    async def create_tool(self, fields: dict[str, Any], actor: str) -> Tool:
         tool_id = fields["id"]
-        if not _TOOL_ID.fullmatch(tool_id):
-            raise invalid("id", "a tool id is 1 to 32 letters, digits, - or _")
+        check_tool_id(tool_id)
 
         def write(tx: Tx) -> None:
             if tx.conn.execute("SELECT 1 FROM tools WHERE id = ?", (tool_id,)).fetchone():
@@ -308,8 +201,8 @@ class LendingService:
         await self._store.write(write)
         return await self.get_tool(tool_id)
 
-    async def update_tool(self, tool_id: str, fields: dict[str, Any], actor: str) -> dict[str, Any]:
-        changes = {k: v for k, v in fields.items() if k in _EDITABLE}
+    async def update_tool(self, tool_id: str, fields: dict[str, Any], actor: str) -> Tool:
+        changes = {k: v for k, v in fields.items() if k in EDITABLE}
         if not changes:
             raise invalid("body", "nothing to change: give at least one catalogue field")
 
@@ -348,7 +241,7 @@ class LendingService:
         locker: str | None = None,
         need_locker: bool = False,
         free_locker: bool = False,
-    ) -> dict[str, Any]:
+    ) -> Tool:
         def write(tx: Tx) -> None:
             row = tx.conn.execute("SELECT * FROM tools WHERE id = ?", (tool_id,)).fetchone()
             if row is None:
@@ -388,7 +281,7 @@ class LendingService:
         await self._store.write(write)
         return await self.get_tool(tool_id)
 
-    async def assign(self, tool_id: str, locker: str, actor: str) -> dict[str, Any]:
+    async def assign(self, tool_id: str, locker: str, actor: str) -> Tool:
         tool = await self.get_tool(tool_id)
         keep = ("available", "maintenance", "missing")
         return await self._staff_change(
@@ -396,12 +289,12 @@ class LendingService:
             actor,
             "tool_assigned",
             keep,
-            tool["status"],
-            tool["status_reason"] or "",
+            tool.status,
+            tool.status_reason or "",
             locker=locker,
         )
 
-    async def restock(self, tool_id: str, note: str, actor: str) -> dict[str, Any]:
+    async def restock(self, tool_id: str, note: str, actor: str) -> Tool:
         return await self._staff_change(
             tool_id,
             actor,
@@ -412,17 +305,17 @@ class LendingService:
             need_locker=True,
         )
 
-    async def repaired(self, tool_id: str, note: str, actor: str) -> dict[str, Any]:
+    async def repaired(self, tool_id: str, note: str, actor: str) -> Tool:
         return await self._staff_change(
             tool_id, actor, "tool_repaired", ("maintenance",), "available", note, need_locker=True
         )
 
-    async def mark_missing(self, tool_id: str, reason: str, actor: str) -> dict[str, Any]:
+    async def mark_missing(self, tool_id: str, reason: str, actor: str) -> Tool:
         return await self._staff_change(
             tool_id, actor, "tool_missing", ("available", "maintenance"), "missing", reason
         )
 
-    async def retire(self, tool_id: str, reason: str, actor: str) -> dict[str, Any]:
+    async def retire(self, tool_id: str, reason: str, actor: str) -> Tool:
         return await self._staff_change(
             tool_id,
             actor,
@@ -433,7 +326,7 @@ class LendingService:
             free_locker=True,
         )
 
-    async def approve(self, tool_id: str, member: Member, actor: str) -> dict[str, Any]:
+    async def approve(self, tool_id: str, member: Member, actor: str) -> Approval:
         """Staff let one member borrow one risky tool within `approval_valid_min`."""
         valid_s = self._cfg.approval_valid_min * 60
 
@@ -458,53 +351,64 @@ class LendingService:
             return expires
 
         expires = await self._store.write(write)
-        return {"tool_id": tool_id, "member": member.masked, "expires_at": expires}
+        return Approval(tool_id=tool_id, member=member.masked, expires_at=expires)
 
     # --- loans ---------------------------------------------------------------------------------
 
-    async def member_loans(self, member_id: str) -> list[dict[str, Any]]:
+    async def member_loans(self, member_id: str) -> list[Loan]:
         rows = await self._store.aquery(
             f"{_LOAN_SELECT} WHERE loans.member_id = ? AND loans.returned_at IS NULL"
             " ORDER BY loans.due_at",
             (member_id,),
         )
         now = self._now()
-        return [loan_view(r, now) for r in rows]
+        return [Loan.from_row(r, now) for r in rows]
 
-    async def loans(self, open_only: bool = True, limit: int = 500) -> list[dict[str, Any]]:
+    async def loans(self, open_only: bool = True, limit: int = 500) -> list[Loan]:
         where = " WHERE loans.returned_at IS NULL" if open_only else ""
         rows = await self._store.aquery(
             f"{_LOAN_SELECT}{where} ORDER BY loans.id DESC LIMIT ?", (limit,)
         )
         now = self._now()
-        return [loan_view(r, now) for r in rows]
+        return [Loan.from_row(r, now) for r in rows]
 
-    async def overdue(self) -> list[dict[str, Any]]:
+    async def overdue(self) -> list[Loan]:
         now = self._now()
         rows = await self._store.aquery(
             f"{_LOAN_SELECT} WHERE loans.returned_at IS NULL AND loans.due_at < ?"
             " ORDER BY loans.due_at",
             (now,),
         )
-        return [loan_view(r, now) for r in rows]
+        return [Loan.from_row(r, now) for r in rows]
+
+    def _door_usable(self, locker: str | None) -> bool:
+        if not locker:
+            return False
+        return self._lockers.is_usable(locker) and not self._flows.busy(locker)
 
     async def borrow(
         self, tool_id: str, member: Member, on_finish: list[Callable[[Flow], None]]
     ) -> Flow:
         """Check the rules, reserve the tool and start opening its door."""
         tool = await self.get_tool(tool_id)
-        refusal = self._rules(tool, await self.member_loans(member.id))
+        refusal = borrow_refusal(
+            tool,
+            await self.member_loans(member.id),
+            self._cfg.max_loans,
+            self._door_usable(tool.locker),
+        )
         if refusal is not None:
             await self._store.write(
                 lambda tx: tx.append(
                     "loan_refused",
                     actor=member.label,
-                    locker=tool["locker"],
+                    locker=tool.locker,
                     payload={"tool_id": tool_id, "reason": refusal.code},
                 )
             )
             raise refusal
-        locker = tool["locker"]
+        locker = tool.locker
+        assert locker is not None  # a usable door has a locker
 
         def reserve(tx: Tx) -> int | None:
             row = tx.conn.execute("SELECT * FROM tools WHERE id = ?", (tool_id,)).fetchone()
@@ -549,115 +453,54 @@ class LendingService:
             raise Refusal(
                 "denied",
                 "approval_required",
-                f"{tool['name_en']} needs staff approval before you can borrow it; please ask "
-                "staff",
+                f"{tool.name_en} needs staff approval before you can borrow it; please ask staff",
             )
-        context = {
-            "tool_id": tool_id,
-            "member": member,
-            "approval_id": approval,
-            "period_s": _period_s(tool["loan_period"], tool["loan_unit"]),
-            "message_open": f"Door {locker} is open: take the {tool['name_en']} and close the door",
-        }
+        steps = LoanSteps(
+            self._store,
+            tool_id=tool_id,
+            member=member,
+            approval_id=approval,
+            period_s=period_s(tool.loan_period, tool.loan_unit),
+        )
         try:
             return self._flows.start(
                 "loan",
                 locker,
                 actor=member.label,
                 reason=f"loan of tool {tool_id}",
-                steps=_LoanSteps(self),
-                context=context,
+                steps=steps,
+                context={
+                    "message_open": f"Door {locker} is open: take the {tool.name_en} and close "
+                    "the door"
+                },
                 on_finish=on_finish,
             )
         except Refusal:
             await self._store.write(
-                lambda tx: self._unreserve(tx, tool_id, locker, member.label, "door busy")
+                lambda tx: unreserve(tx, tool_id, locker, member.label, "door busy")
             )
             raise
-
-    def _rules(self, tool: dict[str, Any], mine: list[dict[str, Any]]) -> Refusal | None:
-        """The first borrowing rule this request breaks, if any (approval is checked later,
-        inside the reserving transaction)."""
-        if tool["status"] != "available":
-            return Refusal(
-                "conflict",
-                "tool_unavailable",
-                f"{tool['name_en']} is not available now ({tool['status']})",
-                status=tool["status"],
-            )
-        late = [loan for loan in mine if loan["overdue"]]
-        if late:
-            return Refusal(
-                "denied",
-                "overdue",
-                "please return your overdue tool first: "
-                + ", ".join(f"{loan['tool_name_en']} (locker {loan['locker']})" for loan in late),
-                overdue=late,
-            )
-        if len(mine) >= self._cfg.max_loans:
-            return Refusal(
-                "denied",
-                "loan_limit",
-                f"you already have {len(mine)} tools out; the limit is {self._cfg.max_loans}",
-                limit=self._cfg.max_loans,
-            )
-        locker = tool["locker"]
-        if not locker or not self._lockers.is_usable(locker) or self._flows.busy(locker):
-            return Refusal(
-                "conflict",
-                "locker_unavailable",
-                f"the door of {tool['name_en']} cannot be opened now; please ask staff",
-                locker=locker,
-            )
-        return None
-
-    def _unreserve(self, tx: Tx, tool_id: str, locker: str, actor: str, why: str) -> None:
-        tx.conn.execute(
-            "UPDATE tools SET status = 'available', status_reason = NULL, updated_at = ?"
-            " WHERE id = ? AND status = 'reserved'",
-            (tx.now(), tool_id),
-        )
-        tx.append(
-            "loan_cancelled",
-            actor=actor,
-            locker=locker,
-            payload={"tool_id": tool_id, "reason": why},
-        )
 
     async def return_tool(
         self, tool_id: str, actor: str, on_finish: list[Callable[[Flow], None]]
     ) -> Flow:
         """Open the door of a tool on loan so anyone can put it back."""
         tool = await self.get_tool(tool_id)
-        if tool["status"] != "on_loan":
-            raise Refusal(
-                "conflict",
-                "tool_unavailable",
-                f"{tool['name_en']} is not on loan ({tool['status']}); nothing to return",
-                status=tool["status"],
-            )
+        refusal = return_refusal(tool, self._door_usable(tool.locker))
+        if refusal is not None:
+            raise refusal
         rows = await self._store.aquery(
-            "SELECT * FROM loans WHERE tool_id = ? AND returned_at IS NULL", (tool_id,)
+            f"{_LOAN_SELECT} WHERE loans.tool_id = ? AND loans.returned_at IS NULL", (tool_id,)
         )
-        loan = dict(rows[0])
-        locker = tool["locker"]
-        if not locker or not self._lockers.is_usable(locker) or self._flows.busy(locker):
-            raise Refusal(
-                "conflict",
-                "locker_unavailable",
-                f"the door for {tool['name_en']} cannot be opened now; please ask staff",
-                locker=locker,
-            )
+        loan = Loan.from_row(rows[0], self._now())
+        locker = tool.locker
+        assert locker is not None  # a usable door has a locker
         await self._store.write(
             lambda tx: tx.append(
                 "return_requested",
                 actor=actor,
                 locker=locker,
-                payload={
-                    "tool_id": tool_id,
-                    "loan_id": loan["id"],
-                    "borrower": loan["member_label"],
-                },
+                payload={"tool_id": tool_id, "loan_id": loan.id, "borrower": loan.member_label},
             )
         )
         return self._flows.start(
@@ -665,11 +508,11 @@ class LendingService:
             locker,
             actor=actor,
             reason=f"return of tool {tool_id}",
-            steps=_ReturnSteps(self),
+            steps=ReturnSteps(
+                self._store, tool_id=tool_id, loan=loan, answer_wait_s=self._cfg.answer_wait_s
+            ),
             context={
-                "tool_id": tool_id,
-                "loan": loan,
-                "message_open": f"Door {locker} is open: put the {tool['name_en']} in and close "
+                "message_open": f"Door {locker} is open: put the {tool.name_en} in and close "
                 "the door",
             },
             on_finish=on_finish,
@@ -697,199 +540,3 @@ class LendingService:
                 },
             )
         return len(rows)
-
-
-def _tool_with_loan(row: Any) -> dict[str, Any]:
-    r = dict(row)
-    loan = (
-        {"member_masked": r["member_masked"], "due_at": r["loan_due"]}
-        if r.get("member_masked")
-        else None
-    )
-    return tool_view(r, loan)
-
-
-def _start_loan(
-    tx: Tx,
-    *,
-    tool_id: str,
-    locker: str,
-    member: Member,
-    period_s: float,
-    approval_id: int | None,
-    payload: dict[str, Any],
-) -> dict[str, Any]:
-    """The loan begins: the door it was reserved behind has been seen open."""
-    now = tx.now()
-    due = now + period_s
-    tx.conn.execute(
-        "UPDATE tools SET status = 'on_loan', status_reason = NULL, updated_at = ? WHERE id = ?",
-        (now, tool_id),
-    )
-    cur = tx.conn.execute(
-        "INSERT INTO loans (tool_id, member_id, member_label, member_masked, locker,"
-        " started_at, due_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (tool_id, member.id, member.label, member.masked, locker, now, due),
-    )
-    loan_id = int(cur.lastrowid or 0)
-    if approval_id:
-        tx.conn.execute("UPDATE tool_approvals SET used_at = ? WHERE id = ?", (now, approval_id))
-    tx.append(
-        "loan_started",
-        actor=member.label,
-        locker=locker,
-        payload={"loan_id": loan_id, "tool_id": tool_id, "due_at": due, **payload},
-    )
-    return {"loan_id": loan_id, "tool_id": tool_id, "due_at": due}
-
-
-def _member_by_label(tx: Tx, label: str) -> Member | None:
-    """The member a log label (hash prefix / last 4) names, if exactly one matches."""
-    head, _, last4 = label.removeprefix("member:").partition("/")
-    rows = tx.conn.execute(
-        "SELECT * FROM members WHERE substr(id, 1, 8) = ? AND last4 = ?", (head, last4)
-    ).fetchall()
-    return Member.from_row(rows[0]) if len(rows) == 1 else None
-
-
-class _LoanSteps:
-    def __init__(self, service: LendingService) -> None:
-        self._s = service
-
-    async def opened(self, flow: Flow) -> None:
-        ctx = flow.context
-        flow.result.update(
-            await self._s._store.write(
-                lambda tx: _start_loan(
-                    tx,
-                    tool_id=ctx["tool_id"],
-                    locker=flow.locker,
-                    member=ctx["member"],
-                    period_s=ctx["period_s"],
-                    approval_id=ctx["approval_id"],
-                    payload={"flow": flow.id},
-                )
-            )
-        )
-
-    async def not_opened(self, flow: Flow, why: str) -> None:
-        member: Member = flow.context["member"]
-        await self._s._store.write(
-            lambda tx: self._s._unreserve(
-                tx, flow.context["tool_id"], flow.locker, member.label, why
-            )
-        )
-
-    async def closed(self, flow: Flow, runner: FlowRunner) -> None:
-        return None
-
-    async def not_closed(self, flow: Flow) -> None:
-        return None
-
-
-class _ReturnSteps:
-    def __init__(self, service: LendingService) -> None:
-        self._s = service
-
-    async def opened(self, flow: Flow) -> None:
-        loan = flow.context["loan"]
-        flow.result.update({"loan_id": loan["id"], "tool_id": flow.context["tool_id"]})
-
-    async def not_opened(self, flow: Flow, why: str) -> None:
-        await self._s._store.write(
-            lambda tx: tx.append(
-                "return_cancelled",
-                actor=flow.actor,
-                locker=flow.locker,
-                payload={
-                    "tool_id": flow.context["tool_id"],
-                    "loan_id": flow.context["loan"]["id"],
-                    "reason": why,
-                },
-            )
-        )
-
-    async def closed(self, flow: Flow, runner: FlowRunner) -> None:
-        loan = flow.context["loan"]
-        tool_id = flow.context["tool_id"]
-
-        def returned(tx: Tx) -> None:
-            now = tx.now()
-            tx.conn.execute(
-                "UPDATE loans SET returned_at = ?, returned_by = ? WHERE id = ?",
-                (now, flow.actor, loan["id"]),
-            )
-            tx.conn.execute(
-                "UPDATE tools SET status = 'maintenance', status_reason = ?, updated_at = ?"
-                " WHERE id = ?",
-                ("returned: waiting for the condition report", now, tool_id),
-            )
-            tx.append(
-                "tool_returned",
-                actor=flow.actor,
-                locker=flow.locker,
-                payload={
-                    "loan_id": loan["id"],
-                    "tool_id": tool_id,
-                    "borrower": loan["member_label"],
-                    "late": now > loan["due_at"],
-                },
-            )
-
-        await self._s._store.write(returned)
-        answer = await runner.ask(
-            flow,
-            {
-                "id": "condition",
-                "text": "How is the tool?",
-                "text_zh": "工具情况如何？",
-                "choices": list(CONDITIONS),
-            },
-            self._s._cfg.answer_wait_s,
-        )
-        condition = (answer or {}).get("condition")
-        note = str((answer or {}).get("note") or "")[:200]
-        if condition == "works":
-            status, reason = "available", None
-        elif condition in ("needs_repair", "parts_missing"):
-            status = "maintenance"
-            reason = f"returned: {condition.replace('_', ' ')}" + (f": {note}" if note else "")
-        else:
-            condition = "unreported"
-            status, reason = "maintenance", "returned without a condition report: check it"
-
-        def report(tx: Tx) -> None:
-            tx.conn.execute(
-                "UPDATE loans SET return_condition = ?, return_note = ? WHERE id = ?",
-                (condition, note or None, loan["id"]),
-            )
-            tx.conn.execute(
-                "UPDATE tools SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?"
-                " AND status = 'maintenance'",
-                (status, reason, tx.now(), tool_id),
-            )
-            tx.append(
-                "return_condition",
-                actor=flow.actor if answer else "system",
-                locker=flow.locker,
-                payload={
-                    "loan_id": loan["id"],
-                    "tool_id": tool_id,
-                    "condition": condition,
-                    "note": note,
-                    "tool_status": status,
-                },
-            )
-
-        await self._s._store.write(report)
-        flow.result.update({"condition": condition, "tool_status": status})
-
-    async def not_closed(self, flow: Flow) -> None:
-        await self._s._store.write(
-            lambda tx: tx.append(
-                "return_abandoned",
-                actor="system",
-                locker=flow.locker,
-                payload={"tool_id": flow.context["tool_id"], "loan_id": flow.context["loan"]["id"]},
-            )
-        )

@@ -153,3 +153,27 @@ async def test_stream_subscriber_leaves_when_client_closes(station) -> None:
         await ws.recv()
         assert live.subscribers == 1
     await station.wait_for(lambda: live.subscribers == 0)
+
+
+async def test_domain_errors_answer_from_the_one_table(station) -> None:
+    """Unknown locker 404, an alarm that does not exist 404, a faulty door 409: each from the
+    table in station/api/errors.py, with the domain's own words."""
+    from station.api.errors import ERROR_STATUS
+    from station.doors.lockers import UnknownLocker
+
+    assert ERROR_STATUS[UnknownLocker] == 404
+    async with station.client("staff") as c:
+        r = await c.get("/api/v1/lockers/Z99")
+        assert r.status_code == 404 and "Z99" in r.json()["detail"]
+        r = await c.post("/api/v1/lockers/Z99/open", json={"reason": "test"})
+        assert r.status_code == 404
+        r = await c.post("/api/v1/alarms/987654/ack", json={})
+        assert r.status_code == 404 and "no alarm" in r.json()["detail"]
+
+
+async def test_open_answer_never_calls_a_just_unlocked_door_closed(station) -> None:
+    """The board has just fired: the answer says unknown (or open), never "closed"."""
+    async with station.client("staff") as c:
+        r = await c.post("/api/v1/lockers/A02/open", json={"reason": "look inside"})
+        assert r.status_code == 200
+        assert r.json()["door"] in ("open", "unknown")

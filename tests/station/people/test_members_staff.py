@@ -83,6 +83,37 @@ async def test_staff_login_and_session(staff: StaffService, store: Store, clock)
     assert err.value.code == "invalid"
 
 
+async def test_logins_upgrade_pins_hashed_with_older_parameters(
+    members: MemberService,
+    staff: StaffService,
+    store: Store,
+    hasher: PinHasher,
+    people,
+    lockout,
+    clock,
+) -> None:
+    """Members and staff share one PIN check, so both get the rehash on a right PIN."""
+    weak = PinHasher(time_cost=1, memory_kib=8 * 1024)
+    add_staff(store, "S001", "王芳", "482913", hasher=weak)
+    weak_members = MemberService(store, people, weak, lockout, clock)
+    await weak_members.register(PHONE, "527194", "resident", "staff:S1")
+    old_staff = store.query("SELECT pin_hash FROM staff")[0]["pin_hash"]
+    old_member = store.query("SELECT pin_hash FROM members")[0]["pin_hash"]
+    assert hasher.needs_rehash(old_staff) and hasher.needs_rehash(old_member)
+    with pytest.raises(Refusal):
+        await staff.login("S001", "111222", "kiosk:screen")
+    assert store.query("SELECT pin_hash FROM staff")[0]["pin_hash"] == old_staff
+    await staff.login("S001", "482913", "kiosk:screen")
+    await members.identify(PHONE, "527194", "kiosk:screen")
+    new_staff = store.query("SELECT pin_hash FROM staff")[0]["pin_hash"]
+    new_member = store.query("SELECT pin_hash FROM members")[0]["pin_hash"]
+    for old, new in ((old_staff, new_staff), (old_member, new_member)):
+        assert new != old and not hasher.needs_rehash(new)
+    assert hasher.verify_sync(new_staff, "482913") and hasher.verify_sync(new_member, "527194")
+    token, _ = await staff.login("S001", "482913", "kiosk:screen")
+    assert token
+
+
 def test_add_staff_refuses_bad_input_and_duplicates(store: Store) -> None:
     add_staff(store, "S001", "王芳", "482913", hasher=PinHasher())
     with pytest.raises(Refusal, match="already exists"):
@@ -126,6 +157,34 @@ def test_cli_staff_add_and_list(
     finally:
         store.close()
     assert "482913" not in (tmp_path / "station.db").read_bytes().decode("latin-1")
+
+
+def test_cli_staff_add_without_a_terminal_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No terminal to ask the PIN on (a script, ssh without -t): a sentence, not an EOFError."""
+    config = _config(tmp_path)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(["staff", "add", "S001", "王芳", "--config", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert "--pin-stdin" in err and "Traceback" not in err
+
+
+def test_commands_without_config_find_the_demos(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a machine with no installed station, `station doctor` and friends use the demo's."""
+    from station import config as station_config
+
+    monkeypatch.delenv("STATION_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(station_config, "SYSTEM_CONFIG", tmp_path / "etc" / "station.toml")
+    assert station_config.default_config_path() == station_config.SYSTEM_CONFIG
+    (tmp_path / "var" / "demo").mkdir(parents=True)
+    (tmp_path / "var" / "demo" / "station.toml").write_text("")
+    assert station_config.default_config_path() == station_config.DEMO_CONFIG
+    monkeypatch.setenv("STATION_CONFIG", "/elsewhere/station.toml")
+    assert str(station_config.default_config_path()) == "/elsewhere/station.toml"
 
 
 def test_check_config_warns_without_a_phone_key(

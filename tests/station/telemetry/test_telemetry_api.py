@@ -18,6 +18,7 @@ from station.telemetry.service import TelemetryService
 from tests.promtool import promtool_check
 from tests.simstation import TOKENS, running_station, sim_config_data
 from tests.station.conftest import Harness, channel
+from wire.telemetry import SAMPLE_PATHS, SNAPSHOT_VERSION, dig
 
 PHONE = "13812345678"
 
@@ -216,6 +217,7 @@ async def test_occupancy_and_the_compact_snapshot(tmp_path) -> None:
             assert got[("station_occupancy_state", (("state", "occupied"),))] == 1
             assert got[("station_occupancy_today_sessions", ())] == 1
             compact = st.daemon.station.telemetry.compact()
+            sent = await st.daemon.station.sync._telemetry_snapshot()
     finally:
         factory.reset()
     # the compact snapshot keeps the counts and drops the per-locker list and details
@@ -223,6 +225,10 @@ async def test_occupancy_and_the_compact_snapshot(tmp_path) -> None:
     assert "lockers" not in compact and "sync" not in compact and "events" not in compact
     assert compact["doors"]["total"] == 16
     assert len(str(compact)) < 8_000
+    # what a batch carries has every number central samples (the contract, wire/telemetry.py)
+    missing = [name for name, path in SAMPLE_PATHS.items() if dig(sent, *path[:-1]) is None]
+    assert missing == [] and sent["v"] == SNAPSHOT_VERSION
+    assert all(path[-1] in dig(sent, *path[:-1]) for path in SAMPLE_PATHS.values())
 
 
 async def test_a_station_without_the_service_tables_reports_them_absent(tmp_path) -> None:

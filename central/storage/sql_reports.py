@@ -1,0 +1,52 @@
+"""The office reports' figures on either SQL backend, folded from the usage log like the
+hourly history (sql_history.py) but with their own position, so the reports could be added to a
+central that had folded its history long before (and a new metric can be refolded alone)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from central.reports.fold import REPORT_TYPES, fold
+from central.storage.sql_history import SQLHistory
+
+_ADD = (
+    "INSERT INTO report_counts (station, hour, metric, key, value) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (station, hour, metric, key) DO UPDATE SET"
+    " value = report_counts.value + excluded.value"
+)
+
+
+class SQLReports(SQLHistory):
+    """Storage's report methods, written once for both SQL backends."""
+
+    def fold_reports(self, station: str, limit: int = 50_000) -> int:
+        with self._tx() as conn:
+            window = self._fold_window(conn, station, "report_state", REPORT_TYPES, limit)
+            if window is None:
+                return 0
+            upto, stepped, rows = window
+            figures = fold(rows)
+            self._many(
+                conn, _ADD, [(station, *key, value) for key, value in sorted(figures.items())]
+            )
+            self._set_position(conn, station, "report_state", upto)
+            return stepped
+
+    def report_counts(
+        self, since: float, until: float, stations: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
+        sql = "SELECT station, hour, metric, key, value FROM report_counts WHERE hour >= ?"
+        sql += " AND hour < ?"
+        params: list[Any] = [since, until]
+        if stations:
+            sql += f" AND station IN ({', '.join('?' * len(stations))})"
+            params.extend(stations)
+        with self._reader() as conn:
+            rows = self._all(conn, sql + " ORDER BY station, hour, metric, key", params)
+        return [dict(r) for r in rows]
+
+    def report_positions(self) -> dict[str, int]:
+        with self._reader() as conn:
+            rows = self._all(conn, "SELECT station, rolled_seq FROM report_state")
+        return {r["station"]: int(r["rolled_seq"]) for r in rows}

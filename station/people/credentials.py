@@ -1,0 +1,133 @@
+"""The one PIN check members and staff share: throttle, lockout, verify, rehash, audit.
+
+Members (phone number + PIN) and staff (staff number + PIN) prove who they are the same way,
+so the steps live here once and cannot drift apart: the station-wide guess throttle, one
+attempt at a time per subject, the lockout check, a constant-time verify (against a dummy hash
+when the subject is unknown, so timing does not tell who is registered), the failure count,
+and on success the reset of the failure count plus an upgrade of a hash made with older argon2
+parameters. What differs between the two (which table, which words, which event) is passed in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from station.people.lockout import Lockout, locked_refusal, wrong_pin_refusal
+from station.people.pins import PinHasher
+from station.people.throttle import GuessThrottle
+from station.store import Store, Tx
+
+T = TypeVar("T")
+
+# Verified against when a subject is unknown, so both paths cost one argon2 verify.
+_DUMMY_PIN = "730519"
+
+
+@dataclass(frozen=True, slots=True)
+class Holder(Generic[T]):
+    """Someone a PIN may belong to: the stored hash, its row's key, the record to give back."""
+
+    pin_hash: str
+    key: str
+    record: T
+
+
+@dataclass(frozen=True, slots=True)
+class PinTable:
+    """Where a kind of account keeps its PIN hash (so a login can upgrade it in place), and
+    what the wrong-PIN answer calls the pair a person typed."""
+
+    table: str
+    key: str
+    what: str
+
+    def rehash(self, tx: Tx, key: str, pin_hash: str) -> None:
+        # table and key are constants of this package, never input
+        tx.conn.execute(
+            f"UPDATE {self.table} SET pin_hash = ? WHERE {self.key} = ?",
+            (pin_hash, key),
+        )
+
+
+class PinCheck:
+    """Checks a PIN for one subject; used by MemberService.identify and StaffService.login."""
+
+    def __init__(
+        self,
+        store: Store,
+        hasher: PinHasher,
+        lockout: Lockout,
+        throttle: GuessThrottle | None = None,
+    ) -> None:
+        self._store = store
+        self._hasher = hasher
+        self._lockout = lockout
+        self._throttle = throttle
+        self._attempts: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self._dummy_hash: str | None = None
+
+    async def check(
+        self,
+        table: PinTable,
+        subject: str,
+        label: str,
+        via: str,
+        pin: str,
+        load: Callable[[], Awaitable[Holder[T] | None]],
+        succeeded: Callable[[Tx, T], None],
+    ) -> T:
+        """The holder's record if `pin` is right; otherwise a locked or wrong-PIN refusal.
+
+        `label` names the subject in failures and alarms (never a full number); `load`
+        returns the holder or None when the subject is unknown (answered like a wrong PIN);
+        `succeeded` adds the caller's own event to the success transaction.
+        """
+        lock = self._attempts.setdefault(subject, asyncio.Lock())
+        station_wide = self._throttle.guard() if self._throttle else contextlib.nullcontext()
+        async with station_wide, lock:
+            holder = await load()
+            now = self._store.clock.wall()
+            locked = await self._store.aquery(
+                "SELECT locked_until FROM pin_failures WHERE subject = ?", (subject,)
+            )
+            if locked and locked[0]["locked_until"] and locked[0]["locked_until"] > now:
+                raise locked_refusal(locked[0]["locked_until"], now)
+            if holder is not None:
+                ok = await self._hasher.verify(holder.pin_hash, pin)
+            else:
+                await self._hasher.verify(await self._dummy(), pin)
+                ok = False
+            if not ok:
+                failure = await self._store.write(
+                    lambda tx: self._lockout.fail(tx, subject, label, via)
+                )
+                if failure.locked_until is not None:
+                    raise locked_refusal(failure.locked_until, now)
+                raise wrong_pin_refusal(failure.tries_left, table.what)
+            assert holder is not None
+            record = holder.record
+            rehash = (
+                await self._hasher.hash(pin) if self._hasher.needs_rehash(holder.pin_hash) else None
+            )
+
+            def succeed(tx: Tx) -> None:
+                self._lockout.succeed(tx, subject, label)
+                if rehash:
+                    table.rehash(tx, holder.key, rehash)
+                succeeded(tx, record)
+
+            await self._store.write(succeed)
+        return record
+
+    async def _dummy(self) -> str:
+        """A hash to verify against for unknown subjects, so both paths take the same time."""
+        if self._dummy_hash is None:
+            self._dummy_hash = await self._hasher.hash(_DUMMY_PIN)
+        return self._dummy_hash

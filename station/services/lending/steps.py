@@ -1,0 +1,216 @@
+"""Lending's door-flow steps and the writes they share with the restart settling.
+
+A step object is made per flow with the facts it needs (the store, the tool, the borrower or
+the loan), so it depends on nothing private of the service that started it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from station.people.members import Member
+from station.services.flows import Flow, FlowRunner
+from station.services.lending.records import Loan, LoanStarted
+from station.services.lending.rules import CONDITIONS, return_report
+from station.store import Store, Tx
+
+
+def start_loan(
+    tx: Tx,
+    *,
+    tool_id: str,
+    locker: str,
+    member: Member,
+    period_s: float,
+    approval_id: int | None,
+    payload: dict[str, Any],
+) -> LoanStarted:
+    """The loan begins: the door it was reserved behind has been seen open."""
+    now = tx.now()
+    due = now + period_s
+    tx.conn.execute(
+        "UPDATE tools SET status = 'on_loan', status_reason = NULL, updated_at = ? WHERE id = ?",
+        (now, tool_id),
+    )
+    cur = tx.conn.execute(
+        "INSERT INTO loans (tool_id, member_id, member_label, member_masked, locker,"
+        " started_at, due_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (tool_id, member.id, member.label, member.masked, locker, now, due),
+    )
+    loan_id = int(cur.lastrowid or 0)
+    if approval_id:
+        tx.conn.execute("UPDATE tool_approvals SET used_at = ? WHERE id = ?", (now, approval_id))
+    tx.append(
+        "loan_started",
+        actor=member.label,
+        locker=locker,
+        payload={"loan_id": loan_id, "tool_id": tool_id, "due_at": due, **payload},
+    )
+    return LoanStarted(loan_id=loan_id, tool_id=tool_id, due_at=due)
+
+
+def unreserve(tx: Tx, tool_id: str, locker: str, actor: str, why: str) -> None:
+    """A reservation whose door never let the tool out is undone: the tool is available."""
+    tx.conn.execute(
+        "UPDATE tools SET status = 'available', status_reason = NULL, updated_at = ?"
+        " WHERE id = ? AND status = 'reserved'",
+        (tx.now(), tool_id),
+    )
+    tx.append(
+        "loan_cancelled",
+        actor=actor,
+        locker=locker,
+        payload={"tool_id": tool_id, "reason": why},
+    )
+
+
+def member_by_label(tx: Tx, label: str) -> Member | None:
+    """The member a log label (hash prefix / last 4) names, if exactly one matches."""
+    head, _, last4 = label.removeprefix("member:").partition("/")
+    rows = tx.conn.execute(
+        "SELECT * FROM members WHERE substr(id, 1, 8) = ? AND last4 = ?", (head, last4)
+    ).fetchall()
+    return Member.from_row(rows[0]) if len(rows) == 1 else None
+
+
+class LoanSteps:
+    """A loan: it starts when the door is seen open; a door that never opens undoes it."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        tool_id: str,
+        member: Member,
+        approval_id: int | None,
+        period_s: float,
+    ) -> None:
+        self._store = store
+        self._tool_id = tool_id
+        self._member = member
+        self._approval_id = approval_id
+        self._period_s = period_s
+
+    async def opened(self, flow: Flow) -> None:
+        started = await self._store.write(
+            lambda tx: start_loan(
+                tx,
+                tool_id=self._tool_id,
+                locker=flow.locker,
+                member=self._member,
+                period_s=self._period_s,
+                approval_id=self._approval_id,
+                payload={"flow": flow.id},
+            )
+        )
+        flow.result.update(asdict(started))
+
+    async def not_opened(self, flow: Flow, why: str) -> None:
+        await self._store.write(
+            lambda tx: unreserve(tx, self._tool_id, flow.locker, self._member.label, why)
+        )
+
+    async def closed(self, flow: Flow, runner: FlowRunner) -> None:
+        return None
+
+    async def not_closed(self, flow: Flow) -> None:
+        return None
+
+
+class ReturnSteps:
+    """A return: recorded once the door is seen closed, then the returner says how it is."""
+
+    def __init__(self, store: Store, *, tool_id: str, loan: Loan, answer_wait_s: float) -> None:
+        self._store = store
+        self._tool_id = tool_id
+        self._loan = loan
+        self._answer_wait_s = answer_wait_s
+
+    async def opened(self, flow: Flow) -> None:
+        flow.result.update({"loan_id": self._loan.id, "tool_id": self._tool_id})
+
+    async def not_opened(self, flow: Flow, why: str) -> None:
+        await self._store.write(
+            lambda tx: tx.append(
+                "return_cancelled",
+                actor=flow.actor,
+                locker=flow.locker,
+                payload={"tool_id": self._tool_id, "loan_id": self._loan.id, "reason": why},
+            )
+        )
+
+    async def closed(self, flow: Flow, runner: FlowRunner) -> None:
+        loan, tool_id = self._loan, self._tool_id
+
+        def returned(tx: Tx) -> None:
+            now = tx.now()
+            tx.conn.execute(
+                "UPDATE loans SET returned_at = ?, returned_by = ? WHERE id = ?",
+                (now, flow.actor, loan.id),
+            )
+            tx.conn.execute(
+                "UPDATE tools SET status = 'maintenance', status_reason = ?, updated_at = ?"
+                " WHERE id = ?",
+                ("returned: waiting for the condition report", now, tool_id),
+            )
+            tx.append(
+                "tool_returned",
+                actor=flow.actor,
+                locker=flow.locker,
+                payload={
+                    "loan_id": loan.id,
+                    "tool_id": tool_id,
+                    "borrower": loan.member_label,
+                    "late": now > loan.due_at,
+                },
+            )
+
+        await self._store.write(returned)
+        answer = await runner.ask(
+            flow,
+            {
+                "id": "condition",
+                "text": "How is the tool?",
+                "text_zh": "工具情况如何？",
+                "choices": list(CONDITIONS),
+            },
+            self._answer_wait_s,
+        )
+        report = return_report(answer)
+
+        def record(tx: Tx) -> None:
+            tx.conn.execute(
+                "UPDATE loans SET return_condition = ?, return_note = ? WHERE id = ?",
+                (report.condition, report.note or None, loan.id),
+            )
+            tx.conn.execute(
+                "UPDATE tools SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?"
+                " AND status = 'maintenance'",
+                (report.tool_status, report.reason, tx.now(), tool_id),
+            )
+            tx.append(
+                "return_condition",
+                actor=flow.actor if answer else "system",
+                locker=flow.locker,
+                payload={
+                    "loan_id": loan.id,
+                    "tool_id": tool_id,
+                    "condition": report.condition,
+                    "note": report.note,
+                    "tool_status": report.tool_status,
+                },
+            )
+
+        await self._store.write(record)
+        flow.result.update({"condition": report.condition, "tool_status": report.tool_status})
+
+    async def not_closed(self, flow: Flow) -> None:
+        await self._store.write(
+            lambda tx: tx.append(
+                "return_abandoned",
+                actor="system",
+                locker=flow.locker,
+                payload={"tool_id": self._tool_id, "loan_id": self._loan.id},
+            )
+        )
