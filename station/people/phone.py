@@ -9,12 +9,13 @@ recognised everywhere) plus the first 3 and last 4 digits for the usual masked d
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from station.refusals import invalid
 from wire.identity import national_number, phone_hash
 
-__all__ = ["PhoneId", "PhoneKey", "label", "mask", "normalise", "phone_hash"]
+__all__ = ["PhoneId", "PhoneKey", "label", "mask", "mask_in_text", "normalise", "phone_hash"]
 
 
 def normalise(raw: str) -> str:
