@@ -219,3 +219,96 @@ async def test_claims_do_not_tell_who_claimed_and_count_against_a_budget(tmp_pat
         alarms = (await h.kiosk.get("/api/v1/alarms")).json()
         assert [a["subject"] for a in alarms if a["type"] == "guessing"] == ["claim"]
         record("attacks_refused", 41 - budget)
+
+
+# --- 3: the loan limit holds under concurrent borrowing ------------------------------------------
+
+
+async def borrow(h: Harness, tool: str, session: str) -> Any:
+    return await h.kiosk.post(
+        "/api/v1/loans", json={"tool_id": tool}, headers={"X-Member-Session": session}
+    )
+
+
+async def test_max_loans_counts_reserved_and_started_loans_together(tmp_path: Path) -> None:
+    data = services_config(tmp_path)
+    data["services"]["lending"]["max_loans"] = 2
+    async with start_harness(data) as h:
+        await h.register(VICTIM)
+        tools = [f"T{i}" for i in range(1, 6)]
+        for i, tool in enumerate(tools, start=1):
+            await h.add_tool(tool, f"A0{i}")
+        session = await h.identify(VICTIM)
+        # all at once, in one session
+        answers = await asyncio.gather(*(borrow(h, t, session) for t in tools[:4]))
+        started = [r.json() for r in answers if r.status_code == 202]
+        refused = [r.json()["code"] for r in answers if r.status_code != 202]
+        assert len(started) == 2 and refused == ["loan_limit", "loan_limit"], refused
+        # and one after another while the doors are still opening
+        r = await borrow(h, tools[4], session)
+        assert r.status_code == 403 and r.json()["code"] == "loan_limit", r.text
+        for flow in started:
+            assert (await h.finish(flow))["state"] == "completed"
+        session = await h.identify(VICTIM)
+        r = await borrow(h, tools[4], session)
+        assert r.status_code == 403 and r.json()["code"] == "loan_limit", r.text
+        open_loans = h.services.store.query(
+            "SELECT COUNT(*) AS n FROM loans WHERE returned_at IS NULL"
+        )
+        assert open_loans[0]["n"] == 2
+        record("attacks_refused", 4)
+
+
+# --- 13: a return by someone other than the borrower is unverified --------------------------------
+
+
+async def test_a_return_by_someone_else_leaves_the_tool_for_staff_to_check(
+    tmp_path: Path,
+) -> None:
+    async with start_harness(services_config(tmp_path)) as h:
+        await h.register(VICTIM)
+        await h.register(OTHER)
+        await h.add_tool("DRILL", "A01")
+        await h.finish((await borrow(h, "DRILL", await h.identify(VICTIM))).json())
+        returners = {
+            "anonymous": {},
+            "another member": {"X-Member-Session": await h.identify(OTHER)},
+        }
+        staff = await h.staff()
+        for who, headers in returners.items():
+            r = await h.kiosk.post("/api/v1/returns", json={"tool_id": "DRILL"}, headers=headers)
+            assert r.status_code == 202, (who, r.text)
+            asked = await h.finish(r.json())
+            assert asked["state"] == "awaiting_answer", (who, asked)
+            r = await h.kiosk.post(
+                f"/api/v1/flows/{asked['id']}/answer",
+                json={"condition": "works"},
+                headers={"X-Flow-Key": asked["key"]},
+            )
+            assert r.json()["result"]["tool_status"] == "maintenance", (who, r.text)
+            tool = (await h.kiosk.get("/api/v1/tools/DRILL")).json()
+            assert tool["status"] == "maintenance" and "borrower" in tool["status_reason"]
+            # nobody can borrow it before staff have looked in the locker
+            r = await borrow(h, "DRILL", await h.identify(OTHER))
+            assert r.status_code == 409 and r.json()["code"] == "tool_unavailable", r.text
+            (returned,) = (await h.events("tool_returned"))[-1:]
+            assert json.loads(returned["payload"])["verified"] is False
+            r = await staff.post("/api/v1/tools/DRILL/repaired", json={"note": "it is there"})
+            assert r.status_code == 200 and r.json()["status"] == "available", r.text
+            await h.finish((await borrow(h, "DRILL", await h.identify(VICTIM))).json())
+        # the borrower's own return is verified and puts the tool back at once
+        r = await h.kiosk.post(
+            "/api/v1/returns",
+            json={"tool_id": "DRILL"},
+            headers={"X-Member-Session": await h.identify(VICTIM)},
+        )
+        asked = await h.finish(r.json())
+        r = await h.kiosk.post(
+            f"/api/v1/flows/{asked['id']}/answer",
+            json={"condition": "works"},
+            headers={"X-Flow-Key": asked["key"]},
+        )
+        assert r.json()["result"]["tool_status"] == "available", r.text
+        verified = h.services.store.query("SELECT return_verified FROM loans ORDER BY id")
+        assert [v["return_verified"] for v in verified] == [0, 0, 1]
+        record("attacks_refused", 4)
