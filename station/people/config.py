@@ -23,6 +23,11 @@ class PeopleConfig(BaseModel):
     """A staff session ends after this long without a request."""
     member_idle_s: Annotated[float, Field(gt=0, le=900)] = 90.0
     """A member's kiosk session ends after this long without a request (or when its flow ends)."""
+    staff_session_max_s: Annotated[float, Field(gt=0, le=86_400)] = 8 * 3600.0
+    """A staff session ends this long after login however busy it is: a token copied off the
+    screen is not good for ever."""
+    member_session_max_s: Annotated[float, Field(gt=0, le=3600)] = 600.0
+    """A member's kiosk session ends this long after identifying, however busy."""
     pin_max_failures: Annotated[int, Field(ge=1, le=20)] = 5
     """Wrong PINs in a row before a member or staff number is locked."""
     lockout_s: Annotated[float, Field(gt=0, le=86_400)] = 300.0

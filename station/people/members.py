@@ -96,7 +96,16 @@ class MemberService:
         self._pins = PinCheck(store, hasher, lockout, throttle)
         self._key = PhoneKey(cfg.phone_hash_key) if cfg.phone_hash_key else None
         self.cards = CardBook(store, cfg.phone_hash_key)
-        self.sessions = SessionStore(clock, cfg.member_idle_s)
+        self.sessions = SessionStore(
+            clock, cfg.member_idle_s, cfg.member_session_max_s, still_allowed=self._still_active
+        )
+
+    def _still_active(self, session: Session) -> bool:
+        """A member suspended (by staff or a bundle) while at the screen loses the session."""
+        rows = self._store.query(
+            "SELECT 1 FROM members WHERE id = ? AND status = 'active'", (session.subject,)
+        )
+        return bool(rows)
 
     @property
     def available(self) -> bool:

@@ -92,7 +92,9 @@ class StaffService:
         self._store = store
         self._hasher = hasher
         self._pins = PinCheck(store, hasher, lockout, throttle)
-        self.sessions = SessionStore(clock, cfg.staff_idle_s)
+        self.sessions = SessionStore(
+            clock, cfg.staff_idle_s, cfg.staff_session_max_s, still_allowed=self._still_active
+        )
 
     async def add(self, staff_no: str, name: str, pin: str, actor: str) -> StaffMember:
         check_staff_no(staff_no)
@@ -130,6 +132,14 @@ class StaffService:
         staff = await self._pins.check(STAFF_PINS, subject, subject, via, pin, load, succeeded)
         token, _ = self.sessions.create(staff.staff_no, staff.actor, staff=staff)
         return token, staff
+
+    def _still_active(self, session: Session) -> bool:
+        """Checked on every request of a session: deactivated (by a bundle from central, the
+        CLI or staff) means logged out, at once."""
+        rows = self._store.query(
+            "SELECT 1 FROM staff WHERE staff_no = ? AND active = 1", (session.subject,)
+        )
+        return bool(rows)
 
     def session(self, token: str) -> Session | None:
         """The live session for a bearer token (each use keeps it alive)."""

@@ -16,9 +16,11 @@ from typing import Any
 
 import websockets
 
+from station.people.from_central import apply_people
 from tests.reliability.report import record
 from tests.simstation import TOKENS
 from tests.station.conftest import Harness, services_config, start_harness
+from wire.bundle import Bundle, BundleStaff
 
 VICTIM = "13900001111"
 OTHER = "15011112222"
@@ -312,3 +314,58 @@ async def test_a_return_by_someone_else_leaves_the_tool_for_staff_to_check(
         verified = h.services.store.query("SELECT return_verified FROM loans ORDER BY id")
         assert [v["return_verified"] for v in verified] == [0, 0, 1]
         record("attacks_refused", 4)
+
+
+# --- 4: sessions end with their person, and have an absolute lifetime -----------------------------
+
+
+async def test_a_deactivated_staff_session_is_dead_at_once_and_every_session_ages_out(
+    tmp_path: Path,
+) -> None:
+    async with start_harness(services_config(tmp_path)) as h:
+        member = await h.register(VICTIM)
+        staff = await h.staff()
+        assert (await staff.get("/api/v1/staff/me")).status_code == 200
+        pin_hash = h.services.store.query("SELECT pin_hash FROM staff WHERE staff_no = 'S001'")
+        bundle = Bundle(
+            staff=[
+                BundleStaff(
+                    staff_no="S001",
+                    name="Staff S001",
+                    pin_hash=pin_hash[0]["pin_hash"],
+                    active=False,
+                )
+            ]
+        )
+        await h.services.store.write(lambda tx: apply_people(tx, bundle, 2))
+        attempts = [
+            ("GET", "/api/v1/staff/me", None),
+            ("POST", "/api/v1/lockers/A10/open", {"reason": "just looking"}),
+            ("POST", "/api/v1/staff", {"staff_no": "X9", "name": "Mallory", "pin": "385720"}),
+        ]
+        for method, path, body in attempts:
+            r = await staff.request(method, path, json=body)
+            assert r.status_code == 401, (path, r.text)
+        assert h.sim.unlocks(10) == 0
+        assert not h.services.store.query("SELECT 1 FROM staff WHERE staff_no = 'X9'")
+        # a busy session still ends at its absolute lifetime
+        other = await h.staff("S002")
+        people = h.station.config.people
+        step = people.staff_idle_s - 1
+        elapsed = 0.0
+        while elapsed + step < people.staff_session_max_s:
+            h.clock.advance(step)
+            elapsed += step
+            assert (await other.get("/api/v1/staff/me")).status_code == 200
+        h.clock.advance(people.staff_session_max_s - elapsed)
+        assert (await other.get("/api/v1/staff/me")).status_code == 401
+        # a member suspended while at the screen loses the session
+        session = await h.identify(VICTIM)
+        boss = await h.staff("S003")
+        r = await boss.patch(
+            f"/api/v1/members/{member['member_id']}", json={"status": "suspended", "reason": "x1"}
+        )
+        assert r.status_code == 200, r.text
+        r = await h.kiosk.get("/api/v1/members/me", headers={"X-Member-Session": session})
+        assert r.status_code == 401
+        record("attacks_refused", 5)
