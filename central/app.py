@@ -16,6 +16,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.gzip import GZipMiddleware
 from pydantic import ValidationError
 
+from central.alerts.api import install_alerts
+from central.alerts.notifier import Notifier
 from central.auth import bearer, token_hash
 from central.fleet import Fleet
 from central.fleet_api import install_fleet
@@ -47,6 +49,8 @@ def create_app(
     app.state.storage = storage
     app.state.settings = settings
     fleet = Fleet(storage, settings, clock)
+    notifier = Notifier(storage, settings, clock)
+    app.state.notifier = notifier
 
     async def holder(request: Request) -> TokenRecord:
         token = bearer(request.headers.get("authorization"))
@@ -108,6 +112,7 @@ def create_app(
             log.error("%s", exc)
             raise HTTPException(409, str(exc)) from None
         await run_in_threadpool(fleet.ingested, batch.station, None if dropped else batch.telemetry)
+        await run_in_threadpool(notifier.ingested, batch.station)
         body: dict[str, Any] = {
             "station": batch.station,
             "acked_seq": result.acked_seq,
@@ -173,6 +178,7 @@ def create_app(
 
     install_fleet(app, fleet, office_holder)
     install_reports(app, storage, settings, clock, office_holder)
+    install_alerts(app, storage, clock, office_holder)
     return app
 
 

@@ -12,7 +12,9 @@ import os
 import re
 import sys
 import time
+import tomllib
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -36,11 +38,13 @@ def cmd_serve(args: argparse.Namespace, storage: Storage) -> int:
     from central.app import create_app
 
     try:
-        settings = serve_settings(args.max_body_bytes, args.max_batch_events, args.setting)
+        base = read_settings_file(args.config) if args.config else {}
+        settings = serve_settings(args.max_body_bytes, args.max_batch_events, args.setting, base)
     except ValueError as exc:
         _say(f"error: {exc}")
         return 2
     app = create_app(storage, settings)
+    app.state.notifier.start()
     uvicorn.run(
         app,
         host=args.host,
@@ -53,14 +57,30 @@ def cmd_serve(args: argparse.Namespace, storage: Storage) -> int:
     return 0
 
 
+def read_settings_file(path: str) -> dict[str, Any]:
+    """The settings in a TOML file (central.toml: limits, timezone, [alerts] ...)."""
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the settings file ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML ({exc})") from None
+
+
 def serve_settings(
-    max_body_bytes: int, max_batch_events: int, pairs: Sequence[str]
+    max_body_bytes: int,
+    max_batch_events: int,
+    pairs: Sequence[str],
+    base: dict[str, Any] | None = None,
 ) -> CentralSettings:
-    """The server's limits from the flags and `--setting KEY=VALUE` pairs, checked whole."""
-    values: dict[str, str | int] = {
-        "max_body_bytes": max_body_bytes,
-        "max_batch_events": max_batch_events,
-    }
+    """The server's settings from the file (`base`), the flags and `--setting KEY=VALUE`
+    pairs, checked whole. The flags win over the file only where they were changed."""
+    values: dict[str, Any] = dict(base or {})
+    defaults = CentralSettings()
+    for key, value in (("max_body_bytes", max_body_bytes), ("max_batch_events", max_batch_events)):
+        if key not in values or value != getattr(defaults, key):
+            values[key] = value
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or key.strip() not in CentralSettings.model_fields:
@@ -70,11 +90,17 @@ def serve_settings(
     try:
         return CentralSettings.model_validate(values)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']} (got {e.get('input')!r})"
-            for e in exc.errors()
-        )
+        problems = "; ".join(_problem(e) for e in exc.errors())
         raise ValueError(f"bad server setting: {problems}") from None
+
+
+def _problem(error: Any) -> str:
+    """One validation error; under [alerts] without the value, which may hold a channel's
+    secret (a webhook key, a mail password)."""
+    where = ".".join(map(str, error["loc"]))
+    if error["loc"] and error["loc"][0] == "alerts":
+        return f"{where}: {error['msg']}"
+    return f"{where}: {error['msg']} (got {error.get('input')!r})"
 
 
 def cmd_register(args: argparse.Namespace, storage: Storage) -> int:
@@ -168,6 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="any other server setting, e.g. offline_after_s=600 or timezone=Asia/Urumqi "
         "(repeat for more; see docs/central.md)",
+    )
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="central's settings as TOML (limits, timezone, [alerts] channels and routes: "
+        "see docs/office.md); checked whole at start, unknown keys are errors",
     )
     p.set_defaults(func=cmd_serve)
 

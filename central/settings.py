@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from central.alerts.config import AlertsConfig
+
 
 class CentralSettings(BaseModel):
     """Defaults fit a 4G station's batches (a few hundred KiB gzipped) with a wide margin."""
@@ -31,6 +33,8 @@ class CentralSettings(BaseModel):
     """Keep at most one telemetry sample per station this often (sync lag and health charts)."""
     sample_days: Annotated[float, Field(gt=0)] = 90.0
     """Telemetry samples older than this are deleted (hourly figures are kept)."""
+    alerts: AlertsConfig = AlertsConfig()
+    """Alarms to the office's channels (central/alerts/config.py); none when no route is set."""
     timezone: str = "Asia/Shanghai"
     """The stations' local time zone, for 'hour of day' and 'per day' in the fleet history."""
 

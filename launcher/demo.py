@@ -30,8 +30,16 @@ from station.config import parse_config
 EXAMPLE = Path(__file__).resolve().parent.parent / "deploy" / "station.example.toml"
 
 
-def demo_config(directory: Path, port: int = 8470) -> dict[str, Any]:
-    """The example config turned into a simulated station whose data lives in `directory`."""
+MODBUS_LOCKERS = ("A13", "A14", "A15", "A16")
+"""The lockers the Modbus variant puts on its simulated Modbus RTU board (channels 1..4)."""
+
+
+def demo_config(directory: Path, port: int = 8470, modbus: bool = False) -> dict[str, Any]:
+    """The example config turned into a simulated station whose data lives in `directory`.
+
+    With `modbus`, lockers A13-A16 move to a second bus: a simulated Modbus RTU relay board
+    (slave 1, coil pulses, discrete-input feedback) on its own pty, driven by the real driver.
+    """
     data = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
     data["station"]["id"] = "DEMO-0001"
     data["station"]["data_dir"] = str((directory / "data").resolve())
@@ -51,6 +59,24 @@ def demo_config(directory: Path, port: int = 8470) -> dict[str, Any]:
         board["protocol"] = "sim"
         board["sim_protocol"] = "cu"
         board["sim_auto_close_s"] = 6.0
+    if modbus:
+        data["boards"].append(
+            {
+                "id": "M1",
+                "protocol": "sim",
+                "sim_protocol": "modbus",
+                "address": 1,
+                "channels": len(MODBUS_LOCKERS),
+                "modbus_unlock": "coil",
+                "pulse_ms": 300,
+                "inputs": "discrete",
+                "sim_auto_close_s": 6.0,
+            }
+        )
+        for locker in data["lockers"]:
+            if locker["id"] in MODBUS_LOCKERS:
+                locker["board"] = "M1"
+                locker["channel"] = MODBUS_LOCKERS.index(locker["id"]) + 1
     data["occupancy"] = {"radar_port": str((directory / "station-radar").resolve())}
     parse_config(data, "demo config")
     return data
@@ -69,20 +95,40 @@ def _central(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def ensure_config(directory: Path) -> Path:
-    """Write the demo config once, registering the station with the demo's central server."""
+API_PORT = 8470
+
+
+def ensure_config(
+    directory: Path,
+    api_port: int | None = None,
+    central_port: int | None = None,
+    modbus: bool = False,
+) -> Path:
+    """Write the demo config once, registering the station with the demo's central server;
+    ports given on a later run replace the ones in the kept config."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "station.toml"
     if not path.exists():
-        data = demo_config(directory)
+        data = demo_config(directory, api_port or API_PORT, modbus=modbus)
         token = _central(directory, "register", data["station"]["id"]).stdout.strip()
         data["sync"] = {
-            "url": f"http://127.0.0.1:{CENTRAL_PORT}",
+            "url": f"http://127.0.0.1:{central_port or CENTRAL_PORT}",
             "token": token,
             "interval_s": 5.0,
         }
         path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    elif api_port or central_port:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        if api_port:
+            data["api"]["port"] = api_port
+        if central_port:
+            data["sync"]["url"] = f"http://127.0.0.1:{central_port}"
+        path.write_text(tomli_w.dumps(data), encoding="utf-8")
     return path
+
+
+def central_port_of(config: dict[str, Any]) -> int:
+    return int(config["sync"]["url"].rsplit(":", 1)[1])
 
 
 def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, within: float = 60.0) -> None:
@@ -140,14 +186,14 @@ def _tokens(config: dict[str, Any]) -> dict[str, str]:
 
 
 def _print_guide(
-    url: str, config_path: Path, tokens: dict[str, str], logs: dict[str, Path]
+    url: str, central_url: str, config_path: Path, tokens: dict[str, str], logs: dict[str, Path]
 ) -> None:
     staff = tokens["staff"]
     print(
         f"""
 共享益站 demo station is running on simulated hardware.
   API:     {url}   (its OpenAPI description: {url}/openapi.json, with a token)
-  central: http://127.0.0.1:{CENTRAL_PORT}   (the station syncs its usage log there)
+  central: {central_url}   (the station syncs its usage log there)
   config:  {config_path}   (the other commands take it: --config {config_path})
   logs:    {logs["daemon"]}, {logs["central"]}
   staff token: {staff}
@@ -187,7 +233,8 @@ def _check_ports(ports: dict[str, int]) -> None:
     if taken:
         raise SystemExit(
             f"demo: port {', '.join(taken)} is in use on 127.0.0.1: is another demo or "
-            "station running? Stop it (Ctrl-C in its terminal) and try again."
+            "station running? Stop it (Ctrl-C in its terminal) and try again, or pick other "
+            "ports: station demo --port N --central-port M"
         )
 
 
@@ -199,12 +246,19 @@ def _child(argv: list[str], log_path: Path, env: dict[str, str]) -> subprocess.P
         )
 
 
-def run_demo(directory: Path, headless: bool = False, web: bool = False) -> int:
-    config_path = ensure_config(directory)
+def run_demo(
+    directory: Path,
+    headless: bool = False,
+    web: bool = False,
+    api_port: int | None = None,
+    central_port: int | None = None,
+    modbus: bool = False,
+) -> int:
+    config_path = ensure_config(directory, api_port, central_port, modbus)
     config = tomllib.loads(config_path.read_text(encoding="utf-8"))
-    port = int(config["api"]["port"])
-    _check_ports({"the station's API": port, "the demo's central server": CENTRAL_PORT})
-    url = f"http://127.0.0.1:{port}"
+    port, central_port = int(config["api"]["port"]), central_port_of(config)
+    _check_ports({"the station's API": port, "the demo's central server": central_port})
+    url, central_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{central_port}"
     logs = {name: (directory / f"{name}.log").resolve() for name in ("daemon", "central")}
     previous = {s: signal.signal(s, _stop_on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
     radar = VirtualRadar(config.get("occupancy", {}).get("radar_port", directory / "radar"))
@@ -218,7 +272,7 @@ def run_demo(directory: Path, headless: bool = False, web: bool = False) -> int:
             _child(
                 [
                     *(sys.executable, "-m", "launcher.main", "central", "--db", central_db),
-                    *("serve", "--host", "127.0.0.1", "--port", str(CENTRAL_PORT)),
+                    *("serve", "--host", "127.0.0.1", "--port", str(central_port)),
                 ],
                 logs["central"],
                 env,
@@ -232,10 +286,10 @@ def run_demo(directory: Path, headless: bool = False, web: bool = False) -> int:
             )
         )
         central, daemon = children
-        _wait_ready(f"http://127.0.0.1:{CENTRAL_PORT}", central, logs["central"])
+        _wait_ready(central_url, central, logs["central"])
         _wait_ready(url, daemon, logs["daemon"])
         seed(url, directory, _tokens(config)["staff"])
-        _print_guide(url, config_path, _tokens(config), logs)
+        _print_guide(url, central_url, config_path, _tokens(config), logs)
         if headless or not sys.stdin.isatty():
             daemon.wait()
         else:

@@ -66,7 +66,14 @@ def cmd_ui(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from launcher.demo import run_demo
 
-    return run_demo(Path(args.dir), headless=args.headless, web=args.web)
+    return run_demo(
+        Path(args.dir),
+        headless=args.headless,
+        web=args.web,
+        api_port=args.port,
+        central_port=args.central_port,
+        modbus=args.modbus,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,8 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="run a whole station on simulated hardware with a local central server"
     )
     p.add_argument("--dir", default="var/demo", help="where the demo keeps its config and data")
+    p.add_argument("--port", type=int, help="the station API's port (default 8470)")
+    p.add_argument("--central-port", type=int, help="the demo central's port (default 8480)")
     p.add_argument("--headless", action="store_true", help="no touchscreen UI; serve the API only")
     p.add_argument("--web", action="store_true", help="serve the UI to a browser instead")
+    p.add_argument(
+        "--modbus",
+        action="store_true",
+        help="put lockers A13-A16 on a simulated Modbus RTU board (a new --dir only)",
+    )
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("ui", help="the touchscreen UI (a client of the daemon's API)")

@@ -24,7 +24,7 @@ from station.sync.config import SyncConfig
 from station.ui_config import UiConfig
 
 Role = Literal["kiosk", "staff", "central"]
-Protocol = Literal["cu", "dip8", "gpio", "sim"]
+Protocol = Literal["cu", "dip8", "modbus", "gpio", "sim"]
 Purpose = Literal["tool", "lost_found", "storage"]
 
 
@@ -82,10 +82,14 @@ class ApiConfig(Section):
 class Timeouts(Section):
     """Door and bus timing. Defaults follow the board documents in shared/design/hardware.md."""
 
-    answer_ms: Annotated[int, Field(ge=50, le=10_000)] = 1000
-    """How long to wait for a board's answer before calling the command lost."""
-    quiet_ms: Annotated[int, Field(ge=5, le=2_000)] = 60
-    """Silence on the line that counts as resynchronised after garbage or a timeout."""
+    answer_ms: Annotated[int, Field(ge=50, le=10_000)] | None = None
+    """How long to wait for a board's answer before calling the command lost, for every board
+    that sets none of its own; unset = the protocol's own default (PROTOCOL_ANSWER_MS)."""
+    quiet_ms: Annotated[int, Field(ge=5, le=2_000)] = 20
+    """The floor of the silence that counts as a resynchronised line after garbage or a
+    timeout (a USB adapter hands bytes over in bursts some milliseconds apart)."""
+    quiet_chars: Annotated[int, Field(ge=2, le=1_000)] = 10
+    """That silence in character times at the bus's baud, when longer than the floor."""
     poll_ms: Annotated[int, Field(ge=20, le=2_000)] = 100
     """How often each board's door status is read; state changes are seen within one poll."""
     open_window_s: Annotated[float, Field(gt=0, le=120)] = 8.0
@@ -100,6 +104,12 @@ class Timeouts(Section):
     """Ceiling of the back-off between attempts to reopen a vanished serial adapter."""
 
 
+PROTOCOL_ANSWER_MS: dict[str, int] = {"cu": 1000, "dip8": 1500, "modbus": 500, "gpio": 1000}
+"""How long each protocol's boards may take to answer (shared/design/hardware.md)."""
+PROTOCOL_BAUD: dict[str, int] = {"cu": 19200, "dip8": 9600, "modbus": 9600}
+"""The factory baud of each protocol's common boards (the KR-CU16 ships at 19200)."""
+
+
 class BoardConfig(Section):
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
     protocol: Protocol
@@ -110,6 +120,29 @@ class BoardConfig(Section):
     channels: Annotated[int, Field(ge=1, le=48)] = 16
     feedback: Literal["closed", "open"] = "closed"
     """What a set feedback bit means for this board's wiring."""
+    answer_ms: Annotated[int, Field(ge=50, le=10_000)] | None = None
+    """This board's answer window; unset = [timeouts] answer_ms, else the protocol's default."""
+    # cu
+    unlock_answer: Literal["auto", "status", "ack", "none"] = "auto"
+    """What the board sends back to an unlock; "auto" learns it (see `station doctor`)."""
+    unlock_wait_ms: Annotated[int, Field(ge=20, le=10_000)] = 120
+    """How long an unlock waits for its answer before the bus reads the board's status; a
+    later answer is still recognised."""
+    item_sensor: bool = False
+    """The board's compartments have infrared "item present" sensors."""
+    # modbus (address is the slave address 1..247)
+    modbus_unlock: Literal["coil", "flash"] = "coil"
+    """"coil": on, pulse_ms, off by the station; "flash": the board's own pulse function."""
+    coil_base: Annotated[int, Field(ge=0, le=0xFFFF)] = 0
+    """Coil address of channel 1."""
+    flash_base: Annotated[int, Field(ge=0, le=0xFFFF)] = 0x0200
+    """Address of channel 1's pulse function (a time in 100 ms units is written there)."""
+    flash_function: Literal[5, 6] = 5
+    """Which write carries the pulse time: 5 (single coil) or 6 (single register)."""
+    inputs: Literal["discrete", "input_register"] = "discrete"
+    """Where door feedback is read: discrete inputs (0x02) or input registers (0x04)."""
+    input_base: Annotated[int, Field(ge=0, le=0xFFFF)] = 0
+    """Input address of channel 1."""
     # gpio
     relay_pins: list[Annotated[int, Field(ge=0, le=27)]] = []
     sensor_pins: list[Annotated[int, Field(ge=0, le=27)]] = []
@@ -117,18 +150,30 @@ class BoardConfig(Section):
     pulse_ms: Annotated[int, Field(ge=50, le=5_000)] = 500
     debounce_ms: Annotated[int, Field(ge=0, le=1_000)] = 50
     # sim
-    sim_protocol: Literal["cu", "dip8"] = "cu"
+    sim_protocol: Literal["cu", "dip8", "modbus"] = "cu"
     sim_auto_close_s: Annotated[float, Field(ge=0, le=3_600)] = 6.0
     """Simulated doors close by themselves this long after opening; 0 = only when told."""
     sim_wire_time: bool = False
     """Make simulated answers take the time their bytes need at `baud` on a real RS485 line."""
+    sim_unlock_answer: Literal["status", "ack", "none"] = "ack"
+    """What a simulated cu board sends back to an unlock."""
 
     @model_validator(mode="after")
     def _fits_protocol(self) -> BoardConfig:
-        if self.protocol in ("cu", "dip8") and not self.port:
+        if self.wire_protocol == "modbus" and not 1 <= self.address <= 247:
+            raise ValueError("protocol 'modbus' has slave addresses 1..247 (0 is broadcast)")
+        if self.protocol in ("cu", "dip8", "modbus") and not self.port:
             raise ValueError(f"protocol '{self.protocol}' needs 'port' (a serial device path)")
-        if self.protocol == "cu" and (self.address > 15 or self.channels > 16):
+        if self.wire_protocol == "cu" and (self.address > 15 or self.channels > 16):
             raise ValueError("protocol 'cu' has board addresses 0..15 and at most 16 channels")
+        if self.wire_protocol != "cu":
+            if self.unlock_answer not in ("auto", "ack"):
+                raise ValueError(
+                    "unlock_answer is a cu setting: dip8 boards always acknowledge an unlock, "
+                    "gpio relays have nothing to answer"
+                )
+            if self.item_sensor:
+                raise ValueError("item_sensor is for cu boards (their status frame carries it)")
         if self.protocol == "gpio":
             if len(self.relay_pins) != self.channels:
                 raise ValueError(
@@ -144,9 +189,9 @@ class BoardConfig(Section):
         return self
 
     @property
-    def wire_protocol(self) -> Literal["cu", "dip8"] | None:
+    def wire_protocol(self) -> Literal["cu", "dip8", "modbus"] | None:
         """The byte protocol spoken on the wire (a sim board speaks one of the real ones)."""
-        if self.protocol in ("cu", "dip8"):
+        if self.protocol in ("cu", "dip8", "modbus"):
             return self.protocol  # type: ignore[return-value]
         if self.protocol == "sim":
             return self.sim_protocol
@@ -154,7 +199,15 @@ class BoardConfig(Section):
 
     @property
     def effective_baud(self) -> int:
-        return self.baud or 9600
+        return self.baud or PROTOCOL_BAUD.get(self.wire_protocol or "", 9600)
+
+    def effective_answer_ms(self, timeouts: Timeouts) -> int:
+        """Board's own, else the station-wide override, else its protocol's default."""
+        if self.answer_ms is not None:
+            return self.answer_ms
+        if timeouts.answer_ms is not None:
+            return timeouts.answer_ms
+        return PROTOCOL_ANSWER_MS[self.wire_protocol or self.protocol]
 
 
 class LockerConfig(Section):
@@ -212,6 +265,19 @@ class StationConfig(Section):
                 f"GPIO pins claimed twice across boards and [occupancy]: {clash}; "
                 "each pin drives or reads one thing"
             )
+        families: dict[str, set[str]] = {}
+        for b in self.boards:
+            if b.port and b.wire_protocol:
+                family = "modbus" if b.wire_protocol == "modbus" else "cu/dip8"
+                families.setdefault(b.port, set()).add(family)
+        for port, found in families.items():
+            if len(found) > 1:
+                ids = ", ".join(b.id for b in self.boards if b.port == port)
+                raise ValueError(
+                    f"boards {ids} share {port} but speak modbus and cu/dip8: Modbus RTU and "
+                    "the cu/dip8 frames cannot share one adapter; give the Modbus boards an "
+                    "adapter of their own"
+                )
         on_bus = Counter((b.port, b.address) for b in self.boards if b.port)
         for (port, address), n in on_bus.items():
             if n > 1:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
@@ -73,6 +73,43 @@ class BundleRecord:
     published_at: float
     stations: tuple[str, ...]
     """Empty for a fleet-wide bundle."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """One alarm as central tracks it for the office's channels."""
+
+    id: int
+    station: str
+    source: str
+    """The station's alarm id, or central's own name for an alarm it raised."""
+    type: str
+    subject: str
+    detail: str
+    raised_at: float
+    acked_at: float | None
+    cleared_at: float | None
+    reminders: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class AlertMessage:
+    """A message owed to one channel about one alert."""
+
+    id: int
+    channel: str
+    kind: Literal["raised", "reminder", "cleared"]
+    quiet: str | None
+    """The quiet span (HH:MM-HH:MM, local) that holds it, if any."""
+    attempts: int
+    alert: AlertRecord
+
+
+AlertPlan = Callable[[str, str], list[tuple[str, str | None]]]
+"""(station, alarm type) -> the channels to tell, each with the quiet span that holds it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +317,50 @@ class Storage(ABC):
     @abstractmethod
     def report_positions(self) -> dict[str, int]:
         """How far each station's log is folded into the report figures (sequence number)."""
+
+    # --- alerts to people (central/alerts/) --------------------------------------------------
+
+    @abstractmethod
+    def fold_alerts(self, station: str, plan: AlertPlan, now: float, limit: int = 50_000) -> int:
+        """Fold the station's alarm events past its alert position (up to what central holds
+        contiguously) into alerts, queueing a message per planned channel when an alarm is
+        first seen and when it clears; the position moves in the same transaction."""
+
+    @abstractmethod
+    def raise_central_alert(
+        self, station: str, kind: str, subject: str, detail: str, plan: AlertPlan, now: float
+    ) -> bool:
+        """Raise central's own alarm unless one of the kind is open there; whether it was."""
+
+    @abstractmethod
+    def clear_central_alert(self, station: str, kind: str, now: float) -> bool:
+        """Clear central's open alarm of this kind (queueing the clear messages)."""
+
+    @abstractmethod
+    def queue_reminders(self, now: float, remind_after_s: float, max_reminders: int) -> int:
+        """Queue a reminder for each alert neither acknowledged nor cleared whose last message
+        went out `remind_after_s` ago or more; returns how many alerts."""
+
+    @abstractmethod
+    def due_messages(self, now: float, limit: int = 500) -> list[AlertMessage]:
+        """Messages not yet sent whose time has come, oldest first."""
+
+    @abstractmethod
+    def message_done(self, message_id: int, now: float, note: str | None = None) -> None:
+        """The message went out (or, with a note, was dropped: its alert moved on)."""
+
+    @abstractmethod
+    def message_failed(self, message_id: int, retry_at: float, error: str) -> None: ...
+
+    @abstractmethod
+    def message_postponed(self, message_id: int, due_at: float) -> None: ...
+
+    @abstractmethod
+    def alerts(self, open_only: bool = True, limit: int = 500) -> list[AlertRecord]: ...
+
+    @abstractmethod
+    def acknowledge_alert(self, alert_id: int, now: float) -> AlertRecord | None:
+        """The office saw it: no more reminders. None if there is no such alert."""
 
     # --- life -------------------------------------------------------------------------------
 

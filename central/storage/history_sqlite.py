@@ -44,3 +44,38 @@ REPORTS_STEP = """
     CREATE INDEX report_counts_hour ON report_counts(hour);
 """
 """The office reports' figures (central/reports/fold.py) and each station's fold position."""
+
+ALERTS_STEP = """
+    CREATE TABLE alert_state (
+        station TEXT PRIMARY KEY REFERENCES stations(id),
+        rolled_seq INTEGER NOT NULL
+    );
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        station TEXT NOT NULL REFERENCES stations(id),
+        source TEXT NOT NULL,
+        type TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        raised_at REAL NOT NULL,
+        acked_at REAL,
+        cleared_at REAL,
+        reminders INTEGER NOT NULL DEFAULT 0,
+        noticed_at REAL,
+        UNIQUE (station, source)
+    );
+    CREATE INDEX alerts_open ON alerts(station, type) WHERE cleared_at IS NULL;
+    CREATE TABLE alert_messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        alert_id INTEGER NOT NULL REFERENCES alerts(id),
+        channel TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('raised', 'reminder', 'cleared')),
+        quiet TEXT,
+        due_at REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        sent_at REAL,
+        last_error TEXT
+    );
+    CREATE INDEX alert_messages_due ON alert_messages(due_at) WHERE sent_at IS NULL;
+"""
+"""Alerts to people (central/alerts/): each alarm once, and every message owed to a channel."""

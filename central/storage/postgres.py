@@ -21,7 +21,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from central.storage.base import EVENT_COLUMNS, StorageError
-from central.storage.history_postgres import HISTORY_STEP, REPORTS_STEP
+from central.storage.history_postgres import ALERTS_STEP, HISTORY_STEP, REPORTS_STEP
 from central.storage.sql_storage import SQLStorage
 from wire.event import IncomingEvent
 
@@ -100,6 +100,7 @@ SCHEMA = [
     HISTORY_STEP,
     EVENT_INDEXES_STEP,
     REPORTS_STEP,
+    ALERTS_STEP,
 ]
 
 _STAGING = """

@@ -27,8 +27,8 @@ from central.storage.base import (
     event_dict,
     row_tuple,
 )
+from central.storage.sql_alerts import SQLAlerts
 from central.storage.sql_common import Connection
-from central.storage.sql_reports import SQLReports
 
 _ADD_TOKEN = "INSERT INTO tokens (sha256, kind, subject, created_at) VALUES (?, ?, ?, ?)"
 _REVOKE_TOKENS = (
@@ -40,7 +40,7 @@ _STATIONS = (
 )
 
 
-class SQLStorage(SQLReports, Storage):
+class SQLStorage(SQLAlerts, Storage):
     """Every Storage method but the backend's own life (opening, migrating, closing)."""
 
     # --- hooks ------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from central.storage.base import EVENT_COLUMNS, StorageError
-from central.storage.history_sqlite import HISTORY_STEP, REPORTS_STEP
+from central.storage.history_sqlite import ALERTS_STEP, HISTORY_STEP, REPORTS_STEP
 from central.storage.sql_storage import SQLStorage
 from wire.event import IncomingEvent
 
@@ -91,6 +91,7 @@ SCHEMA = [
     HISTORY_STEP,
     EVENT_INDEXES_STEP,
     REPORTS_STEP,
+    ALERTS_STEP,
 ]
 
 _INSERT = (

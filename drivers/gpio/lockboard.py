@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from gpiozero import Button, GPIODeviceClosed
@@ -23,7 +24,32 @@ from gpiozero import Button, GPIODeviceClosed
 from drivers.gpio.debounce import Debouncer
 from drivers.gpio.relay import OutputRelay
 from drivers.lockboard.port import BoardStatus, BoardUnavailable, DoorReading
-from station.config import BoardConfig
+
+
+@dataclass(frozen=True, slots=True)
+class GpioBankSpec:
+    """A bank of door relays on the Pi's pins, one per channel, with optional reed switches."""
+
+    id: str
+    relay_pins: Sequence[int]
+    """Channel N drives relay_pins[N-1]."""
+    sensor_pins: Sequence[int] = ()
+    """Empty, or one reed switch per channel."""
+    relay_active_high: bool = False
+    pulse_ms: int = 500
+    debounce_ms: int = 50
+
+    def __post_init__(self) -> None:
+        if not self.relay_pins:
+            raise ValueError(f"GPIO bank '{self.id}' needs at least one relay pin")
+        if self.sensor_pins and len(self.sensor_pins) != len(self.relay_pins):
+            raise ValueError(
+                f"GPIO bank '{self.id}': sensor_pins must be empty or one per relay pin"
+            )
+
+    @property
+    def channels(self) -> int:
+        return len(self.relay_pins)
 
 
 class _ReedSwitch:
@@ -61,19 +87,15 @@ class _ReedSwitch:
 
 
 class GpioLockBoard:
-    """LockBoard for a BoardConfig with protocol 'gpio'; channel N uses relay_pins[N-1]."""
+    """LockBoard for a GpioBankSpec; channel N uses relay_pins[N-1]."""
 
     def __init__(
         self,
-        config: BoardConfig,
+        config: GpioBankSpec,
         *,
         pin_factory: Any = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        if config.protocol != "gpio":
-            raise ValueError(
-                f"board '{config.id}': GpioLockBoard needs protocol 'gpio', not '{config.protocol}'"
-            )
         self._config = config
         self._pulse_s = config.pulse_ms / 1000
         self._relays: list[OutputRelay] = []

@@ -10,9 +10,10 @@ Commands (station -> board), 5 bytes:
 Answers (board -> station):
 - status, 9 bytes: `02 ADDR 35 D1 D2 D3 D4 03 SUM`; D1 = locks 1..8, D2 = locks 9..16 (bit 0 =
   lowest lock) for the lock feedback, D3/D4 the same for the "item present" sensors.
-- unlock, 6 bytes: `02 ADDR 31 STATUS 03 SUM`, ADDR echoing the command's. STATUS is the lock's
-  feedback bit after the pulse; we send 00 (clear) or 01 (set) and read any non-zero value as
-  set. This answer is our documented assumption about the board (see docs/lockboards.md).
+- unlock, any of three shapes depending on the board and firmware (docs/lockboards.md): the
+  9-byte status frame above (ADDR echoing the unlock's), a 6-byte acknowledgement
+  `02 ADDR 31 STATUS 03 SUM` (STATUS the lock's feedback bit after the pulse; any non-zero
+  value reads as set), or nothing at all.
 """
 
 from __future__ import annotations
@@ -95,11 +96,17 @@ def encode_unlock_answer(board: int, lock: int, feedback_set: bool) -> bytes:
     return _frame(_address(board, lock), CMD_UNLOCK, 1 if feedback_set else 0)
 
 
-def encode_status_answer(board: int, locks: Sequence[bool], items: Sequence[bool] = ()) -> bytes:
-    """Status answer for up to 16 locks; locks and items beyond the given ones read clear."""
+def encode_status_answer(
+    board: int, locks: Sequence[bool], items: Sequence[bool] = (), lock: int = 1
+) -> bytes:
+    """Status answer for up to 16 locks; locks and items beyond the given ones read clear.
+
+    `lock` fills the address's low nibble: 1 for a status read, the unlocked lock where a
+    board answers an unlock with its status (KR-CU16 field firmware echoes the address).
+    """
     lock_bytes = pack_bits(locks, 2)
     item_bytes = pack_bits(items, 2)
-    return _frame(_address(board, 1), CMD_STATUS_ANSWER, *lock_bytes, *item_bytes)
+    return _frame(_address(board, lock), CMD_STATUS_ANSWER, *lock_bytes, *item_bytes)
 
 
 def encode_answer(answer: Answer) -> bytes:

@@ -22,6 +22,7 @@ HELP = """commands (ADDR may be left out when one board is simulated):
   item CH on|off [ADDR]     item-present sensor (cu)
   silent on|off [ADDR]      stop / resume answering
   delay SECONDS             answer this late
+  answers status|ack|none [SECONDS]  what answers an unlock (cu), and how late
   garbage HEX               put bytes on the line now, e.g. garbage 02ff31
   prefix HEX                send bytes before every answer ('prefix' alone clears)
   unplug | replug           pull / reinsert the adapter
@@ -38,6 +39,12 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--channels", type=int, default=16)
     p.add_argument("--feedback", choices=("closed", "open"), default="closed")
     p.add_argument("--auto-close", type=float, default=6.0, metavar="SECONDS")
+    p.add_argument(
+        "--unlock-answer",
+        choices=("status", "ack", "none"),
+        default="ack",
+        help="what a cu board sends back to an unlock",
+    )
     p.add_argument("--link", help="serial port path to create (a symlink to the pty)")
     p.add_argument("--wire-baud", type=int, help="delay answers by their wire time at this baud")
     return p.parse_args(argv)
@@ -72,6 +79,8 @@ def run_command(sim: LockBoardSimulator, line: str, out: TextIO) -> bool:
             sim.set_silent(args[0] == "on", _optional_address(args, 1))
         elif cmd == "delay":
             sim.set_answer_delay(float(args[0]))
+        elif cmd == "answers":
+            sim.set_unlock_answer(args[0], float(args[1]) if len(args) > 1 else 0.0)  # type: ignore[arg-type]
         elif cmd == "garbage":
             sim.inject_garbage(bytes.fromhex(args[0]))
         elif cmd == "prefix":
@@ -107,6 +116,7 @@ def main(
                 channels=args.channels,
                 feedback=args.feedback,
                 auto_close_s=args.auto_close,
+                unlock_answer=args.unlock_answer,
             )
             for a in args.boards.split(",")
         ]

@@ -29,15 +29,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from drivers.lockboard import cu, dip8
+from drivers.lockboard import cu, dip8, modbus
 from drivers.lockboard.codec import Framer, Noise
 from drivers.lockboard.feedback import Feedback, bit_for_reading
 from drivers.lockboard.port import DoorReading
-from station.config import BoardConfig
 
 log = logging.getLogger(__name__)
 
-SimProtocol = Literal["cu", "dip8"]
+SimProtocol = Literal["cu", "dip8", "modbus"]
+SimUnlockAnswer = Literal["status", "ack", "none"]
 _IDLE_WAKE_S = 0.5
 
 
@@ -48,6 +48,16 @@ class SimBoardSpec:
     feedback: Feedback = "closed"
     auto_close_s: float = 0.0
     """Doors close by themselves this long after opening; 0 = only when told."""
+    unlock_answer: SimUnlockAnswer = "ack"
+    """cu: what the board sends back to an unlock (dip8 boards always acknowledge)."""
+    unlock_delay_s: float = 0.0
+    """cu: an unlock's answer comes this much later than the board's other answers."""
+    coil_base: int = 0
+    """modbus: coil address of channel 1 (a coil switched on fires its lock)."""
+    flash_base: int = 0x0200
+    """modbus: address of channel 1's pulse function (a write of a time there fires it)."""
+    input_base: int = 0
+    """modbus: discrete input / input register address of channel 1's feedback."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +65,9 @@ class Received:
     """A command the simulator heard, with when (time.monotonic())."""
 
     at: float
-    command: cu.Command | dip8.Command
+    command: cu.Command | dip8.Command | modbus.Command
+    fired: int | None = None
+    """The channel this command fired (an unlock, a coil switched on, a pulse function)."""
 
 
 @dataclass
@@ -71,7 +83,11 @@ class _Board:
     spec: SimBoardSpec
     doors: dict[int, _Door]
     silent: bool = False
+    unlock_answer: SimUnlockAnswer = "ack"
+    unlock_delay: float = 0.0
     answer_delay: float | None = None
+    coils: set[int] = field(default_factory=set)
+    """modbus: channels whose coil is on."""
     """This board's own answer delay; None = the simulator-wide one."""
 
     def settle(self, now: float) -> None:
@@ -106,8 +122,10 @@ class LockBoardSimulator:
         wire_baud: int | None = None,
     ) -> None:
         """`wire_baud` makes answers take the time their bytes would need on a real line."""
-        if protocol not in ("cu", "dip8"):
-            raise ValueError(f"simulated protocol must be 'cu' or 'dip8', not {protocol!r}")
+        if protocol not in ("cu", "dip8", "modbus"):
+            raise ValueError(
+                f"simulated protocol must be 'cu', 'dip8' or 'modbus', not {protocol!r}"
+            )
         if not boards:
             raise ValueError("a simulator needs at least one board")
         self._protocol: SimProtocol = protocol
@@ -117,7 +135,9 @@ class LockBoardSimulator:
             if spec.address in self._boards:
                 raise ValueError(f"two simulated boards at address {spec.address}")
             doors = {ch: _Door() for ch in range(1, spec.channels + 1)}
-            self._boards[spec.address] = _Board(spec, doors)
+            self._boards[spec.address] = _Board(
+                spec, doors, unlock_answer=spec.unlock_answer, unlock_delay=spec.unlock_delay_s
+            )
         self._own_dir: Path | None = None
         if link_path is None:
             self._own_dir = Path(tempfile.mkdtemp(prefix="station-sim-"))
@@ -131,8 +151,10 @@ class LockBoardSimulator:
         self._answer_prefix = b""
         self._received: list[Received] = []
         self._noise_received = 0
-        scan = cu.scan_commands if protocol == "cu" else dip8.scan_commands
-        self._framer: Framer[cu.Command | dip8.Command] = Framer(scan)
+        scan = {"cu": cu.scan_commands, "dip8": dip8.scan_commands}.get(
+            protocol, modbus.scan_commands
+        )
+        self._framer: Framer[cu.Command | dip8.Command | modbus.Command] = Framer(scan)  # type: ignore[arg-type]
         self._requests: queue.Queue[tuple[Callable[[], None], threading.Event]] = queue.Queue()
         self._master: int | None = None
         self._slave: int | None = None
@@ -149,6 +171,9 @@ class LockBoardSimulator:
                     f"cu boards have addresses 0..{cu.MAX_BOARD} and at most {cu.MAX_LOCKS} "
                     f"channels (got address {spec.address}, {spec.channels} channels)"
                 )
+        elif self._protocol == "modbus":
+            if not modbus.MIN_ADDRESS <= spec.address <= modbus.MAX_ADDRESS:
+                raise ValueError(f"modbus slave {spec.address}: addresses are 1..247")
         elif not 0 <= spec.address <= dip8.MAX_BOARD or spec.channels > dip8.MAX_CHANNEL:
             raise ValueError(f"dip8 board {spec.address}: address 0..255, channels 1..255")
 
@@ -274,6 +299,17 @@ class LockBoardSimulator:
             else:
                 self._board(address).answer_delay = max(0.0, seconds)
 
+    def set_unlock_answer(
+        self, shape: SimUnlockAnswer, delay_s: float = 0.0, address: int | None = None
+    ) -> None:
+        """cu: answer unlocks with a status frame, an acknowledgement or nothing, `delay_s` late."""
+        if shape not in ("status", "ack", "none"):
+            raise ValueError(f"unlock answer must be status, ack or none, not {shape!r}")
+        with self._lock:
+            boards = self._boards.values() if address is None else [self._board(address)]
+            for board in boards:
+                board.unlock_answer, board.unlock_delay = shape, max(0.0, delay_s)
+
     def set_answer_prefix(self, noise: bytes) -> None:
         """Send these bytes just before every answer, until set back to b''."""
         with self._lock:
@@ -308,13 +344,19 @@ class LockBoardSimulator:
         with self._lock:
             count = 0
             for rx in self._received:
-                cmd = rx.command
-                if not isinstance(cmd, cu.UnlockCommand | dip8.UnlockCommand):
+                if rx.fired is None:
                     continue
-                ch = cmd.lock if isinstance(cmd, cu.UnlockCommand) else cmd.channel
-                if (channel is None or ch == channel) and (address is None or cmd.board == address):
+                board = rx.command.board
+                if (channel is None or rx.fired == channel) and (
+                    address is None or board == address
+                ):
                     count += 1
             return count
+
+    def coil_on(self, channel: int, address: int | None = None) -> bool:
+        """modbus: whether the channel's relay coil is switched on now."""
+        with self._lock:
+            return channel in self._board(address).coils
 
     def clear_received(self) -> None:
         with self._lock:
@@ -428,31 +470,98 @@ class LockBoardSimulator:
                 if isinstance(item, Noise):
                     self._noise_received += len(item.data)
                     continue
-                self._received.append(Received(now, item))
-                answer = self._answer(item, now)
+                fired = self._fires(item)
+                self._received.append(Received(now, item, fired))
+                answer = self._answer(item, now, fired)
                 if answer is not None:
-                    own = self._boards[item.board].answer_delay
+                    board = self._boards[item.board]
+                    own = board.answer_delay
                     delay = self._answer_delay if own is None else own
+                    if isinstance(item, cu.UnlockCommand):
+                        delay += board.unlock_delay
                     if self._wire_baud:
                         delay += (5 + len(answer)) * 10 / self._wire_baud
                     self._queue(now + delay, self._answer_prefix + answer)
 
-    def _answer(self, cmd: cu.Command | dip8.Command, now: float) -> bytes | None:
+    def _fires(self, cmd: cu.Command | dip8.Command | modbus.Command) -> int | None:
+        """Locked. The channel a command fires, if it is an unlock of a channel this board has."""
+        board = self._boards.get(cmd.board)
+        if board is None:
+            return None
+        channel: int | None = None
+        if isinstance(cmd, cu.UnlockCommand):
+            channel = cmd.lock
+        elif isinstance(cmd, dip8.UnlockCommand):
+            channel = cmd.channel
+        elif isinstance(cmd, modbus.WriteSingle):
+            spec = board.spec
+            coil = cmd.address - spec.coil_base + 1
+            flash = cmd.address - spec.flash_base + 1
+            if cmd.function == modbus.FC_WRITE_COIL and cmd.value == modbus.COIL_ON:
+                channel = coil if coil not in board.coils else None  # already on: no new pulse
+            elif cmd.value not in (modbus.COIL_ON, modbus.COIL_OFF) or (
+                cmd.function == modbus.FC_WRITE_REGISTER and cmd.value
+            ):
+                channel = flash
+        return channel if channel is not None and channel in board.doors else None
+
+    def _modbus_answer(
+        self, board: _Board, cmd: modbus.Command, fired: int | None
+    ) -> modbus.Answer | None:
+        """Locked. A Modbus slave's answer: the echo of a write, the inputs, or a refusal."""
+        spec = board.spec
+        if isinstance(cmd, modbus.WriteSingle):
+            coil = cmd.address - spec.coil_base + 1
+            if fired is None and not (
+                cmd.function == modbus.FC_WRITE_COIL
+                and cmd.value in (modbus.COIL_ON, modbus.COIL_OFF)
+                and coil in board.doors
+            ):
+                return modbus.Refused(cmd.board, cmd.function, 2)
+            if cmd.function == modbus.FC_WRITE_COIL and cmd.value == modbus.COIL_ON:
+                board.coils.add(coil)
+            elif cmd.function == modbus.FC_WRITE_COIL and cmd.value == modbus.COIL_OFF:
+                board.coils.discard(coil)
+            return cmd
+        if isinstance(cmd, modbus.WriteCoils):
+            first = cmd.address - spec.coil_base + 1
+            for index, on in enumerate(cmd.bits):
+                (board.coils.add if on else board.coils.discard)(first + index)
+            return modbus.WriteCoilsAnswer(cmd.board, cmd.address, len(cmd.bits))
+        first = cmd.address - spec.input_base + 1
+        if first < 1 or first + cmd.count - 1 > spec.channels:
+            return modbus.Refused(cmd.board, 2 if cmd.kind == "discrete" else 4, 2)
+        values = tuple(int(board.bit(ch)) for ch in range(first, first + cmd.count))
+        return modbus.InputsAnswer(cmd.board, cmd.kind, values)
+
+    def _answer(
+        self, cmd: cu.Command | dip8.Command | modbus.Command, now: float, fired: int | None
+    ) -> bytes | None:
         """Locked. The board's reaction to one command: its answer, or None for silence."""
         board = self._boards.get(cmd.board)
         if board is None:
             return None  # another address on the bus: not ours
         board.settle(now)
-        if isinstance(cmd, cu.UnlockCommand | dip8.UnlockCommand):
-            channel = cmd.lock if isinstance(cmd, cu.UnlockCommand) else cmd.channel
-            door = board.doors.get(channel)
-            if door is None:
-                return None
+        if fired is not None:
+            door = board.doors[fired]
             if not door.jammed and not door.open:
                 door.open, door.opened_at = True, now
+        if isinstance(cmd, modbus.WriteSingle | modbus.WriteCoils | modbus.ReadInputs):
+            answer = self._modbus_answer(board, cmd, fired)  # a silent board still switches
+            return None if answer is None or board.silent else modbus.encode_answer(answer)
+        if isinstance(cmd, cu.UnlockCommand | dip8.UnlockCommand):
+            channel = cmd.lock if isinstance(cmd, cu.UnlockCommand) else cmd.channel
+            if board.doors.get(channel) is None:
+                return None
             if board.silent:
                 return None
             if isinstance(cmd, cu.UnlockCommand):
+                if board.unlock_answer == "none":
+                    return None
+                if board.unlock_answer == "status":
+                    bits = [board.bit(ch) for ch in sorted(board.doors)]
+                    items = [board.doors[ch].item for ch in sorted(board.doors)]
+                    return cu.encode_status_answer(cmd.board, bits, items, lock=channel)
                 return cu.encode_unlock_answer(cmd.board, channel, board.bit(channel))
             return dip8.encode_unlock_answer(cmd.board, channel, board.bit(channel))
         if board.silent:
@@ -477,35 +586,44 @@ class LockBoardSimulator:
                 log.debug("simulator dropped %d bytes: %s", len(out.data), exc)
 
 
-def start_sim_board(
-    config: BoardConfig, wire_baud: int | None = None
-) -> tuple[LockBoardSimulator, str]:
-    """Start a simulator for one `protocol = "sim"` board; return it and its serial port path.
+@dataclass(frozen=True, slots=True)
+class SimBoardRequest:
+    """One simulated board a caller wants served: its id, protocol, spec and optional port."""
 
-    With `port` set in the config, the simulator's symlink is created there (so tools can find
-    it); otherwise in a fresh temporary directory. Stop it with `simulator.stop()`.
+    id: str
+    protocol: SimProtocol
+    board: SimBoardSpec
+    port: str | None = None
+    """Where the simulator's symlink goes; None = a fresh temporary directory."""
+
+
+def start_sim_board(
+    request: SimBoardRequest, wire_baud: int | None = None
+) -> tuple[LockBoardSimulator, str]:
+    """Start a simulator for one board; return it and its serial port path.
+
+    With `port` set, the simulator's symlink is created there (so tools can find it); otherwise
+    in a fresh temporary directory. Stop it with `simulator.stop()`.
     """
-    sims, paths = start_sim_boards([config], wire_baud)
-    return sims[0], paths[config.id]
+    sims, paths = start_sim_boards([request], wire_baud)
+    return sims[0], paths[request.id]
 
 
 def start_sim_boards(
-    configs: Sequence[BoardConfig], wire_baud: int | None = None
+    requests: Sequence[SimBoardRequest], wire_baud: int | None = None
 ) -> tuple[list[LockBoardSimulator], dict[str, str]]:
-    """Start simulators for `sim` boards: one per `port`, serving every board configured on it.
+    """Start simulators: one per `port`, serving every board requested on it.
 
     Boards without a `port` get a simulator and pty each. Returns the simulators (stop each
     with `stop()`) and every board's serial port path by board id.
     """
-    groups: dict[str, list[BoardConfig]] = {}
-    for config in configs:
-        if config.protocol != "sim":
-            raise ValueError(f"board '{config.id}' has protocol '{config.protocol}', not 'sim'")
-        groups.setdefault(config.port or f"own port of {config.id}", []).append(config)
+    groups: dict[str, list[SimBoardRequest]] = {}
+    for request in requests:
+        groups.setdefault(request.port or f"own port of {request.id}", []).append(request)
     for port, group in groups.items():
-        protocols = {c.sim_protocol for c in group}
+        protocols = {r.protocol for r in group}
         if len(protocols) > 1:
-            ids = ", ".join(c.id for c in group)
+            ids = ", ".join(r.id for r in group)
             raise ValueError(
                 f"sim boards {ids} share {port} but not a protocol: one bus speaks one protocol"
             )
@@ -513,21 +631,15 @@ def start_sim_boards(
     paths: dict[str, str] = {}
     try:
         for group in groups.values():
-            specs = [
-                SimBoardSpec(
-                    address=c.address,
-                    channels=c.channels,
-                    feedback=c.feedback,
-                    auto_close_s=c.sim_auto_close_s,
-                )
-                for c in group
-            ]
             sim = LockBoardSimulator(
-                group[0].sim_protocol, specs, link_path=group[0].port, wire_baud=wire_baud
+                group[0].protocol,
+                [r.board for r in group],
+                link_path=group[0].port,
+                wire_baud=wire_baud,
             )
             path = sim.start()
             sims.append(sim)
-            paths.update({c.id: path for c in group})
+            paths.update({r.id: path for r in group})
     except BaseException:
         for sim in sims:
             sim.stop()

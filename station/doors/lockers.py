@@ -14,7 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from drivers.lockboard.port import BoardUnavailable, DoorReading, LockBoard, UnlockUncertain
+from drivers.lockboard.port import (
+    BoardStatus,
+    BoardUnavailable,
+    DoorReading,
+    LockBoard,
+    UnlockUncertain,
+)
 from station.alarms import AlarmService
 from station.clock import Clock
 from station.config import LockerConfig, StationConfig
@@ -78,6 +84,11 @@ class _Board:
     failures: int = 0
     lockers: list[_Locker] = field(default_factory=list)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    applying: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """One reading applied at a time: a poll's and an unlock answer's never interleave."""
+    readings_taken: int = 0
+    readings_applied: int = 0
+    """Readings are numbered as they come off the bus; an older one is never applied last."""
 
 
 class LockerService:
@@ -196,6 +207,25 @@ class LockerService:
             ):
                 await self._board_offline(board_id, str(exc))
             return
+        await self._take_status(board_id, status, reconcile)
+
+    async def _take_status(
+        self, board_id: str, status: BoardStatus, reconcile: bool = False
+    ) -> None:
+        """One fresh reading of a board's doors: from a status read, or an unlock's answer."""
+        board = self._boards[board_id]
+        board.readings_taken += 1
+        number = board.readings_taken
+        async with board.applying:
+            if number < board.readings_applied:
+                return  # a newer reading was applied while this one waited
+            board.readings_applied = number
+            await self._take_status_locked(board_id, status, reconcile)
+
+    async def _take_status_locked(
+        self, board_id: str, status: BoardStatus, reconcile: bool
+    ) -> None:
+        board = self._boards[board_id]
         board.failures = 0
         readings: dict[str, DoorState] = {
             lk.cfg.id: _reading(status.doors.get(lk.cfg.channel)) for lk in board.lockers
@@ -400,8 +430,9 @@ class LockerService:
             lk.last_unlock_seq = seq
             sent_at = self._clock.monotonic()
             confirmed = True
+            fresh: BoardStatus | None = None
             try:
-                await board.driver.unlock(lk.cfg.channel)
+                fresh = await board.driver.unlock(lk.cfg.channel)
             except UnlockUncertain as exc:
                 confirmed = False
                 await self._log_unlock_trouble("door_unlock_uncertain", locker_id, seq, str(exc))
@@ -413,6 +444,11 @@ class LockerService:
             lk.last_unlock_mono = sent_at
             if lk.door != "open":
                 lk.pending = _Pending(seq=seq, deadline=sent_at + self._t.open_window_s)
+            if isinstance(fresh, BoardStatus):  # the board answered with its doors: use them
+                try:
+                    await self._take_status(lk.cfg.board, fresh)
+                except Exception:  # the poll that follows reads the board again
+                    log.exception("taking board %s's unlock answer failed", lk.cfg.board)
             board.wake.set()
             return UnlockResult(locker=locker_id, unlock_seq=seq, confirmed=confirmed)
 

@@ -22,6 +22,10 @@ def _load(path: str) -> StationConfig:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    if args.scan:
+        from station.ops.scan import scan_main
+
+        return scan_main(args.scan)
     options = DoctorOptions(warn_free_mb=args.warn_free_mb, fail_free_mb=args.fail_free_mb)
     return doctor_main(args.config, options)
 
@@ -71,6 +75,11 @@ def add_maintenance_commands(sub: Any, default_config: str) -> None:
     p.add_argument("--config", default=default_config)
     p.add_argument("--warn-free-mb", type=float, default=200.0, help="warn below this free space")
     p.add_argument("--fail-free-mb", type=float, default=50.0, help="fail below this free space")
+    p.add_argument(
+        "--scan",
+        metavar="PORT",
+        help="find the lock boards on this serial port by status reads only (daemon stopped)",
+    )
     p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("backup", help="consistent copy of the database (safe while running)")

@@ -19,10 +19,10 @@ from typing import Any, Literal
 import httpx
 
 from drivers.lockboard.port import DoorReading
-from drivers.lockboard.serial_board import open_board
 from drivers.lockboard.serial_bus import BusRegistry
 from station.clock import kernel_clock_synced
 from station.config import BoardConfig, ConfigError, StationConfig, load_config
+from station.doors.boards import LearnedAnswers, bus_timing, open_bus_board, sim_request
 
 Status = Literal["OK", "WARN", "FAIL"]
 
@@ -237,7 +237,10 @@ async def boards_via_daemon(
                 )
             )
         else:
-            checks.append(Check(name, "OK", f"{where}: answers (via daemon); {_doors_text(doors)}"))
+            detail = f"{where}: answers (via daemon); {_doors_text(doors)}"
+            if bc.protocol != "gpio":
+                detail += f"; {_unlock_answer_text(config, bc)}"
+            checks.append(Check(name, "OK", detail))
     return checks
 
 
@@ -265,7 +268,7 @@ async def check_board(config: StationConfig, bc: BoardConfig, options: DoctorOpt
     if bc.protocol == "sim":
         from drivers.sim.lockboard import start_sim_board
 
-        sim, port = start_sim_board(bc)
+        sim, port = start_sim_board(sim_request(bc))
     elif port is None or not _device_present(port):
         return Check(
             name,
@@ -273,8 +276,8 @@ async def check_board(config: StationConfig, bc: BoardConfig, options: DoctorOpt
             f"{_where(bc)}: no such device: plug in the USB-RS485 adapter; if it is a "
             "/dev/station-* link, check /etc/udev/rules.d/99-station.rules (udevadm trigger)",
         )
-    buses = BusRegistry(config.timeouts)
-    board = open_board(bc, buses, port=port)
+    buses = BusRegistry(bus_timing(config.timeouts))
+    board = open_bus_board(bc, buses, port, config.timeouts)
     try:
         status = await asyncio.wait_for(board.read_status(), options.timeout_s + 1)
     except (Exception, TimeoutError) as exc:
@@ -288,7 +291,25 @@ async def check_board(config: StationConfig, bc: BoardConfig, options: DoctorOpt
         ch: "open" if reading == DoorReading.OPEN else "closed"
         for ch, reading in status.doors.items()
     }
-    return Check(name, "OK", f"{_where(bc)}: answers; {_doors_text(doors)}")
+    return Check(
+        name,
+        "OK",
+        f"{_where(bc)}: answers; {_doors_text(doors)}; {_unlock_answer_text(config, bc)}",
+    )
+
+
+def _unlock_answer_text(config: StationConfig, bc: BoardConfig) -> str:
+    """What the board answers to an unlock: as configured, or as the daemon learnt it."""
+    if bc.wire_protocol == "modbus":
+        return f"unlocks: modbus {bc.modbus_unlock}, answered by the write's echo"
+    if bc.wire_protocol != "cu":
+        return "unlocks answered: ack (dip8 boards always acknowledge)"
+    if bc.unlock_answer != "auto":
+        return f"unlocks answered: {bc.unlock_answer} (configured)"
+    learnt = LearnedAnswers(config.station.data_dir).get(bc.id)
+    if learnt is None:
+        return "unlocks answered: auto, not learnt yet (no unlock since the data was made)"
+    return f'unlocks answered: {learnt} (learnt; set unlock_answer = "{learnt}" to fix it)'
 
 
 # --- GPIO, radar, clock --------------------------------------------------------------------------

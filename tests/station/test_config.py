@@ -38,7 +38,7 @@ def test_bad_value_says_what_was_expected() -> None:
     with pytest.raises(ConfigError) as err:
         parse_config(data, "x.toml")
     assert "boards[0].protocol" in str(err.value)
-    assert "'cu', 'dip8', 'gpio' or 'sim'" in str(err.value)
+    assert "'cu', 'dip8', 'modbus', 'gpio' or 'sim'" in str(err.value)
     assert "'rs232'" in str(err.value)
 
 
@@ -138,3 +138,32 @@ def test_gpio_pin_shared_with_occupancy_relay() -> None:
     data["occupancy"] = {"fan": {"pin": 27}}
     with pytest.raises(ConfigError, match=r"claimed twice .*\[27\]"):
         parse_config(data)
+
+
+def test_each_protocol_has_its_own_answer_window_and_baud() -> None:
+    data = example()
+    data["boards"][0].pop("baud")
+    data["boards"].append({"id": "D1", "protocol": "dip8", "port": "/dev/d", "address": 1})
+    data["boards"].append(
+        {"id": "D2", "protocol": "dip8", "port": "/dev/e", "address": 2, "answer_ms": 900}
+    )
+    cfg = parse_config(data)
+    cu, dip8, own = cfg.boards
+    assert (cu.effective_baud, cu.effective_answer_ms(cfg.timeouts)) == (19200, 1000)
+    assert (dip8.effective_baud, dip8.effective_answer_ms(cfg.timeouts)) == (9600, 1500)
+    assert own.effective_answer_ms(cfg.timeouts) == 900
+    data["timeouts"]["answer_ms"] = 400  # a station-wide override, under a board's own
+    cfg = parse_config(data)
+    assert [b.effective_answer_ms(cfg.timeouts) for b in cfg.boards] == [400, 400, 900]
+
+
+def test_unlock_answer_and_item_sensor_are_cu_settings() -> None:
+    data = example()
+    data["boards"][0]["unlock_answer"] = "silent"
+    with pytest.raises(ConfigError, match=r"boards\[0\]\.unlock_answer"):
+        parse_config(data)
+    for key, value in (("unlock_answer", "none"), ("item_sensor", True)):
+        data = example()
+        data["boards"][0].update({"protocol": "dip8", key: value})
+        with pytest.raises(ConfigError, match="cu"):
+            parse_config(data)

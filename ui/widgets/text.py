@@ -39,20 +39,18 @@ def plain(text: str) -> Content:
     return Content(text)
 
 
-class TLabel(Static):
-    """A label showing one catalogue entry."""
+class _Keyed:
+    """A catalogue key and its fields, looked up again whenever the language changes."""
 
-    def __init__(
-        self,
-        key: str,
-        params: Mapping[str, object] | None = None,
-        *,
-        id: str | None = None,
-        classes: str | None = None,
-    ) -> None:
-        super().__init__("", markup=False, id=id, classes=classes)
+    key: str
+    params: dict[str, object]
+    is_mounted: bool
+    _apply: Callable[[Content], None]
+    """How the widget shows its text: a label updates, a button relabels."""
+
+    def _keep(self, key: str, params: Mapping[str, object] | None) -> None:
         self.key = key
-        self.params: dict[str, object] = dict(params or {})
+        self.params = dict(params or {})
 
     def on_mount(self) -> None:
         self.retranslate()
@@ -64,10 +62,28 @@ class TLabel(Static):
             self.retranslate()
 
     def retranslate(self) -> None:
-        self.update(plain(translator(self).t(self.key, **self.params)))
+        self._apply(plain(translator(self).t(self.key, **self.params)))  # type: ignore[arg-type]
 
 
-class TButton(Button):
+class TLabel(_Keyed, Static):
+    """A label showing one catalogue entry."""
+
+    def __init__(
+        self,
+        key: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__("", markup=False, id=id, classes=classes)
+        self._keep(key, params)
+
+    def _apply(self, text: Content) -> None:
+        self.update(text)
+
+
+class TButton(_Keyed, Button):
     """A button labelled by one catalogue entry."""
 
     def __init__(
@@ -81,20 +97,10 @@ class TButton(Button):
         disabled: bool = False,
     ) -> None:
         super().__init__(" ", variant=variant, id=id, classes=classes, disabled=disabled)  # type: ignore[arg-type]
-        self.key = key
-        self.params: dict[str, object] = dict(params or {})
+        self._keep(key, params)
 
-    def on_mount(self) -> None:
-        self.retranslate()
-
-    def show(self, key: str, **params: object) -> None:
-        self.key = key
-        self.params = params
-        if self.is_mounted:
-            self.retranslate()
-
-    def retranslate(self) -> None:
-        self.label = plain(translator(self).t(self.key, **self.params))
+    def _apply(self, text: Content) -> None:
+        self.label = text
 
 
 Labeller = Callable[[Translator], str]

@@ -8,27 +8,24 @@ import time
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from drivers.gpio.lockboard import GpioLockBoard
+from drivers.gpio.lockboard import GpioBankSpec, GpioLockBoard
 from drivers.lockboard.port import BoardUnavailable, DoorReading, LockBoard
 from station.clock import FakeClock
-from station.config import BoardConfig
 
 RELAYS = [17, 27]
 REEDS = [5, 6]
 
 
-def board_config(**overrides: object) -> BoardConfig:
+def board_config(**overrides: object) -> GpioBankSpec:
     values: dict[str, object] = {
         "id": "g1",
-        "protocol": "gpio",
-        "channels": 2,
         "relay_pins": RELAYS,
         "sensor_pins": REEDS,
         "pulse_ms": 100,
         "debounce_ms": 50,
     }
     values.update(overrides)
-    return BoardConfig.model_validate(values)
+    return GpioBankSpec(**values)  # type: ignore[arg-type]
 
 
 def relay_energised(pins: MockFactory, pin: int, active_high: bool = False) -> bool:
@@ -216,10 +213,11 @@ async def test_close_releases_every_pin(pins: MockFactory) -> None:
     await again.close()
 
 
-def test_wrong_protocol_is_refused(pins: MockFactory) -> None:
-    cfg = BoardConfig.model_validate({"id": "b", "protocol": "cu", "port": "/dev/x"})
-    with pytest.raises(ValueError, match="needs protocol 'gpio'"):
-        GpioLockBoard(cfg, pin_factory=pins)
+def test_a_bank_without_relays_or_with_odd_sensors_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least one relay pin"):
+        GpioBankSpec(id="b", relay_pins=[])
+    with pytest.raises(ValueError, match="one per relay pin"):
+        GpioBankSpec(id="b", relay_pins=[5, 6], sensor_pins=[7])
 
 
 def test_a_pin_in_use_fails_without_leaking_the_others(pins: MockFactory) -> None:

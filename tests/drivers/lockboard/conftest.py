@@ -7,16 +7,16 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 import pytest
 
 from drivers.lockboard.serial_bus import BusRegistry
+from drivers.lockboard.spec import BusTiming
 from drivers.sim.lockboard import LockBoardSimulator, SimBoardSpec, SimProtocol
-from station.config import Timeouts
 
 MakeSim = Callable[..., LockBoardSimulator]
 
 
 @pytest.fixture
-def timeouts() -> Timeouts:
+def timing() -> BusTiming:
     # answer_ms stays well above a loaded CI machine's thread wake-up latency.
-    return Timeouts(answer_ms=300, quiet_ms=20, reconnect_max_s=0.4)
+    return BusTiming.from_ms(answer_ms=300, quiet_ms=20, reconnect_max_s=0.4)
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def make_sim() -> Iterator[MakeSim]:
 
 
 @pytest.fixture
-async def buses(timeouts: Timeouts) -> AsyncIterator[BusRegistry]:
-    registry = BusRegistry(timeouts)
+async def buses(timing: BusTiming) -> AsyncIterator[BusRegistry]:
+    registry = BusRegistry(timing)
     yield registry
     await registry.close()

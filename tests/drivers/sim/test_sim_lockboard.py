@@ -18,11 +18,11 @@ from drivers.lockboard import cu, dip8
 from drivers.sim.cli import run_command
 from drivers.sim.lockboard import (
     LockBoardSimulator,
+    SimBoardRequest,
     SimBoardSpec,
     start_sim_board,
     start_sim_boards,
 )
-from station.config import BoardConfig
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -159,10 +159,8 @@ def test_bad_setups_are_refused_with_the_reason(tmp_path: Path) -> None:
 
 def test_start_sim_board_serves_a_sim_config_at_its_port(tmp_path: Path) -> None:
     link = tmp_path / "sim-locks"
-    config = BoardConfig(
-        id="S", protocol="sim", sim_protocol="dip8", port=str(link), address=3, channels=8
-    )
-    sim, path = start_sim_board(config)
+    request = SimBoardRequest("S", "dip8", SimBoardSpec(3, channels=8), port=str(link))
+    sim, path = start_sim_board(request)
     try:
         assert path == str(link)
         assert sim.protocol == "dip8"
@@ -177,9 +175,9 @@ def test_start_sim_board_serves_a_sim_config_at_its_port(tmp_path: Path) -> None
 def test_sim_boards_sharing_a_port_are_served_by_one_simulator(tmp_path: Path) -> None:
     link = str(tmp_path / "bus")
     configs = [
-        BoardConfig(id="A", protocol="sim", port=link, address=1, channels=8),
-        BoardConfig(id="B", protocol="sim", port=link, address=2, channels=8),
-        BoardConfig(id="C", protocol="sim", sim_protocol="dip8"),
+        SimBoardRequest("A", "cu", SimBoardSpec(1, channels=8), port=link),
+        SimBoardRequest("B", "cu", SimBoardSpec(2, channels=8), port=link),
+        SimBoardRequest("C", "dip8", SimBoardSpec(0)),
     ]
     sims, paths = start_sim_boards(configs)
     try:
@@ -199,13 +197,11 @@ def test_sim_boards_sharing_a_port_are_served_by_one_simulator(tmp_path: Path) -
 def test_sim_boards_on_one_port_must_share_a_protocol(tmp_path: Path) -> None:
     link = str(tmp_path / "bus")
     configs = [
-        BoardConfig(id="A", protocol="sim", port=link, address=1),
-        BoardConfig(id="B", protocol="sim", port=link, address=2, sim_protocol="dip8"),
+        SimBoardRequest("A", "cu", SimBoardSpec(1), port=link),
+        SimBoardRequest("B", "dip8", SimBoardSpec(2), port=link),
     ]
     with pytest.raises(ValueError, match=r"share .* but not a protocol"):
         start_sim_boards(configs)
-    with pytest.raises(ValueError, match="not 'sim'"):
-        start_sim_boards([BoardConfig(id="X", protocol="cu", port=link)])
 
 
 def test_console_commands_drive_the_board(cu_sim: LockBoardSimulator) -> None:

@@ -20,6 +20,7 @@ from drivers.sim.lockboard import LockBoardSimulator, SimBoardSpec
 from drivers.sim.radar import VirtualRadar
 from launcher.main import main
 from station.config import parse_config
+from station.doors.boards import LearnedAnswers
 from station.ops.doctor import Check, DoctorOptions, diagnose_config, exit_code, format_report
 from tests.simstation import running_station, sim_config_data
 
@@ -218,3 +219,19 @@ def test_cli_reports_a_bad_config_and_exits_non_zero(
     out = capsys.readouterr().out
     assert out.startswith("FAIL  config")
     assert "bogus" in out
+
+
+async def test_doctor_says_what_a_board_answers_to_an_unlock(tmp_path: Path) -> None:
+    with LockBoardSimulator("cu", [SimBoardSpec(address=0)]) as sim:
+        data = cu_config(tmp_path, sim.path)
+        config = parse_config(data)
+        first = by_name(await diagnose_config(config, DoctorOptions(daemon_url=NOBODY)))
+        assert "unlocks answered: auto, not learnt yet" in first["board B0"].detail
+        LearnedAnswers(config.station.data_dir).learned("B0", "none")
+        learnt = by_name(await diagnose_config(config, DoctorOptions(daemon_url=NOBODY)))
+        assert 'unlocks answered: none (learnt; set unlock_answer = "none"' in (
+            learnt["board B0"].detail
+        )
+        data["boards"][0]["unlock_answer"] = "status"
+        fixed = by_name(await diagnose_config(parse_config(data), DoctorOptions(daemon_url=NOBODY)))
+        assert "unlocks answered: status (configured)" in fixed["board B0"].detail
