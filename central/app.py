@@ -4,6 +4,7 @@ Every refusal is a 4xx whose `detail` says what was wrong and what to do, becaus
 usually a station's log file or an operator with curl, not a developer with a debugger.
 """
 
+import asyncio
 import json
 import logging
 import time
@@ -14,18 +15,17 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.gzip import GZipMiddleware
-from pydantic import ValidationError
 
 from central.alerts.api import install_alerts
 from central.alerts.notifier import Notifier
 from central.auth import bearer, token_hash
 from central.fleet import Fleet
 from central.fleet_api import install_fleet
+from central.quarantine import BatchRefused, parse_batch
 from central.reports.api import install_reports
 from central.settings import CentralSettings
 from central.storage.base import EventQuery, SeqConflict, Storage, TokenRecord
 from wire.batch import IngestBatch, StationId
-from wire.bundle import describe_errors
 from wire.event import NUL_REFUSED, SEQ_MAX, IncomingEvent, has_nul
 
 log = logging.getLogger("central.api")
@@ -51,6 +51,7 @@ def create_app(
     fleet = Fleet(storage, settings, clock)
     notifier = Notifier(storage, settings, clock)
     app.state.notifier = notifier
+    ingest_slots = asyncio.Semaphore(settings.max_concurrent_ingests)
 
     async def holder(request: Request) -> TokenRecord:
         token = bearer(request.headers.get("authorization"))
@@ -92,10 +93,14 @@ def create_app(
     async def ingest(
         request: Request, record: Annotated[TokenRecord, Depends(station_holder)]
     ) -> dict[str, Any]:
+        async with ingest_slots:
+            return await _ingest(request, record)
+
+    async def _ingest(request: Request, record: TokenRecord) -> dict[str, Any]:
         raw = await _read_body(request, settings)
         # Parsing a large batch takes tens of milliseconds: off the event loop, so one
         # station's catch-up does not stall every other station's requests.
-        batch, events = await run_in_threadpool(_parse_batch, raw, settings)
+        batch, events, quarantined = await run_in_threadpool(_parse_batch, raw, settings)
         if batch.station != record.subject:
             log.warning("token of %s tried to write for %s", record.subject, batch.station)
             raise HTTPException(
@@ -122,6 +127,10 @@ def create_app(
         }
         if dropped:
             body["telemetry_dropped"] = dropped
+        if quarantined:
+            for seq, reason in quarantined:
+                log.warning("station %s: event %d quarantined: %s", batch.station, seq, reason)
+            body["quarantined"] = [{"seq": seq, "reason": reason} for seq, reason in quarantined]
         return body
 
     @app.get("/api/v1/bundle")
@@ -229,20 +238,21 @@ def _gunzip(body: bytes, limit: int) -> bytes:
     return out
 
 
-def _parse_batch(raw: bytes, settings: CentralSettings) -> tuple[IngestBatch, list[IncomingEvent]]:
+def _parse_batch(
+    raw: bytes, settings: CentralSettings
+) -> tuple[IngestBatch, list[IncomingEvent], list[tuple[int, str]]]:
     try:
-        batch = IngestBatch.model_validate_json(raw)
-    except ValidationError as exc:
-        if any(err["type"] == "json_invalid" for err in exc.errors()):
-            raise HTTPException(400, "body is not valid JSON") from None
-        raise HTTPException(422, f"batch refused: {describe_errors(exc)}") from None
+        parsed = parse_batch(raw, settings.max_event_bytes)
+    except BatchRefused as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    batch = parsed.batch
     if len(batch.events) > settings.max_batch_events:
         raise HTTPException(
             413,
             f"batch has {len(batch.events)} events, over the limit of "
             f"{settings.max_batch_events}: lower sync.batch_max_events",
         )
-    return batch, [e.incoming() for e in batch.events]
+    return batch, parsed.events, parsed.quarantined
 
 
 def _telemetry_text(batch: IngestBatch, settings: CentralSettings) -> tuple[str | None, str]:
