@@ -22,6 +22,8 @@ from central.auth import bearer, token_hash
 from central.fleet import Fleet
 from central.fleet_api import install_fleet
 from central.quarantine import BatchRefused, parse_batch
+from central.reminders.api import install_reminders
+from central.reminders.service import Reminders
 from central.reports.api import install_reports
 from central.settings import CentralSettings
 from central.storage.base import EventQuery, SeqConflict, Storage, TokenRecord
@@ -49,7 +51,8 @@ def create_app(
     app.state.storage = storage
     app.state.settings = settings
     fleet = Fleet(storage, settings, clock)
-    notifier = Notifier(storage, settings, clock)
+    reminders = Reminders(storage, settings, clock) if settings.reminders else None
+    notifier = Notifier(storage, settings, clock, reminders=reminders)
     app.state.notifier = notifier
     ingest_slots = asyncio.Semaphore(settings.max_concurrent_ingests)
 
@@ -118,6 +121,8 @@ def create_app(
             raise HTTPException(409, str(exc)) from None
         await run_in_threadpool(fleet.ingested, batch.station, None if dropped else batch.telemetry)
         await run_in_threadpool(notifier.ingested, batch.station)
+        if reminders is not None:
+            await run_in_threadpool(reminders.ingested, batch.station)
         body: dict[str, Any] = {
             "station": batch.station,
             "acked_seq": result.acked_seq,
@@ -188,6 +193,7 @@ def create_app(
     install_fleet(app, fleet, office_holder)
     install_reports(app, storage, settings, clock, office_holder)
     install_alerts(app, storage, clock, office_holder)
+    install_reminders(app, reminders, office_holder)
     return app
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from central.alerts.config import AlertsConfig
+from central.reminders.config import CONTACT_SCHEMES, RemindersConfig
 
 
 class CentralSettings(BaseModel):
@@ -41,6 +42,8 @@ class CentralSettings(BaseModel):
     """Telemetry samples older than this are deleted (hourly figures are kept)."""
     alerts: AlertsConfig = AlertsConfig()
     """Alarms to the office's channels (central/alerts/config.py); none when no route is set."""
+    reminders: RemindersConfig | None = None
+    """Reminders to members who opted in (central/reminders/); none when absent."""
     timezone: str = "Asia/Shanghai"
     """The stations' local time zone, for 'hour of day' and 'per day' in the fleet history."""
 
@@ -54,3 +57,20 @@ class CentralSettings(BaseModel):
                 f"unknown time zone {value!r}: use an IANA name such as 'Asia/Shanghai'"
             ) from None
         return value
+
+    @model_validator(mode="after")
+    def _reminder_channel(self) -> CentralSettings:
+        r = self.reminders
+        if r is None:
+            return self
+        channel = self.alerts.channels.get(r.channel)
+        if channel is None:
+            raise ValueError(
+                f"reminders.channel {r.channel!r} is not one of [alerts.channels]: define it there"
+            )
+        if not channel.url.startswith(CONTACT_SCHEMES):
+            raise ValueError(
+                f"reminders.channel {r.channel!r} cannot address one member: use a json:// "
+                "webhook (the office's SMS gateway) or a mailto:// channel"
+            )
+        return self

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, time, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from central.alerts.config import AlertsConfig, parse_span, quiet_apprise
@@ -52,8 +52,11 @@ class Notifier:
         settings: CentralSettings,
         clock: Callable[[], float],
         sender: Sender = apprise_send,
+        reminders: Any = None,
     ) -> None:
         self.storage = storage
+        self.reminders = reminders
+        """central/reminders/service.py's Reminders, sent on the same pass (or None)."""
         self.settings = settings
         self.config: AlertsConfig = settings.alerts
         self.clock = clock
@@ -66,6 +69,11 @@ class Notifier:
     @property
     def enabled(self) -> bool:
         return bool(self.config.routes)
+
+    @property
+    def running(self) -> bool:
+        """Whether passes are needed at all: alert routes or member reminders."""
+        return self.enabled or self.reminders is not None
 
     # --- as batches arrive -------------------------------------------------------------------
 
@@ -82,14 +90,20 @@ class Notifier:
     # --- one pass ----------------------------------------------------------------------------
 
     def tick(self) -> int:
-        """Offline checks, reminders, then sending; returns how many messages went out."""
-        if not self.enabled:
-            return 0
+        """Offline checks, reminders, then sending; returns how many messages went out
+        (alerts and members' reminders)."""
         with self._lock:
             now = self.clock()
-            self._offline(now)
-            self.storage.queue_reminders(now, self.config.remind_after_s, self.config.max_reminders)
-            return self._send_due(now)
+            sent = 0
+            if self.enabled:
+                self._offline(now)
+                self.storage.queue_reminders(
+                    now, self.config.remind_after_s, self.config.max_reminders
+                )
+                sent += self._send_due(now)
+            if self.reminders is not None:
+                sent += self.reminders.send_due(now)
+            return sent
 
     def _offline(self, now: float) -> None:
         for record in self.storage.stations():
@@ -164,7 +178,7 @@ class Notifier:
 
     def start(self) -> None:
         """Run `tick` every tick_s on a daemon thread (the server's lifetime)."""
-        if not self.enabled or self._thread is not None:
+        if not self.running or self._thread is not None:
             return
 
         def run() -> None:

@@ -108,6 +108,21 @@ class AlertMessage:
     alert: AlertRecord
 
 
+@dataclass(frozen=True, slots=True)
+class MemberReminder:
+    """A reminder owed to a member; `sealed` is their sealed contact (None: none held)."""
+
+    id: int
+    station: str
+    member: str
+    kind: Literal["due_soon", "overdue", "claim_approved"]
+    ref: str
+    facts: dict[str, Any]
+    due_at: float
+    attempts: int
+    sealed: str | None
+
+
 AlertPlan = Callable[[str, str], list[tuple[str, str | None]]]
 """(station, alarm type) -> the channels to tell, each with the quiet span that holds it."""
 
@@ -361,6 +376,34 @@ class Storage(ABC):
     @abstractmethod
     def acknowledge_alert(self, alert_id: int, now: float) -> AlertRecord | None:
         """The office saw it: no more reminders. None if there is no such alert."""
+
+    # --- reminders to members (central/reminders/) ---------------------------------------------
+
+    @abstractmethod
+    def fold_reminders(
+        self, station: str, remind_before_s: float, overdue_after_s: float, limit: int = 50_000
+    ) -> int:
+        """Fold the station's loan and claim events past its reminder position into the
+        reminders owed (central/reminders/plan.py); the position moves in the same
+        transaction."""
+
+    @abstractmethod
+    def put_contact(self, member: str, sealed: str, now: float) -> None:
+        """Keep (or replace) a member's sealed contact."""
+
+    @abstractmethod
+    def delete_contact(self, member: str) -> bool:
+        """Forget a member's contact; whether one was held."""
+
+    @abstractmethod
+    def due_reminders(self, now: float, limit: int = 500) -> list[MemberReminder]: ...
+
+    @abstractmethod
+    def reminder_done(self, reminder_id: int, now: float, dropped: str | None = None) -> None:
+        """Sent, or (with a reason) not to be sent."""
+
+    @abstractmethod
+    def reminder_failed(self, reminder_id: int, retry_at: float) -> None: ...
 
     # --- life -------------------------------------------------------------------------------
 

@@ -79,3 +79,31 @@ ALERTS_STEP = """
     CREATE INDEX alert_messages_due ON alert_messages(due_at) WHERE sent_at IS NULL;
 """
 """Alerts to people (central/alerts/): each alarm once, and every message owed to a channel."""
+
+REMINDERS_STEP = """
+    CREATE TABLE reminder_state (
+        station TEXT PRIMARY KEY REFERENCES stations(id),
+        rolled_seq INTEGER NOT NULL
+    );
+    CREATE TABLE member_contacts (
+        member TEXT PRIMARY KEY,
+        sealed TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE member_reminders (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        station TEXT NOT NULL REFERENCES stations(id),
+        member TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('due_soon', 'overdue', 'claim_approved')),
+        ref TEXT NOT NULL,
+        facts TEXT NOT NULL,
+        due_at REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        sent_at REAL,
+        dropped TEXT,
+        UNIQUE (station, kind, ref)
+    );
+    CREATE INDEX member_reminders_due ON member_reminders(due_at)
+        WHERE sent_at IS NULL AND dropped IS NULL;
+"""
+"""Reminders to members who opted in: their sealed contacts and the reminders owed."""

@@ -21,7 +21,12 @@ import psycopg
 from psycopg.rows import dict_row
 
 from central.storage.base import EVENT_COLUMNS, StorageError
-from central.storage.history_postgres import ALERTS_STEP, HISTORY_STEP, REPORTS_STEP
+from central.storage.history_postgres import (
+    ALERTS_STEP,
+    HISTORY_STEP,
+    REMINDERS_STEP,
+    REPORTS_STEP,
+)
 from central.storage.sql_storage import SQLStorage
 from wire.event import IncomingEvent
 
@@ -101,6 +106,7 @@ SCHEMA = [
     EVENT_INDEXES_STEP,
     REPORTS_STEP,
     ALERTS_STEP,
+    REMINDERS_STEP,
 ]
 
 _STAGING = """

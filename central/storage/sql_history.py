@@ -65,8 +65,8 @@ class SQLHistory(SQLBackend):
         )
         rows = self._all(
             conn,
-            "SELECT type, time, ts, payload FROM events WHERE station = ? AND seq > ?"
-            f" AND seq <= ? AND type IN ({', '.join('?' * len(types))})",
+            "SELECT type, time, ts, actor, locker, payload FROM events WHERE station = ?"
+            f" AND seq > ? AND seq <= ? AND type IN ({', '.join('?' * len(types))})",
             (station, rolled, upto, *types),
         )
         return upto, int(stepped["n"]), [dict(r) for r in rows]

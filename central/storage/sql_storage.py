@@ -27,8 +27,8 @@ from central.storage.base import (
     event_dict,
     row_tuple,
 )
-from central.storage.sql_alerts import SQLAlerts
 from central.storage.sql_common import Connection
+from central.storage.sql_reminders import SQLReminders
 
 _ADD_TOKEN = "INSERT INTO tokens (sha256, kind, subject, created_at) VALUES (?, ?, ?, ?)"
 _REVOKE_TOKENS = (
@@ -40,7 +40,7 @@ _STATIONS = (
 )
 
 
-class SQLStorage(SQLAlerts, Storage):
+class SQLStorage(SQLReminders, Storage):
     """Every Storage method but the backend's own life (opening, migrating, closing)."""
 
     # --- hooks ------------------------------------------------------------------------------

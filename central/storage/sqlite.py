@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from central.storage.base import EVENT_COLUMNS, StorageError
-from central.storage.history_sqlite import ALERTS_STEP, HISTORY_STEP, REPORTS_STEP
+from central.storage.history_sqlite import (
+    ALERTS_STEP,
+    HISTORY_STEP,
+    REMINDERS_STEP,
+    REPORTS_STEP,
+)
 from central.storage.sql_storage import SQLStorage
 from wire.event import IncomingEvent
 
@@ -92,6 +97,7 @@ SCHEMA = [
     EVENT_INDEXES_STEP,
     REPORTS_STEP,
     ALERTS_STEP,
+    REMINDERS_STEP,
 ]
 
 _INSERT = (

@@ -12,6 +12,32 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from station.api.text import FreeText, Strict
+from station.services.deposits.records import Deposit
+from station.services.lending.records import Approval, Loan, Tool
+from station.services.lostfound.records import (
+    Approved,
+    Category,
+    Claim,
+    FoundItem,
+    FoundRecord,
+    Options,
+)
+from station.services.supplies.records import Supply
+
+# Response bodies that are a service's typed record as it is: one definition serves the
+# service, the route and OpenAPI (the records' field descriptions are what OpenAPI shows).
+LoanView = Loan
+ToolView = Tool
+ApprovalView = Approval
+CategoryView = Category
+FoundPublic = FoundItem
+FoundStaff = FoundRecord
+ClaimView = Claim
+ApproveResponse = Approved
+DepositView = Deposit
+SupplyView = Supply
+FoundOptions = Options
+
 
 Phone = Field(min_length=8, max_length=24, description="Mainland China mobile number")
 Pin = Field(pattern=r"^[0-9]{6}$", description="6 digits")
@@ -61,23 +87,6 @@ class AnswerRequest(Strict):
 class IdentifyRequest(Strict):
     phone: str = Phone
     pin: str = Pin
-
-
-class LoanView(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    tool_id: str
-    tool_name_zh: str | None
-    tool_name_en: str | None
-    locker: str
-    member: str
-    member_label: str
-    started_at: float
-    due_at: float
-    returned_at: float | None
-    return_condition: str | None
-    overdue: bool
 
 
 class MemberView(BaseModel):
@@ -196,40 +205,12 @@ class ToolPatch(Strict):
     staff_approval_required: bool | None = None
 
 
-class ToolView(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: str
-    name_zh: str
-    name_en: str
-    category: str
-    condition: str
-    accessories: list[str]
-    safety_notice: str
-    loan_period: int
-    loan_unit: Literal["hours", "days"]
-    staff_approval_required: bool
-    locker: str | None
-    status: Literal["available", "on_loan", "reserved", "maintenance", "missing", "retired"]
-    status_reason: str | None
-    borrowed_by: str | None = Field(description="Masked phone of the borrower, if on loan")
-    due_at: float | None
-
-
 class AssignRequest(Strict):
     locker: str = Field(pattern=r"^[A-Z][0-9]{2}$")
 
 
 class ApprovalRequest(Strict):
     phone: str = Phone
-
-
-class ApprovalView(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    tool_id: str
-    member: str
-    expires_at: float
 
 
 class BorrowRequest(Strict):
@@ -249,63 +230,9 @@ class HandIn(Strict):
     finder_phone: str | None = Field(default=None, min_length=8, max_length=24)
 
 
-class CategoryView(BaseModel):
-    code: str
-    zh: str
-    en: str
-    valuable: bool
-
-
-class FoundOptions(BaseModel):
-    categories: list[CategoryView]
-    places: list[str]
-
-
-class FoundPublic(BaseModel):
-    number: str
-    category: str
-    category_zh: str
-    category_en: str
-    colour: str
-    place: str
-    description: str
-    found_at: float
-    status: str
-
-
-class ClaimView(BaseModel):
-    id: int
-    item: str
-    claimant: str = Field(description="Masked phone of the claimant")
-    description: str
-    status: Literal["pending", "approved", "rejected", "picked_up"]
-    created_at: float
-    decided_at: float | None
-    decided_by: str | None
-    reason: str | None
-
-
-class FoundStaff(FoundPublic):
-    locker: str | None
-    valuable: bool
-    collect_by: float | None
-    finder: str | None = Field(description="Masked phone of the finder, if given")
-    expires_at: float
-    disposition: str | None
-    disposition_reason: str | None
-    claims: list[ClaimView]
-
-
 class ClaimRequest(Strict):
     phone: str = Phone
     description: FreeText = Field(min_length=2, max_length=300, description="What was lost")
-
-
-class ApproveResponse(BaseModel):
-    claim: ClaimView
-    code: str | None = Field(description="Pickup code, shown only here; null if handed over")
-    locker: str | None
-    code_expires_at: float | None
 
 
 class RemoveRequest(Strict):
@@ -321,19 +248,6 @@ class DepositRequest(Strict):
     size: Literal["S", "M", "L"] | None = None
 
 
-class DepositView(BaseModel):
-    id: int
-    locker: str
-    kind: Literal["bag", "phone_charge"]
-    depositor: str
-    status: Literal["open", "active", "collected", "cleared", "abandoned"]
-    started_at: float
-    code_expires_at: float | None
-    overtime: bool
-    closed_at: float | None
-    note: str | None
-
-
 class PickupRequest(Strict):
     locker: str = Field(pattern=r"^[A-Z][0-9]{2}$")
     code: str = Field(pattern=r"^[0-9]{6}$")
@@ -344,17 +258,6 @@ class WaitingLocker(BaseModel):
 
 
 # --- supplies ----------------------------------------------------------------------------------
-
-
-class SupplyView(BaseModel):
-    id: str
-    name: str
-    name_en: str
-    unit: str
-    count: int | None = Field(description="null until staff first count it")
-    threshold: int
-    low: bool
-    counted_at: float | None
 
 
 class RestockRequest(Strict):

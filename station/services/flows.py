@@ -361,6 +361,8 @@ class Unsettled:
     actor: str
     journal: dict[str, Any]
     door_opened: bool
+    door_unlocked: bool
+    """Whether the lock was released after the flow began (a cut before it leaves it shut)."""
 
 
 def unsettled_flows(tx: Tx, kind: str, settled_by: tuple[str, ...]) -> list[Unsettled]:
@@ -389,5 +391,10 @@ def unsettled_flows(tx: Tx, kind: str, settled_by: tuple[str, ...]) -> list[Unse
         if journal["flow"] in settled:
             continue
         opened = first_after(tx.conn, "door_opened", locker, seq)
-        out.append(Unsettled(journal["flow"], locker, actor, journal, opened is not None))
+        unlocked = first_after(tx.conn, "door_unlocked", locker, seq)
+        out.append(
+            Unsettled(
+                journal["flow"], locker, actor, journal, opened is not None, unlocked is not None
+            )
+        )
     return out

@@ -26,13 +26,16 @@ from station.people.pins import PinHasher
 from station.people.schema import PEOPLE_SCHEMA
 from station.people.staff import StaffService
 from station.people.throttle import GuessThrottles
-from station.services.deposits.service import STORAGE_SCHEMA, StorageService
+from station.services.deposits.schema import STORAGE_SCHEMA
+from station.services.deposits.service import StorageService
 from station.services.flows import Flow, FlowRunner
 from station.services.lending.schema import LENDING_SCHEMA
 from station.services.lending.service import LendingService
-from station.services.lostfound.service import LOSTFOUND_SCHEMA, LostFoundService
+from station.services.lostfound.schema import LOSTFOUND_SCHEMA
+from station.services.lostfound.service import LostFoundService
 from station.services.pickup.service import PickupService
-from station.services.supplies.service import SUPPLIES_SCHEMA, SupplyService
+from station.services.supplies.schema import SUPPLIES_SCHEMA
+from station.services.supplies.service import SupplyService
 from station.store import Schema, Store, Tx
 
 log = logging.getLogger(__name__)

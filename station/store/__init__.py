@@ -2,6 +2,7 @@
 
 from station.store.db import Store, StoreError, StoreFull
 from station.store.events import Event, Tx, first_after
+from station.store.rows import record
 from station.store.schema import Schema
 
-__all__ = ["Event", "Schema", "Store", "StoreError", "StoreFull", "Tx", "first_after"]
+__all__ = ["Event", "Schema", "Store", "StoreError", "StoreFull", "Tx", "first_after", "record"]

@@ -10,15 +10,13 @@ its thread, so nothing here depends on timing.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI, Request, Response
 from pydantic import ValidationError
 
 from central.alerts.config import AlertsConfig
@@ -28,39 +26,11 @@ from central.server import BackgroundServer
 from central.settings import CentralSettings
 from central.storage.base import Storage
 from tests.central import reportkit as kit
+from tests.central.hookkit import Receiver
 
 pytest.importorskip("apprise", reason="apprise is installed with central")
 
 START = datetime(2026, 12, 1, 21, 0, tzinfo=kit.TZ).timestamp()
-
-
-@dataclass
-class Receiver:
-    """Webhooks on loopback: every message each hook received; `down` hooks answer 503."""
-
-    got: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    down: set[str] = field(default_factory=set)
-    refused: dict[str, int] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def app(self) -> FastAPI:
-        app = FastAPI()
-
-        @app.post("/hook/{name}")
-        async def hook(name: str, request: Request) -> Response:
-            body = await request.json()
-            with self.lock:
-                if name in self.down:
-                    self.refused[name] = self.refused.get(name, 0) + 1
-                    return Response(status_code=503)
-                self.got.setdefault(name, []).append(body)
-            return Response(status_code=200)
-
-        return app
-
-    def titles(self, name: str) -> list[str]:
-        with self.lock:
-            return [m["title"] for m in self.got.get(name, [])]
 
 
 class Clock:

@@ -23,6 +23,7 @@ from station.api.models_services import (
     ReasonBody,
     WaitingLocker,
 )
+from station.services.deposits.records import Deposit
 
 router = APIRouter(prefix="/api/v1", tags=["storage and pickups"])
 
@@ -52,12 +53,12 @@ async def list_deposits(
     status: Annotated[
         str | None, Query(pattern="^(open|active|collected|cleared|abandoned)$")
     ] = None,
-) -> list[dict[str, Any]]:
+) -> list[Deposit]:
     return await svc.storage.list(status)
 
 
 @router.get("/deposits/overtime", response_model=list[DepositView], responses=refusals())
-async def overtime(_: StaffOrCentral, svc: Svc) -> list[dict[str, Any]]:
+async def overtime(_: StaffOrCentral, svc: Svc) -> list[Deposit]:
     """Deposits whose code ran out (and doors left open at deposit), for staff to clear."""
     return await svc.storage.overtime()
 
@@ -65,7 +66,7 @@ async def overtime(_: StaffOrCentral, svc: Svc) -> list[dict[str, Any]]:
 @router.post(
     "/deposits/{deposit_id}/clear", response_model=DepositView, responses=refusals(404, 409)
 )
-async def clear(deposit_id: RowId, body: ReasonBody, who: Staff, svc: Svc) -> dict[str, Any]:
+async def clear(deposit_id: RowId, body: ReasonBody, who: Staff, svc: Svc) -> Deposit:
     """Staff emptied the locker (open it first through POST /lockers/{id}/open with a reason)."""
     return await svc.storage.clear(deposit_id, body.reason, who.actor)
 

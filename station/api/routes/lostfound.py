@@ -27,12 +27,19 @@ from station.api.models_services import (
     ReasonBody,
     RemoveRequest,
 )
+from station.services.lostfound.records import (
+    Approved,
+    Claim,
+    FoundItem,
+    FoundRecord,
+    Options,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["lost and found"])
 
 
 @router.get("/found/options", response_model=FoundOptions, responses=refusals())
-async def options(_: AnyRole, svc: Svc) -> dict[str, Any]:
+async def options(_: AnyRole, svc: Svc) -> Options:
     """Categories (with which are valuables) and this station's preset places."""
     return svc.lostfound.options()
 
@@ -64,29 +71,29 @@ async def browse(
     category: Annotated[str | None, Query(max_length=20)] = None,
     since: Annotated[float | None, Query(description="Found at or after (epoch s)")] = None,
     until: Annotated[float | None, Query(description="Found before (epoch s)")] = None,
-) -> list[dict[str, Any]]:
+) -> list[FoundItem]:
     """Items waiting for their owner, newest first: public fields only."""
     return await svc.lostfound.browse(category, since, until)
 
 
 @router.get("/found/valuables", response_model=list[FoundStaff], responses=refusals())
-async def valuables(_: Staff, svc: Svc) -> list[dict[str, Any]]:
+async def valuables(_: Staff, svc: Svc) -> list[FoundRecord]:
     """Valuables still in a locker, with the time staff should collect them by."""
     return await svc.lostfound.valuables()
 
 
 @router.get("/found/expired", response_model=list[FoundStaff], responses=refusals())
-async def expired(_: Staff, svc: Svc) -> list[dict[str, Any]]:
+async def expired(_: Staff, svc: Svc) -> list[FoundRecord]:
     return await svc.lostfound.expired()
 
 
 @router.get("/found/{number}", response_model=FoundPublic, responses=refusals(404))
-async def item(number: str, _: AnyRole, svc: Svc) -> dict[str, Any]:
+async def item(number: str, _: AnyRole, svc: Svc) -> FoundItem:
     return await svc.lostfound.public_item(number)
 
 
 @router.get("/found/{number}/record", response_model=FoundStaff, responses=refusals(404))
-async def item_record(number: str, _: Staff, svc: Svc) -> dict[str, Any]:
+async def item_record(number: str, _: Staff, svc: Svc) -> FoundRecord:
     """The full record for staff, with its claims."""
     return await svc.lostfound.staff_item(number)
 
@@ -97,20 +104,20 @@ async def item_record(number: str, _: Staff, svc: Svc) -> dict[str, Any]:
     status_code=status.HTTP_201_CREATED,
     responses=refusals(404, 409, 422, 503),
 )
-async def claim(number: str, body: ClaimRequest, who: Kiosk, svc: Svc) -> dict[str, Any]:
+async def claim(number: str, body: ClaimRequest, who: Kiosk, svc: Svc) -> Claim:
     """Claim an item: it waits for staff to verify. 409 `already_claimed`, `duplicate_claim`,
     `not_claimable`."""
     return await svc.lostfound.claim(number, body.phone, body.description, who.actor)
 
 
 @router.post("/found/{number}/collect", response_model=FoundStaff, responses=refusals(404, 409))
-async def collect(number: str, body: NoteBody, who: Staff, svc: Svc) -> dict[str, Any]:
+async def collect(number: str, body: NoteBody, who: Staff, svc: Svc) -> FoundRecord:
     """Staff took the item out of its locker into their custody."""
     return await svc.lostfound.collect(number, body.note, who.actor)
 
 
 @router.post("/found/{number}/remove", response_model=FoundStaff, responses=refusals(404, 409))
-async def remove(number: str, body: RemoveRequest, who: Staff, svc: Svc) -> dict[str, Any]:
+async def remove(number: str, body: RemoveRequest, who: Staff, svc: Svc) -> FoundRecord:
     """Staff dispose of an expired item with a reason."""
     return await svc.lostfound.remove(number, body.disposition, body.reason, who.actor)
 
@@ -126,18 +133,18 @@ async def claims(
             description="Only claims in this state; empty for all",
         ),
     ] = "pending",
-) -> list[dict[str, Any]]:
+) -> list[Claim]:
     return await svc.lostfound.claims(status or None)
 
 
 @router.post(
     "/claims/{claim_id}/approve", response_model=ApproveResponse, responses=refusals(404, 409)
 )
-async def approve(claim_id: RowId, body: NoteBody, who: Staff, svc: Svc) -> dict[str, Any]:
+async def approve(claim_id: RowId, body: NoteBody, who: Staff, svc: Svc) -> Approved:
     """Staff verified the claimant: a one-time pickup code for the locker (shown only here)."""
     return await svc.lostfound.approve(claim_id, body.note, who.actor)
 
 
 @router.post("/claims/{claim_id}/reject", response_model=ClaimView, responses=refusals(404, 409))
-async def reject(claim_id: RowId, body: ReasonBody, who: Staff, svc: Svc) -> dict[str, Any]:
+async def reject(claim_id: RowId, body: ReasonBody, who: Staff, svc: Svc) -> Claim:
     return await svc.lostfound.reject(claim_id, body.reason, who.actor)

@@ -9,62 +9,21 @@ and ends the deposit. Deposits whose code ran out are overtime and listed for st
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 from station.doors.lockers import LockerService
 from station.people.codes import CodeBook, CodeMatch
 from station.people.members import Member
 from station.refusals import Refusal, invalid_state, not_found
 from station.services.config import StorageConfig
-from station.services.flows import Flow, FlowRunner, unsettled_flows
-from station.store import Schema, Store, Tx
+from station.services.deposits.records import Deposit, DepositKind
+from station.services.deposits.steps import DepositSteps, settle_cut_deposits
+from station.services.flows import Flow, FlowRunner
+from station.services.pickup.records import PickedUp
+from station.store import Store, Tx
 
-STORAGE_SCHEMA = Schema(
-    "storage",
-    [
-        """
-        CREATE TABLE deposits (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            locker TEXT NOT NULL,
-            kind TEXT NOT NULL CHECK (kind IN ('bag', 'phone_charge')),
-            depositor TEXT NOT NULL,        -- member label or the kiosk actor (walk-in)
-            depositor_masked TEXT,
-            status TEXT NOT NULL CHECK (status IN
-                ('open', 'active', 'collected', 'cleared', 'abandoned')),
-            started_at REAL NOT NULL,
-            code_id INTEGER,
-            code_expires_at REAL,
-            overtime_logged INTEGER NOT NULL DEFAULT 0,
-            closed_at REAL,
-            closed_by TEXT,
-            note TEXT
-        );
-        CREATE INDEX deposits_locker ON deposits(locker, status);
-        """,
-    ],
-)
-
-DepositKind = Literal["bag", "phone_charge"]
 _SIZES = {"S": 0, "M": 1, "L": 2}
 _OCCUPYING = ("open", "active", "abandoned")
-
-
-def deposit_view(row: Any, now: float) -> dict[str, Any]:
-    r = dict(row)
-    return {
-        "id": r["id"],
-        "locker": r["locker"],
-        "kind": r["kind"],
-        "depositor": r["depositor_masked"] or "walk-in",
-        "status": r["status"],
-        "started_at": r["started_at"],
-        "code_expires_at": r["code_expires_at"],
-        "overtime": r["status"] == "active"
-        and r["code_expires_at"] is not None
-        and r["code_expires_at"] <= now,
-        "closed_at": r["closed_at"],
-        "note": r["note"],
-    }
 
 
 class StorageService:
@@ -126,57 +85,22 @@ class StorageService:
             locker,
             actor=member.label if member else actor,
             reason=f"deposit ({kind})",
-            steps=_DepositSteps(self),
+            steps=DepositSteps(
+                self._store,
+                self._codes,
+                kind=kind,
+                member=member,
+                code_valid_s=self._cfg.code_valid_h * 3600,
+            ),
             journal={"kind": kind},
             context={
-                "kind": kind,
-                "member": member,
                 "message_open": f"Door {locker} is open: put {what} in and close the door",
             },
             secret_keys=frozenset({"code"}),
             on_finish=on_finish,
         )
 
-    def _start(self, tx: Tx, flow: Flow) -> int:
-        member: Member | None = flow.context["member"]
-        masked = member.masked if member else None
-        return _insert_deposit(tx, flow.locker, flow.context["kind"], flow.actor, masked, flow.id)
-
-    async def _issue(self, flow: Flow) -> None:
-        deposit_id = flow.context["deposit_id"]
-        code = await self._codes.prepare()
-
-        def write(tx: Tx) -> float:
-            code_id, expires = self._codes.issue(
-                tx,
-                code,
-                purpose="deposit",
-                ref=deposit_id,
-                locker=flow.locker,
-                valid_s=self._cfg.code_valid_h * 3600,
-            )
-            tx.conn.execute(
-                "UPDATE deposits SET status = 'active', code_id = ?, code_expires_at = ?"
-                " WHERE id = ?",
-                (code_id, expires, deposit_id),
-            )
-            tx.append(
-                "deposit_code_issued",
-                actor="system",
-                locker=flow.locker,
-                payload={"deposit_id": deposit_id, "code_expires_at": expires},
-            )
-            return expires
-
-        expires = await self._store.write(write)
-        flow.result.update(
-            {"deposit_id": deposit_id, "code": code.plain, "code_expires_at": expires}
-        )
-        flow.context["message_completed"] = (
-            f"Locker {flow.locker} is closed. Your pickup code is shown on screen: write it down"
-        )
-
-    def picked_up(self, tx: Tx, match: CodeMatch, actor: str) -> dict[str, Any]:
+    def picked_up(self, tx: Tx, match: CodeMatch, actor: str) -> PickedUp:
         now = tx.now()
         tx.conn.execute(
             "UPDATE deposits SET status = 'collected', closed_at = ?, closed_by = ? WHERE id = ?",
@@ -188,20 +112,20 @@ class StorageService:
             locker=match.locker,
             payload={"deposit_id": match.ref},
         )
-        return {"kind": "deposit", "ref": match.ref}
+        return PickedUp(kind="deposit", ref=match.ref)
 
     # --- staff ---------------------------------------------------------------------------------
 
-    async def list(self, status: str | None = None) -> list[dict[str, Any]]:
+    async def list(self, status: str | None = None) -> list[Deposit]:
         sql, params = "SELECT * FROM deposits", []
         if status:
             sql += " WHERE status = ?"
             params.append(status)
         rows = await self._store.aquery(sql + " ORDER BY id DESC LIMIT 500", params)
         now = self._store.clock.wall()
-        return [deposit_view(r, now) for r in rows]
+        return [Deposit.from_row(r, now) for r in rows]
 
-    async def overtime(self) -> list[dict[str, Any]]:
+    async def overtime(self) -> list[Deposit]:
         """Deposits whose pickup code ran out, and those whose door was left open."""
         now = self._store.clock.wall()
         rows = await self._store.aquery(
@@ -209,9 +133,9 @@ class StorageService:
             " OR status = 'abandoned' ORDER BY started_at",
             (now,),
         )
-        return [deposit_view(r, now) for r in rows]
+        return [Deposit.from_row(r, now) for r in rows]
 
-    async def clear(self, deposit_id: int, reason: str, actor: str) -> dict[str, Any]:
+    async def clear(self, deposit_id: int, reason: str, actor: str) -> Deposit:
         """Staff emptied the locker (after opening it with a reason through the locker API)."""
 
         def write(tx: Tx) -> Any:
@@ -235,7 +159,7 @@ class StorageService:
             return tx.conn.execute("SELECT * FROM deposits WHERE id = ?", (deposit_id,)).fetchone()
 
         row = await self._store.write(write)
-        return deposit_view(row, self._store.clock.wall())
+        return Deposit.from_row(row, self._store.clock.wall())
 
     def sweep(self, tx: Tx) -> int:
         rows = tx.conn.execute(
@@ -254,93 +178,5 @@ class StorageService:
         return len(rows)
 
     async def start(self) -> None:
-        """Deposits whose door opened but whose flow a restart cut short are for staff: no
-        code was issued, so the depositor cannot open the locker, and staff must look in it."""
-
-        def write(tx: Tx) -> None:
-            for cut in unsettled_flows(tx, "deposit", ("deposit_started", "deposit_cancelled")):
-                if cut.door_opened:
-                    _insert_deposit(tx, cut.locker, cut.journal["kind"], cut.actor, None, cut.flow)
-                else:
-                    tx.append(
-                        "deposit_cancelled",
-                        actor="system",
-                        locker=cut.locker,
-                        payload={
-                            "kind": cut.journal["kind"],
-                            "reason": "station restarted before the door opened",
-                            "flow": cut.flow,
-                        },
-                    )
-            rows = tx.conn.execute("SELECT id, locker FROM deposits WHERE status = 'open'")
-            for deposit_id, locker in rows.fetchall():
-                tx.conn.execute(
-                    "UPDATE deposits SET status = 'abandoned', note = ? WHERE id = ?",
-                    ("station restarted before a code was issued", deposit_id),
-                )
-                tx.append(
-                    "deposit_abandoned",
-                    actor="system",
-                    locker=locker,
-                    payload={"deposit_id": deposit_id, "reason": "station restarted"},
-                )
-
-        await self._store.write(write)
-
-
-def _insert_deposit(
-    tx: Tx, locker: str, kind: str, depositor: str, masked: str | None, flow_id: str
-) -> int:
-    """A deposit begins: its door has been seen open."""
-    cur = tx.conn.execute(
-        "INSERT INTO deposits (locker, kind, depositor, depositor_masked, status, started_at)"
-        " VALUES (?, ?, ?, ?, 'open', ?)",
-        (locker, kind, depositor, masked, tx.now()),
-    )
-    deposit_id = int(cur.lastrowid or 0)
-    tx.append(
-        "deposit_started",
-        actor=depositor,
-        locker=locker,
-        payload={"deposit_id": deposit_id, "kind": kind, "flow": flow_id},
-    )
-    return deposit_id
-
-
-class _DepositSteps:
-    def __init__(self, service: StorageService) -> None:
-        self._s = service
-
-    async def opened(self, flow: Flow) -> None:
-        flow.context["deposit_id"] = await self._s._store.write(lambda tx: self._s._start(tx, flow))
-        flow.result["deposit_id"] = flow.context["deposit_id"]
-
-    async def not_opened(self, flow: Flow, why: str) -> None:
-        await self._s._store.write(
-            lambda tx: tx.append(
-                "deposit_cancelled",
-                actor=flow.actor,
-                locker=flow.locker,
-                payload={"kind": flow.context["kind"], "reason": why, "flow": flow.id},
-            )
-        )
-
-    async def closed(self, flow: Flow, runner: FlowRunner) -> None:
-        await self._s._issue(flow)
-
-    async def not_closed(self, flow: Flow) -> None:
-        deposit_id = flow.context["deposit_id"]
-
-        def write(tx: Tx) -> None:
-            tx.conn.execute(
-                "UPDATE deposits SET status = 'abandoned', note = ? WHERE id = ?",
-                ("door left open: no code issued", deposit_id),
-            )
-            tx.append(
-                "deposit_abandoned",
-                actor="system",
-                locker=flow.locker,
-                payload={"deposit_id": deposit_id, "reason": "door left open"},
-            )
-
-        await self._s._store.write(write)
+        """Settle the deposits a restart cut short (see `settle_cut_deposits`)."""
+        await self._store.write(settle_cut_deposits)

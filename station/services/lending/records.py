@@ -1,14 +1,21 @@
 """Lending's typed records: what the store rows become before they leave the service.
 
-The API's ToolView, LoanView and ApprovalView are built from these (FastAPI validates each
-record into its response model), so a field renamed here fails at the route, not on a screen.
+They are also the API's response bodies (station/api/models_services.py names them ToolView,
+LoanView and ApprovalView), so one definition serves the service, the route and OpenAPI; the
+descriptions below are what OpenAPI shows.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from station.store import record
+
+ToolStatus = Literal["available", "on_loan", "reserved", "maintenance", "missing", "retired"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,12 +30,14 @@ class Tool:
     accessories: tuple[str, ...]
     safety_notice: str
     loan_period: int
-    loan_unit: str
+    loan_unit: Literal["hours", "days"]
     staff_approval_required: bool
     locker: str | None
-    status: str
+    status: ToolStatus
     status_reason: str | None
-    borrowed_by: str | None
+    borrowed_by: Annotated[
+        str | None, Field(description="Masked phone of the borrower, if on loan")
+    ]
     due_at: float | None
 
     @classmethod
@@ -36,20 +45,11 @@ class Tool:
         """A `tools` row, joined (optionally) with its open loan's member_masked and loan_due."""
         r = dict(row)
         on_loan = bool(r.get("member_masked"))
-        return cls(
-            id=r["id"],
-            name_zh=r["name_zh"],
-            name_en=r["name_en"],
-            category=r["category"],
-            condition=r["condition"],
+        return record(
+            cls,
+            r,
             accessories=tuple(json.loads(r["accessories"])),
-            safety_notice=r["safety_notice"],
-            loan_period=r["loan_period"],
-            loan_unit=r["loan_unit"],
             staff_approval_required=bool(r["staff_approval_required"]),
-            locker=r["locker"],
-            status=r["status"],
-            status_reason=r["status_reason"],
             borrowed_by=r["member_masked"] if on_loan else None,
             due_at=r["loan_due"] if on_loan else None,
         )
@@ -76,18 +76,12 @@ class Loan:
     def from_row(cls, row: Any, now: float) -> Loan:
         """A `loans` row (optionally joined with its tool's names), seen at wall time `now`."""
         r = dict(row)
-        return cls(
-            id=r["id"],
-            tool_id=r["tool_id"],
+        return record(
+            cls,
+            r,
             tool_name_zh=r.get("name_zh"),
             tool_name_en=r.get("name_en"),
-            locker=r["locker"],
             member=r["member_masked"],
-            member_label=r["member_label"],
-            started_at=r["started_at"],
-            due_at=r["due_at"],
-            returned_at=r["returned_at"],
-            return_condition=r["return_condition"],
             overdue=r["returned_at"] is None and r["due_at"] < now,
         )
 

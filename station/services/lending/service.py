@@ -32,11 +32,10 @@ from station.services.lending.steps import (
     LoanSteps,
     ReturnSteps,
     held_loans,
-    member_by_label,
-    start_loan,
+    settle_cut_loans,
     unreserve,
 )
-from station.store import Store, Tx, first_after
+from station.store import Store, Tx
 
 _TOOL_SELECT = (
     "SELECT tools.*, loans.member_masked, loans.due_at AS loan_due FROM tools"
@@ -64,56 +63,8 @@ class LendingService:
         return self._store.clock.wall()
 
     async def start(self) -> None:
-        """Settle loans a restart cut short, by what their door did before and during it.
-
-        A door seen open after the loan's unlock means the member took the tool: the loan
-        starts. An unlock whose door was never seen open may or may not have let the tool out,
-        so the tool waits in maintenance until staff look in the locker. A reservation whose
-        door was never unlocked is simply undone.
-        """
-        await self._store.write(self._settle_reservations)
-
-    def _settle_reservations(self, tx: Tx) -> None:
-        rows = tx.conn.execute("SELECT * FROM tools WHERE status = 'reserved'").fetchall()
-        for tool in rows:
-            tool_id, locker = tool["id"], tool["locker"]
-            request = tx.conn.execute(
-                "SELECT seq, actor, payload FROM events WHERE type = 'loan_requested'"
-                " AND locker = ? ORDER BY seq DESC LIMIT 1",
-                (locker,),
-            ).fetchone()
-            unlock = first_after(tx.conn, "door_unlocked", locker, request["seq"] if request else 0)
-            opened = unlock is not None and first_after(tx.conn, "door_opened", locker, unlock)
-            member = member_by_label(tx, request["actor"]) if request else None
-            if opened and member is not None:
-                start_loan(
-                    tx,
-                    tool_id=tool_id,
-                    locker=locker,
-                    member=member,
-                    period_s=period_s(tool["loan_period"], tool["loan_unit"]),
-                    approval_id=json.loads(request["payload"]).get("approval_id"),
-                    payload={"recovered": "the door opened before the station restarted"},
-                )
-            elif unlock is not None:
-                who = request["actor"] if request else "a member"
-                why = (
-                    f"the station restarted after door {locker} was unlocked for a loan to "
-                    f"{who}: check whether the tool is in the locker"
-                )
-                tx.conn.execute(
-                    "UPDATE tools SET status = 'maintenance', status_reason = ?, updated_at = ?"
-                    " WHERE id = ?",
-                    (why, tx.now(), tool_id),
-                )
-                tx.append(
-                    "loan_cancelled",
-                    actor="system",
-                    locker=locker,
-                    payload={"tool_id": tool_id, "reason": why, "tool_status": "maintenance"},
-                )
-            else:
-                unreserve(tx, tool_id, locker, "system", "station restarted during the flow")
+        """Settle the loans a restart cut short (see `settle_cut_loans`)."""
+        await self._store.write(settle_cut_loans)
 
     # --- catalogue -----------------------------------------------------------------------------
 
@@ -486,6 +437,7 @@ class LendingService:
                 actor=member.label,
                 reason=f"loan of tool {tool_id}",
                 steps=steps,
+                journal={"tool_id": tool_id, "approval_id": approval},
                 context={
                     "message_open": f"Door {locker} is open: take the {tool.name_en} and close "
                     "the door"

@@ -10,9 +10,9 @@ from dataclasses import asdict
 from typing import Any
 
 from station.people.members import Member
-from station.services.flows import Flow, FlowRunner
+from station.services.flows import Flow, FlowRunner, unsettled_flows
 from station.services.lending.records import Loan, LoanStarted
-from station.services.lending.rules import CONDITIONS, return_report, unverified
+from station.services.lending.rules import CONDITIONS, period_s, return_report, unverified
 from station.store import Store, Tx
 
 
@@ -64,8 +64,12 @@ def held_loans(tx: Tx, member_id: str) -> int:
     return int(row[0])
 
 
-def unreserve(tx: Tx, tool_id: str, locker: str, actor: str, why: str) -> None:
-    """A reservation whose door never let the tool out is undone: the tool is available."""
+def unreserve(
+    tx: Tx, tool_id: str, locker: str, actor: str, why: str, flow: str | None = None
+) -> None:
+    """A reservation whose door never let the tool out is undone: the tool is available.
+
+    `flow` names the loan flow this settles in the journal (None: no flow had begun)."""
     tx.conn.execute(
         "UPDATE tools SET status = 'available', status_reason = NULL, updated_at = ?"
         " WHERE id = ? AND status = 'reserved'",
@@ -75,7 +79,7 @@ def unreserve(tx: Tx, tool_id: str, locker: str, actor: str, why: str) -> None:
         "loan_cancelled",
         actor=actor,
         locker=locker,
-        payload={"tool_id": tool_id, "reason": why},
+        payload={"tool_id": tool_id, "reason": why, **({"flow": flow} if flow else {})},
     )
 
 
@@ -86,6 +90,66 @@ def member_by_label(tx: Tx, label: str) -> Member | None:
         "SELECT * FROM members WHERE substr(id, 1, 8) = ? AND last4 = ?", (head, last4)
     ).fetchall()
     return Member.from_row(rows[0]) if len(rows) == 1 else None
+
+
+def settle_cut_loans(tx: Tx) -> None:
+    """Settle loans a restart cut short, by what their door did before and during it.
+
+    The flow journal (`flow_started`) names each loan flow with no `loan_started` or
+    `loan_cancelled` of its own. A door seen open after the loan's unlock means the member
+    took the tool: the loan starts. An unlock whose door was never seen open may or may not
+    have let the tool out, so the tool waits in maintenance until staff look in the locker.
+    A flow cut before its unlock, or a reservation whose flow never began, is simply undone.
+    """
+    for cut in unsettled_flows(tx, "loan", ("loan_started", "loan_cancelled")):
+        tool = tx.conn.execute(
+            "SELECT * FROM tools WHERE id = ? AND status = 'reserved'", (cut.journal["tool_id"],)
+        ).fetchone()
+        if tool is None:
+            continue
+        tool_id, locker = tool["id"], cut.locker
+        member = member_by_label(tx, cut.actor)
+        if cut.door_unlocked and cut.door_opened and member is not None:
+            start_loan(
+                tx,
+                tool_id=tool_id,
+                locker=locker,
+                member=member,
+                period_s=period_s(tool["loan_period"], tool["loan_unit"]),
+                approval_id=cut.journal.get("approval_id"),
+                payload={
+                    "recovered": "the door opened before the station restarted",
+                    "flow": cut.flow,
+                },
+            )
+        elif cut.door_unlocked:
+            why = (
+                f"the station restarted after door {locker} was unlocked for a loan to "
+                f"{cut.actor}: check whether the tool is in the locker"
+            )
+            tx.conn.execute(
+                "UPDATE tools SET status = 'maintenance', status_reason = ?, updated_at = ?"
+                " WHERE id = ?",
+                (why, tx.now(), tool_id),
+            )
+            tx.append(
+                "loan_cancelled",
+                actor="system",
+                locker=locker,
+                payload={
+                    "tool_id": tool_id,
+                    "reason": why,
+                    "tool_status": "maintenance",
+                    "flow": cut.flow,
+                },
+            )
+        else:
+            unreserve(tx, tool_id, locker, "system", "station restarted during the flow", cut.flow)
+    # reserved, but the power went before the flow's journal entry: its door never unlocked
+    for tool_id, locker in tx.conn.execute(
+        "SELECT id, locker FROM tools WHERE status = 'reserved'"
+    ).fetchall():
+        unreserve(tx, tool_id, locker, "system", "station restarted during the flow")
 
 
 class LoanSteps:
@@ -122,7 +186,9 @@ class LoanSteps:
 
     async def not_opened(self, flow: Flow, why: str) -> None:
         await self._store.write(
-            lambda tx: unreserve(tx, self._tool_id, flow.locker, self._member.label, why)
+            lambda tx: unreserve(
+                tx, self._tool_id, flow.locker, self._member.label, why, flow=flow.id
+            )
         )
 
     async def closed(self, flow: Flow, runner: FlowRunner) -> None:

@@ -11,7 +11,7 @@ after the retention period and staff remove them with a disposition.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 from station.doors.lockers import LockerService
 from station.people.codes import CodeBook, CodeMatch
@@ -19,118 +19,24 @@ from station.people.phone import PhoneId
 from station.people.throttle import GuessThrottle
 from station.refusals import Refusal, invalid, invalid_state, not_found
 from station.services.config import LostFoundConfig
-from station.services.flows import Flow, FlowRunner, unsettled_flows
-from station.store import Schema, Store, Tx
-
-LOSTFOUND_SCHEMA = Schema(
-    "lostfound",
-    [
-        """
-        CREATE TABLE found_items (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            number TEXT NOT NULL UNIQUE,
-            category TEXT NOT NULL,
-            colour TEXT NOT NULL,
-            place TEXT NOT NULL,
-            description TEXT NOT NULL DEFAULT '',
-            valuable INTEGER NOT NULL,
-            finder_id TEXT,                 -- keyed phone hash, for thanks; never shown
-            finder_label TEXT,
-            finder_masked TEXT,
-            locker TEXT,
-            in_locker INTEGER NOT NULL DEFAULT 1,
-            status TEXT NOT NULL CHECK (status IN
-                ('held', 'awaiting_pickup', 'with_staff', 'claimed', 'expired', 'removed')),
-            found_at REAL NOT NULL,
-            collect_by REAL,
-            expires_at REAL NOT NULL,
-            collected_by TEXT,
-            disposition TEXT,
-            disposition_reason TEXT,
-            closed_at REAL
-        );
-        CREATE INDEX found_items_locker ON found_items(locker) WHERE in_locker = 1;
-
-        CREATE TABLE claims (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            item_id INTEGER NOT NULL REFERENCES found_items(id),
-            claimant_id TEXT NOT NULL,
-            claimant_label TEXT NOT NULL,
-            claimant_masked TEXT NOT NULL,
-            description TEXT NOT NULL,
-            status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'picked_up')),
-            created_at REAL NOT NULL,
-            decided_at REAL,
-            decided_by TEXT,
-            reason TEXT,
-            code_id INTEGER
-        );
-        CREATE INDEX claims_item ON claims(item_id);
-        """,
-    ],
+from station.services.flows import Flow, FlowRunner
+from station.services.lostfound.records import (
+    CATEGORIES,
+    Approved,
+    Category,
+    Claim,
+    Disposition,
+    FoundItem,
+    FoundRecord,
+    HandInItem,
+    Options,
 )
+from station.services.lostfound.steps import HandInSteps, settle_cut_handins
+from station.services.pickup.records import PickedUp
+from station.store import Store, Tx
 
-CATEGORIES: dict[str, tuple[str, str, bool]] = {
-    "documents": ("证件", "Documents", True),
-    "keys": ("钥匙", "Keys", False),
-    "electronics": ("手机/电子", "Phones and electronics", True),
-    "wallets": ("钱包", "Wallets", True),
-    "umbrellas": ("雨伞", "Umbrellas", False),
-    "clothing": ("衣物", "Clothing", False),
-    "other": ("其他", "Other", False),
-}
-"""code: (Chinese, English, valuable). Valuables go to staff within `valuables_collect_h`."""
-
-Disposition = Literal["police", "donated", "discarded"]
 CLAIMABLE = ("held", "with_staff")
 _OCCUPYING = ("held", "awaiting_pickup", "expired")
-
-
-def public_view(row: Any) -> dict[str, Any]:
-    """What anyone at the screen may see: never the finder."""
-    r = dict(row)
-    zh, en, _ = CATEGORIES.get(r["category"], (r["category"], r["category"], False))
-    return {
-        "number": r["number"],
-        "category": r["category"],
-        "category_zh": zh,
-        "category_en": en,
-        "colour": r["colour"],
-        "place": r["place"],
-        "description": r["description"],
-        "found_at": r["found_at"],
-        "status": r["status"],
-    }
-
-
-def staff_view(row: Any, claims: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    r = dict(row)
-    return {
-        **public_view(r),
-        "locker": r["locker"] if r["in_locker"] else None,
-        "valuable": bool(r["valuable"]),
-        "collect_by": r["collect_by"],
-        "finder": r["finder_masked"],
-        "expires_at": r["expires_at"],
-        "disposition": r["disposition"],
-        "disposition_reason": r["disposition_reason"],
-        "claims": claims or [],
-    }
-
-
-def claim_view(row: Any, number: str | None = None) -> dict[str, Any]:
-    r = dict(row)
-    return {
-        "id": r["id"],
-        "item": number or r.get("number"),
-        "claimant": r["claimant_masked"],
-        "description": r["description"],
-        "status": r["status"],
-        "created_at": r["created_at"],
-        "decided_at": r["decided_at"],
-        "decided_by": r["decided_by"],
-        "reason": r["reason"],
-    }
 
 
 class LostFoundService:
@@ -152,14 +58,13 @@ class LostFoundService:
         self._codes = codes
         self._phone_id = phone_id
 
-    def options(self) -> dict[str, Any]:
-        return {
-            "categories": [
-                {"code": code, "zh": zh, "en": en, "valuable": valuable}
-                for code, (zh, en, valuable) in CATEGORIES.items()
-            ],
-            "places": list(self._cfg.places),
-        }
+    def options(self) -> Options:
+        return Options(
+            categories=tuple(
+                Category(code, zh, en, valuable) for code, (zh, en, valuable) in CATEGORIES.items()
+            ),
+            places=tuple(self._cfg.places),
+        )
 
     # --- hand-in -------------------------------------------------------------------------------
 
@@ -199,92 +104,35 @@ class LostFoundService:
             raise invalid("category", f"unknown category; use one of {', '.join(CATEGORIES)}")
         finder = self._phone_id(finder_phone) if finder_phone else None
         locker = await self._free_locker()
-        item = {
-            "category": category,
-            "colour": colour.strip(),
-            "place": place.strip(),
-            "description": description.strip(),
-            "finder": finder,
-        }
+        item = HandInItem(
+            category=category,
+            colour=colour.strip(),
+            place=place.strip(),
+            description=description.strip(),
+            finder=finder,
+        )
         return self._flows.start(
             "handin",
             locker,
             actor=actor,
             reason=f"hand-in of a found item ({category})",
-            steps=_HandInSteps(self),
-            journal={k: item[k] for k in ("category", "colour", "place")}
-            | {"finder": finder.label if finder else None},
+            steps=HandInSteps(self._store, self._cfg, item),
+            journal={
+                "category": item.category,
+                "colour": item.colour,
+                "place": item.place,
+                "finder": finder.label if finder else None,
+            },
             context={
-                "item": item,
                 "message_open": f"Door {locker} is open: put the item in and close the door",
             },
         )
-
-    def _register(self, tx: Tx, flow: Flow) -> dict[str, Any]:
-        return self._insert_item(tx, flow.context["item"], flow.actor, flow.locker, flow.id)
-
-    def _insert_item(
-        self,
-        tx: Tx,
-        item: dict[str, Any],
-        actor: str,
-        locker: str,
-        flow_id: str,
-        recovered: bool = False,
-    ) -> dict[str, Any]:
-        finder: PhoneId | None = item["finder"]
-        now = tx.now()
-        valuable = CATEGORIES[item["category"]][2]
-        (next_id,) = tx.conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM found_items").fetchone()
-        number = f"F{next_id:04d}"
-        tx.conn.execute(
-            "INSERT INTO found_items (id, number, category, colour, place, description, valuable,"
-            " finder_id, finder_label, finder_masked, locker, in_locker, status, found_at,"
-            " collect_by, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'held', ?, ?, ?)",
-            (
-                next_id,
-                number,
-                item["category"],
-                item["colour"],
-                item["place"],
-                item["description"],
-                int(valuable),
-                finder.hash if finder else None,
-                finder.label if finder else None,
-                finder.masked if finder else None,
-                locker,
-                now,
-                now + self._cfg.valuables_collect_h * 3600 if valuable else None,
-                now + self._cfg.retention_days * 86_400,
-            ),
-        )
-        tx.append(
-            "found_item_registered",
-            actor=actor,
-            locker=locker,
-            payload={
-                "number": number,
-                "category": item["category"],
-                "colour": item["colour"],
-                "place": item["place"],
-                "valuable": valuable,
-                "finder": finder.label if finder else None,
-                "flow": flow_id,
-                **({"recovered": True} if recovered else {}),
-            },
-        )
-        return {
-            "number": number,
-            "locker": locker,
-            "category": item["category"],
-            "valuable": valuable,
-        }
 
     # --- browsing ------------------------------------------------------------------------------
 
     async def browse(
         self, category: str | None = None, since: float | None = None, until: float | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[FoundItem]:
         sql = "SELECT * FROM found_items WHERE status IN ('held', 'with_staff')"
         params: list[Any] = []
         if category:
@@ -297,30 +145,30 @@ class LostFoundService:
             sql += " AND found_at < ?"
             params.append(until)
         rows = await self._store.aquery(sql + " ORDER BY found_at DESC LIMIT 500", params)
-        return [public_view(r) for r in rows]
+        return [FoundItem.from_row(r) for r in rows]
 
-    async def _item(self, number: str) -> dict[str, Any]:
+    async def _item(self, number: str) -> Any:
         rows = await self._store.aquery("SELECT * FROM found_items WHERE number = ?", (number,))
         if not rows:
             raise not_found(f"found item {number!r}")
         return rows[0]
 
-    async def public_item(self, number: str) -> dict[str, Any]:
-        return public_view(await self._item(number))
+    async def public_item(self, number: str) -> FoundItem:
+        return FoundItem.from_row(await self._item(number))
 
-    async def staff_item(self, number: str) -> dict[str, Any]:
+    async def staff_item(self, number: str) -> FoundRecord:
         item = await self._item(number)
         claims = await self._store.aquery(
             "SELECT * FROM claims WHERE item_id = ? ORDER BY id", (item["id"],)
         )
-        return staff_view(item, [claim_view(c, number) for c in claims])
+        return FoundRecord.from_row(item, [Claim.from_row(c, number) for c in claims])
 
     # --- claims --------------------------------------------------------------------------------
 
-    async def claim(self, number: str, phone: str, description: str, actor: str) -> dict[str, Any]:
+    async def claim(self, number: str, phone: str, description: str, actor: str) -> Claim:
         claimant = self._phone_id(phone)
 
-        def write(tx: Tx) -> dict[str, Any]:
+        def write(tx: Tx) -> Claim:
             item = tx.conn.execute(
                 "SELECT * FROM found_items WHERE number = ?", (number,)
             ).fetchone()
@@ -362,12 +210,12 @@ class LostFoundService:
                 payload={"claim_id": claim_id, "number": number, "via": actor},
             )
             row = tx.conn.execute("SELECT * FROM claims WHERE id = ?", (claim_id,)).fetchone()
-            return claim_view(row, number)
+            return Claim.from_row(row, number)
 
         async with self._claims_budget.guard():
             return await self._store.write(write)
 
-    async def claims(self, status: str | None = "pending") -> list[dict[str, Any]]:
+    async def claims(self, status: str | None = "pending") -> list[Claim]:
         sql = (
             "SELECT claims.*, found_items.number FROM claims"
             " JOIN found_items ON item_id = found_items.id"
@@ -377,14 +225,14 @@ class LostFoundService:
             sql += " WHERE claims.status = ?"
             params.append(status)
         rows = await self._store.aquery(sql + " ORDER BY claims.id", params)
-        return [claim_view(r) for r in rows]
+        return [Claim.from_row(r) for r in rows]
 
-    async def approve(self, claim_id: int, note: str, actor: str) -> dict[str, Any]:
+    async def approve(self, claim_id: int, note: str, actor: str) -> Approved:
         """Staff checked the claimant: a pickup code for the locker, or a hand-over in person."""
         code = await self._codes.prepare()
         valid_s = self._cfg.claim_code_valid_h * 3600
 
-        def write(tx: Tx) -> dict[str, Any]:
+        def write(tx: Tx) -> Approved:
             claim, item = _claim_and_item(tx, claim_id)
             if claim["status"] != "pending":
                 raise invalid_state(f"claim {claim_id} is {claim['status']}, not pending")
@@ -414,7 +262,9 @@ class LostFoundService:
                         "reason": "another claim was approved",
                     },
                 )
-            result: dict[str, Any] = {"code": None, "locker": None, "code_expires_at": None}
+            code_plain: str | None = None
+            code_locker: str | None = None
+            code_expires: float | None = None
             if item["in_locker"]:
                 code_id, expires = self._codes.issue(
                     tx, code, purpose="claim", ref=claim_id, locker=item["locker"], valid_s=valid_s
@@ -427,7 +277,7 @@ class LostFoundService:
                 tx.conn.execute(
                     "UPDATE found_items SET status = 'awaiting_pickup' WHERE id = ?", (item["id"],)
                 )
-                result = {"code": code.plain, "locker": item["locker"], "code_expires_at": expires}
+                code_plain, code_locker, code_expires = code.plain, item["locker"], expires
                 tx.append(
                     "claim_approved",
                     actor=actor,
@@ -462,12 +312,17 @@ class LostFoundService:
                     },
                 )
             row = tx.conn.execute("SELECT * FROM claims WHERE id = ?", (claim_id,)).fetchone()
-            return {"claim": claim_view(row, item["number"]), **result}
+            return Approved(
+                claim=Claim.from_row(row, item["number"]),
+                code=code_plain,
+                locker=code_locker,
+                code_expires_at=code_expires,
+            )
 
         return await self._store.write(write)
 
-    async def reject(self, claim_id: int, reason: str, actor: str) -> dict[str, Any]:
-        def write(tx: Tx) -> dict[str, Any]:
+    async def reject(self, claim_id: int, reason: str, actor: str) -> Claim:
+        def write(tx: Tx) -> Claim:
             claim, item = _claim_and_item(tx, claim_id)
             if claim["status"] != "pending":
                 raise invalid_state(f"claim {claim_id} is {claim['status']}, not pending")
@@ -482,11 +337,11 @@ class LostFoundService:
                 payload={"claim_id": claim_id, "number": item["number"], "reason": reason},
             )
             row = tx.conn.execute("SELECT * FROM claims WHERE id = ?", (claim_id,)).fetchone()
-            return claim_view(row, item["number"])
+            return Claim.from_row(row, item["number"])
 
         return await self._store.write(write)
 
-    def picked_up(self, tx: Tx, match: CodeMatch, actor: str) -> dict[str, Any]:
+    def picked_up(self, tx: Tx, match: CodeMatch, actor: str) -> PickedUp:
         """The claimant's code opened the door: the case is closed."""
         claim, item = _claim_and_item(tx, match.ref)
         now = tx.now()
@@ -501,24 +356,24 @@ class LostFoundService:
             locker=match.locker,
             payload={"claim_id": match.ref, "number": item["number"], "via": actor},
         )
-        return {"kind": "claim", "ref": match.ref, "number": item["number"]}
+        return PickedUp(kind="claim", ref=match.ref, number=item["number"])
 
     # --- staff ---------------------------------------------------------------------------------
 
-    async def valuables(self) -> list[dict[str, Any]]:
+    async def valuables(self) -> list[FoundRecord]:
         rows = await self._store.aquery(
             "SELECT * FROM found_items WHERE valuable = 1 AND in_locker = 1"
             " AND status IN ('held', 'expired') ORDER BY collect_by"
         )
-        return [staff_view(r) for r in rows]
+        return [FoundRecord.from_row(r) for r in rows]
 
-    async def expired(self) -> list[dict[str, Any]]:
+    async def expired(self) -> list[FoundRecord]:
         rows = await self._store.aquery(
             "SELECT * FROM found_items WHERE status = 'expired' ORDER BY expires_at"
         )
-        return [staff_view(r) for r in rows]
+        return [FoundRecord.from_row(r) for r in rows]
 
-    async def collect(self, number: str, note: str, actor: str) -> dict[str, Any]:
+    async def collect(self, number: str, note: str, actor: str) -> FoundRecord:
         """Staff took an item out of its locker into their custody (valuables, within a day)."""
 
         def write(tx: Tx) -> None:
@@ -546,7 +401,7 @@ class LostFoundService:
 
     async def remove(
         self, number: str, disposition: Disposition, reason: str, actor: str
-    ) -> dict[str, Any]:
+    ) -> FoundRecord:
         """Staff dispose of an expired item: handed to police, donated or discarded."""
 
         def write(tx: Tx) -> None:
@@ -581,36 +436,8 @@ class LostFoundService:
         return await self.staff_item(number)
 
     async def start(self) -> None:
-        """Hand-ins a restart cut short: a door seen open means an item went in, so it is
-        registered from what the flow logged (description and finder contact are not logged,
-        so staff fill them in); a door never seen open means nothing was handed in."""
-        await self._store.write(self._settle_handins)
-
-    def _settle_handins(self, tx: Tx) -> None:
-        for cut in unsettled_flows(
-            tx, "handin", ("found_item_registered", "found_handin_cancelled")
-        ):
-            j = cut.journal
-            if cut.door_opened:
-                item = {
-                    "category": j["category"],
-                    "colour": j["colour"],
-                    "place": j["place"],
-                    "description": "",
-                    "finder": None,
-                }
-                self._insert_item(tx, item, cut.actor, cut.locker, cut.flow, recovered=True)
-            else:
-                tx.append(
-                    "found_handin_cancelled",
-                    actor="system",
-                    locker=cut.locker,
-                    payload={
-                        "category": j["category"],
-                        "reason": "station restarted before the door opened",
-                        "flow": cut.flow,
-                    },
-                )
+        """Settle the hand-ins a restart cut short (see `settle_cut_handins`)."""
+        await self._store.write(lambda tx: settle_cut_handins(tx, self._cfg))
 
     def sweep(self, tx: Tx) -> int:
         """Items past the retention period become `expired`, listed for staff."""
@@ -636,45 +463,3 @@ def _claim_and_item(tx: Tx, claim_id: int) -> tuple[Any, Any]:
         raise not_found(f"claim {claim_id}")
     item = tx.conn.execute("SELECT * FROM found_items WHERE id = ?", (claim["item_id"],)).fetchone()
     return claim, item
-
-
-class _HandInSteps:
-    def __init__(self, service: LostFoundService) -> None:
-        self._s = service
-
-    async def opened(self, flow: Flow) -> None:
-        # Registered as soon as the door opens, not when it shuts: if the station restarts in
-        # between, the item in the locker still has its record.
-        flow.result.update(await self._s._store.write(lambda tx: self._s._register(tx, flow)))
-
-    async def not_opened(self, flow: Flow, why: str) -> None:
-        await self._s._store.write(
-            lambda tx: tx.append(
-                "found_handin_cancelled",
-                actor=flow.actor,
-                locker=flow.locker,
-                payload={
-                    "category": flow.context["item"]["category"],
-                    "reason": why,
-                    "flow": flow.id,
-                },
-            )
-        )
-
-    async def closed(self, flow: Flow, runner: FlowRunner) -> None:
-        flow.context["message_completed"] = (
-            f"Thank you! Item {flow.result['number']} is registered in locker {flow.locker}"
-        )
-
-    async def not_closed(self, flow: Flow) -> None:
-        await self._s._store.write(
-            lambda tx: tx.append(
-                "found_handin_abandoned",
-                actor="system",
-                locker=flow.locker,
-                payload={
-                    "category": flow.context["item"]["category"],
-                    "number": flow.result["number"],
-                },
-            )
-        )

@@ -7,17 +7,18 @@ door opens as a flow; the code is used up only once the door is seen open.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from station.doors.lockers import LockerService
 from station.people.codes import CodeBook, CodeMatch
 from station.refusals import Refusal
 from station.services.flows import Flow, FlowRunner
+from station.services.pickup.records import PickedUp
 from station.store import Store, Tx
 
 
 class PickupHandler(Protocol):
-    def picked_up(self, tx: Tx, match: CodeMatch, actor: str) -> dict[str, Any]:
+    def picked_up(self, tx: Tx, match: CodeMatch, actor: str) -> PickedUp:
         """Close the deposit or claim inside the transaction that uses the code."""
         ...
 
@@ -58,29 +59,33 @@ class PickupService:
             locker,
             actor=actor,
             reason=f"pickup with code ({match.purpose} {match.ref})",
-            steps=_PickupSteps(self, match),
+            steps=PickupSteps(self._store, self._codes, self._handlers[match.purpose], match),
             context={
                 "message_open": f"Door {locker} is open: take your things and close the door",
             },
         )
 
 
-class _PickupSteps:
-    def __init__(self, service: PickupService, match: CodeMatch) -> None:
-        self._s = service
+class PickupSteps:
+    """The code is used up, and what it opened closed, once the door is seen open."""
+
+    def __init__(
+        self, store: Store, codes: CodeBook, handler: PickupHandler, match: CodeMatch
+    ) -> None:
+        self._store = store
+        self._codes = codes
+        self._handler = handler
         self._match = match
 
     async def opened(self, flow: Flow) -> None:
-        handler = self._s._handlers[self._match.purpose]
+        def write(tx: Tx) -> PickedUp:
+            self._codes.use(tx, self._match.id)
+            return self._handler.picked_up(tx, self._match, flow.actor)
 
-        def write(tx: Tx) -> dict[str, Any]:
-            self._s._codes.use(tx, self._match.id)
-            return handler.picked_up(tx, self._match, flow.actor)
-
-        flow.result.update(await self._s._store.write(write))
+        flow.result.update((await self._store.write(write)).result())
 
     async def not_opened(self, flow: Flow, why: str) -> None:
-        await self._s._store.write(
+        await self._store.write(
             lambda tx: tx.append(
                 "pickup_cancelled",
                 actor=flow.actor,

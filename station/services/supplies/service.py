@@ -13,39 +13,8 @@ from typing import Any
 from station.alarms import AlarmService
 from station.refusals import not_found
 from station.services.config import SupplyConfig
-from station.store import Schema, Store, Tx
-
-SUPPLIES_SCHEMA = Schema(
-    "supplies",
-    [
-        """
-        CREATE TABLE supplies (
-            id TEXT PRIMARY KEY,
-            name TEXT NOT NULL,
-            name_en TEXT NOT NULL,
-            unit TEXT NOT NULL,
-            threshold INTEGER NOT NULL,
-            count INTEGER,                  -- NULL until staff first count it
-            counted_at REAL,
-            updated_at REAL NOT NULL
-        );
-        """,
-    ],
-)
-
-
-def supply_view(row: Any) -> dict[str, Any]:
-    r = dict(row)
-    return {
-        "id": r["id"],
-        "name": r["name"],
-        "name_en": r["name_en"],
-        "unit": r["unit"],
-        "count": r["count"],
-        "threshold": r["threshold"],
-        "low": r["count"] is not None and r["count"] <= r["threshold"],
-        "counted_at": r["counted_at"],
-    }
+from station.services.supplies.records import Supply
+from station.store import Store, Tx
 
 
 class SupplyService:
@@ -94,10 +63,10 @@ class SupplyService:
         else:
             self._alarms.clear_alarm(tx, "low_stock", supply_id, "restocked")
 
-    async def list(self) -> list[dict[str, Any]]:
+    async def list(self) -> list[Supply]:
         order = {s.id: i for i, s in enumerate(self._config)}
         rows = await self._store.aquery("SELECT * FROM supplies")
-        return sorted((supply_view(r) for r in rows), key=lambda v: order.get(v["id"], 1_000))
+        return sorted((Supply.from_row(r) for r in rows), key=lambda v: order.get(v.id, 1_000))
 
     async def _change(
         self,
@@ -108,7 +77,7 @@ class SupplyService:
         *,
         added: int | None = None,
         count: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Supply:
         def write(tx: Tx) -> Any:
             row = tx.conn.execute("SELECT * FROM supplies WHERE id = ?", (supply_id,)).fetchone()
             if row is None:
@@ -127,10 +96,10 @@ class SupplyService:
             self._evaluate(tx, supply_id)
             return tx.conn.execute("SELECT * FROM supplies WHERE id = ?", (supply_id,)).fetchone()
 
-        return supply_view(await self._store.write(write))
+        return Supply.from_row(await self._store.write(write))
 
-    async def restock(self, supply_id: str, added: int, note: str, actor: str) -> dict[str, Any]:
+    async def restock(self, supply_id: str, added: int, note: str, actor: str) -> Supply:
         return await self._change(supply_id, actor, "supply_restocked", note, added=added)
 
-    async def count(self, supply_id: str, count: int, note: str, actor: str) -> dict[str, Any]:
+    async def count(self, supply_id: str, count: int, note: str, actor: str) -> Supply:
         return await self._change(supply_id, actor, "supply_counted", note, count=count)

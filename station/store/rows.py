@@ -1,0 +1,20 @@
+"""Rows into typed records: one way for every service, so no record spells out its columns.
+
+A record whose fields are named like its table's columns is built with `record(cls, row)`;
+the fields that are computed (a flag from two columns, a masked number, JSON decoded) are
+given as keywords and the rest are taken from the row by name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def record(cls: type[T], row: Any, **given: Any) -> T:
+    """`cls` (a dataclass) from `row` (a mapping or sqlite3.Row), with `given` overriding."""
+    r = dict(row)
+    names = (f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    return cls(**{n: r[n] for n in names if n not in given}, **given)
