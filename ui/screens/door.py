@@ -46,6 +46,7 @@ class FlowScreen(KioskScreen):
         self.flow = dict(flow)
         self.subject = subject
         self._drawing = asyncio.Lock()
+        self._secret_asked = False
 
     @property
     def state(self) -> str:
@@ -91,6 +92,22 @@ class FlowScreen(KioskScreen):
     def _follow(self) -> None:
         if self.state not in TERMINAL and self.state != "awaiting_answer":
             self.run_worker(self._poll, group="follow", exclusive=True)
+        elif self.state == "completed":
+            self.run_worker(self._fetch_secret, group="secret", exclusive=True)
+
+    async def _fetch_secret(self) -> None:
+        """The stream may tell of the end first, without the flow's secret result (a pickup
+        code), which the daemon gives once, to this screen's key: ask for it."""
+        if not self.flow.get("key") or self._secret_asked:
+            return
+        self._secret_asked = True
+        try:
+            flow = await self.kiosk.api(
+                self.kiosk.client.flow(str(self.flow["id"]), key=self.flow.get("key"))
+            )
+        except (DaemonUnreachable, ApiError):
+            return
+        self._apply(flow)
 
     async def _poll(self) -> None:
         flow_id = str(self.flow["id"])
@@ -107,6 +124,8 @@ class FlowScreen(KioskScreen):
                 self.app.push_screen(ErrorScreen(refusal(exc, self.kiosk.info.help_phone)))
                 return
             self._apply(flow)
+        if self.state == "completed":
+            await self._fetch_secret()
 
     def on_flow_update(self, message: FlowUpdate) -> None:
         if message.flow.get("id") == self.flow.get("id"):
@@ -118,9 +137,12 @@ class FlowScreen(KioskScreen):
         to it."""
         before, before_result = self.state, self.flow.get("result") or {}
         result = {**before_result, **(flow.get("result") or {})}
-        self.flow = {**self.flow, **flow, "result": result}
+        # The key came with the POST only: later views (null there) must not drop it.
+        self.flow = {**self.flow, **flow, "result": result, "key": self.flow.get("key")}
         if self.state != before or (self.state == "completed" and result != before_result):
             self._show()
+        if self.state == "completed" and before != "completed" and not self._secret_asked:
+            self.run_worker(self._fetch_secret, group="secret", exclusive=True)
 
     def on_live_event(self, message: LiveEvent) -> None:
         if message.locker == self.locker and message.type.startswith("door_"):
