@@ -29,6 +29,7 @@ from central.settings import CentralSettings
 from central.storage.base import EventQuery, SeqConflict, Storage, TokenRecord
 from wire.batch import IngestBatch, StationId
 from wire.event import NUL_REFUSED, SEQ_MAX, IncomingEvent, has_nul
+from wire.headers import NoStore
 
 log = logging.getLogger("central.api")
 
@@ -48,6 +49,7 @@ def create_app(
         title="共享益站 central", version="1", openapi_url=None, docs_url=None, redoc_url=None
     )
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(NoStore, prefixes=("/api/",))
     app.state.storage = storage
     app.state.settings = settings
     fleet = Fleet(storage, settings, clock)

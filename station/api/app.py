@@ -18,6 +18,7 @@ from station.api.routes import ROUTERS
 from station.api.routes.core import Reader
 from station.api.text import unstorable
 from station.runtime import Station
+from wire.headers import NoStore
 
 
 class BodyLimit:
@@ -142,6 +143,7 @@ def create_app(station: Station) -> FastAPI:
 
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=station.config.api.max_body_bytes)
+    app.add_middleware(NoStore)
     return app
 
 

@@ -182,3 +182,22 @@ def test_a_gzip_bomb_and_an_oversized_event_cost_central_little(central: LiveCen
         first = office.get("/api/v1/events", params={"station": "S001"}).json()["events"][0]
     assert len(json.dumps(first)) < 10_000  # what central keeps of it is bounded
     record("attacks_refused", 2)
+
+
+# --- 12: the dashboard cannot be framed; API answers are not cached ---------------------
+
+
+def test_dashboard_pages_forbid_framing_and_api_answers_are_not_cached(
+    central: LiveCentral,
+) -> None:
+    with httpx.Client(base_url=central.url) as anonymous:
+        for page in ("/dashboard", "/dashboard/reports"):
+            r = anonymous.get(page)
+            assert r.status_code == 200, page
+            csp = r.headers["content-security-policy"]
+            assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+            assert r.headers["x-frame-options"] == "DENY"
+    with client(central, central.office_token) as office:
+        for path in ("/api/v1/events", "/api/v1/stations", "/api/v1/fleet/alarms"):
+            r = office.get(path)
+            assert r.status_code == 200 and r.headers["cache-control"] == "no-store", path

@@ -14,8 +14,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+import tomli_w
 import websockets
 
+from launcher.main import main
+from station.config import ConfigError, load_config
+from station.ops.config_audit import secret_problems
+from station.ops.doctor import check_secrets
 from station.people.from_central import apply_people
 from tests.reliability.report import record
 from tests.simstation import TOKENS
@@ -369,3 +375,67 @@ async def test_a_deactivated_staff_session_is_dead_at_once_and_every_session_age
         r = await h.kiosk.get("/api/v1/members/me", headers={"X-Member-Session": session})
         assert r.status_code == 401
         record("attacks_refused", 5)
+
+
+# --- 12: secrets in the config, headers on personal data ----------------------------------------
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "station.example.toml"
+
+
+def test_check_config_and_doctor_refuse_guessable_or_shared_secrets_without_echoing_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = EXAMPLE.read_text().replace('"/var/lib/station"', f'"{tmp_path}"')
+    config = tmp_path / "station.toml"
+    config.write_text(text)
+    assert main(["check-config", "--config", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert "CHANGE-ME" not in err and "change-me" in err and "api.tokens[0]" in err
+    strong = {
+        "CHANGE-ME-kiosk-token-0001": "k7Qm2ZpX9rTc4WvB1nYe",
+        "CHANGE-ME-staff-token-0001": "aaaaaaaaaaaaaaaa",  # long enough, guessable
+        "CHANGE-ME-central-token-01": "k7Qm2ZpX9rTc4WvB1nYe",  # the kiosk's, again
+        "CHANGE-ME-fleet-wide-phone-hash-key-0001": "Vb3nH8sK1qP6wE0rT5yU2iO7aS4dF9gJ",
+    }
+    for old, new in strong.items():
+        text = text.replace(old, new)
+    config.write_text(text)
+    loaded = load_config(config)
+    problems = secret_problems(loaded)
+    joined = "\n".join(problems)
+    assert "api.tokens[1]" in joined and "different characters" in joined
+    assert "is the same as api.tokens[0]" in joined
+    for secret in strong.values():
+        assert secret not in joined
+    assert check_secrets(loaded).status == "FAIL"
+    # a config error about a secret names the key, never the value
+    bad = text.replace('"k7Qm2ZpX9rTc4WvB1nYe"', '"short-k7Q"', 1)
+    config.write_text(bad)
+    with pytest.raises(ConfigError) as refused:
+        load_config(config)
+    assert "short-k7Q" not in str(refused.value) and "not shown" in str(refused.value)
+
+
+def test_retention_shorter_than_the_guessing_window_is_refused(tmp_path: Path) -> None:
+    data = services_config(tmp_path)
+    data["sync"] = {"retention_days": 0.1}  # 2.4 h, under the 6 h window
+    path = tmp_path / "s.toml"
+    path.write_text(tomli_w.dumps(data))
+    problems = secret_problems(load_config(path))
+    assert any("retention_days" in p and "guess_window_s" in p for p in problems), problems
+
+
+async def test_api_answers_are_never_stored_by_a_cache(tmp_path: Path) -> None:
+    async with start_harness(services_config(tmp_path)) as h:
+        await h.register(VICTIM)
+        session = await h.identify(VICTIM)
+        staff = await h.staff()
+        answers = [
+            await h.kiosk.get("/api/v1/members/me", headers={"X-Member-Session": session}),
+            await staff.get("/api/v1/events"),
+            await staff.get("/api/v1/deposits"),
+            await h.kiosk.get("/api/v1/lockers"),
+            await h.kiosk.get("/openapi.json"),
+        ]
+        for r in answers:
+            assert r.status_code == 200 and r.headers["cache-control"] == "no-store", r.url
