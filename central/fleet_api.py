@@ -35,9 +35,10 @@ ASSETS = {
 _CACHE = {"Cache-Control": "public, max-age=3600"}
 PAGE_HEADERS = {
     # Scripts and data only from central itself; no page may frame the dashboard (a hidden
-    # frame on another site cannot click the office's buttons). Plotly adds inline styles.
+    # frame on another site cannot click the office's buttons). Plotly adds inline styles,
+    # and its bundle builds a function from text (no inline or foreign script is allowed).
     "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
         "img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
         "form-action 'self'; frame-ancestors 'none'"
     ),
