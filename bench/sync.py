@@ -43,7 +43,7 @@ from station.store import Store  # noqa: E402
 from station.sync.config import SyncConfig  # noqa: E402
 from station.sync.service import SYNC_SCHEMA, SyncService  # noqa: E402
 from station.sync.uplink import EVENT_SELECT  # noqa: E402
-from wire.batch import IngestBatch, encode_batch  # noqa: E402
+from wire.batch import decode_batch, encode_batch  # noqa: E402
 from wire.event import IncomingEvent  # noqa: E402
 
 STATION = "BENCH-1"
@@ -118,8 +118,8 @@ def sink_app() -> FastAPI:
 def decoded(bodies: list[tuple[int, bytes]]) -> list[tuple[int, list[IncomingEvent]]]:
     out = []
     for _, body in bodies:
-        parsed = IngestBatch.model_validate_json(gzip.decompress(body))
-        out.append((parsed.after, [e.incoming() for e in parsed.events]))
+        parsed, events = decode_batch(gzip.decompress(body))
+        out.append((parsed.after, events))
     return out
 
 

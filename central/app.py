@@ -253,14 +253,14 @@ def _parse_batch(
         parsed = parse_batch(raw, settings.max_event_bytes)
     except BatchRefused as exc:
         raise HTTPException(exc.status, str(exc)) from None
-    batch = parsed.batch
-    if len(batch.events) > settings.max_batch_events:
+    batch, events = parsed.batch, parsed.events
+    if len(events) > settings.max_batch_events:
         raise HTTPException(
             413,
-            f"batch has {len(batch.events)} events, over the limit of "
+            f"batch has {len(events)} events, over the limit of "
             f"{settings.max_batch_events}: lower sync.batch_max_events",
         )
-    return batch, parsed.events, parsed.quarantined
+    return batch, events, parsed.quarantined
 
 
 def _telemetry_text(batch: IngestBatch, settings: CentralSettings) -> tuple[str | None, str]:

@@ -7,6 +7,7 @@ with the explanation on stderr; only their hashes are stored.
 from __future__ import annotations
 
 import argparse
+import csv
 import logging
 import os
 import re
@@ -14,6 +15,7 @@ import sys
 import time
 import tomllib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -170,6 +172,49 @@ def cmd_bundles(args: argparse.Namespace, storage: Storage) -> int:
     return 0
 
 
+def cmd_members_import(args: argparse.Namespace, storage: Storage) -> int:
+    from central.members_import import ImportError_, import_members, members_json, read_key
+
+    out, letters_path = Path(args.out), Path(args.first_pins) if args.first_pins else None
+    for path in (out, letters_path):
+        if path is not None and path.exists():
+            _say(f"error: {path} exists; choose another file (nothing was written)")
+            return 1
+    try:
+        key = read_key(args.key_file)
+        text = Path(args.file).read_text(encoding="utf-8-sig")
+        result = import_members(text, key, first_pins=letters_path is not None)
+    except (OSError, UnicodeDecodeError) as exc:
+        _say(f"error: {args.file}: cannot read ({exc})")
+        return 1
+    except ImportError_ as exc:
+        _say(f"{args.file}: not imported, nothing written:\n{exc}")
+        return 1
+    out.write_text(members_json(result.members), encoding="utf-8")
+    if letters_path is not None:
+        with open(letters_path, "w", encoding="utf-8", newline="", opener=_private) as f:
+            csv.writer(f).writerows([("name", "phone", "first_pin"), *result.letters])
+    cards = sum(len(m.card_hashes) for m in result.members)
+    pins = f"first PINs in {letters_path}" if letters_path else "PINs to be set at the station"
+    _say(
+        f"{len(result.members)} members ({cards} with a card, {pins}) -> {out}; publish it "
+        f"with `station central publish {out} ...`"
+    )
+    return 0
+
+
+def _private(path: str, flags: int) -> int:
+    return os.open(path, flags, 0o600)
+
+
+def cmd_members_export(args: argparse.Namespace, storage: Storage) -> int:
+    from central.members_import import export_csv
+
+    bundle = load_bundle_files([args.members])
+    sys.stdout.write(export_csv(bundle.members))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="station central", description=__doc__)
     parser.add_argument(
@@ -237,6 +282,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bundles", help="list published bundles")
     p.set_defaults(func=cmd_bundles)
+
+    members = sub.add_parser("members", help="the office's member list (import, export)")
+    actions = members.add_subparsers(dest="members_command", required=True, metavar="ACTION")
+    p = actions.add_parser(
+        "import", help="CSV (phone, name, card, max_loans) -> members.json for publish"
+    )
+    p.add_argument("file", help="CSV with a header row: phone,name[,card][,max_loans]")
+    p.add_argument("--key-file", required=True, help="file holding the fleet-wide hash key")
+    p.add_argument("--out", default="members.json", help="members section to publish")
+    p.add_argument(
+        "--first-pins",
+        metavar="FILE",
+        help="draw a first PIN per member (changed at the station before any use) and write "
+        "the letters to hand out to FILE; without it members set a PIN at the station",
+    )
+    p.set_defaults(func=cmd_members_import)
+    p = actions.add_parser("export", help="members.json -> CSV for the office (no phone numbers)")
+    p.add_argument("members", help="a members.json written by `members import`")
+    p.set_defaults(func=cmd_members_export)
     return parser
 
 

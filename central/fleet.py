@@ -321,13 +321,19 @@ class Fleet:
             }
             for r in records
         }
+        local_of: dict[int, tuple[int | None, int]] = {}
+        """hour -> (day index, local hour): the fleet's stations share their hours, so each is
+        converted once (a year of 100 stations is 876 000 rows, 8 760 distinct hours)."""
         for row in self.storage.hourly(since, hour_of(now) + HOUR, station):
             s = series.get(row["station"])
-            local = datetime.fromtimestamp(row["hour"], self._tz)
-            i = index.get(local.date())
+            at = local_of.get(row["hour"])
+            if at is None:
+                local = datetime.fromtimestamp(row["hour"], self._tz)
+                at = local_of[row["hour"]] = (index.get(local.date()), local.hour)
+            i, local_hour = at
             if s is None or i is None:
                 continue
-            s["occupied_minutes_by_hour"][local.hour] += row["occupied_s"] / 60.0 / days
+            s["occupied_minutes_by_hour"][local_hour] += row["occupied_s"] / 60.0 / days
             for figure in ("sessions", "loans", "returns", "alarms", "door_openings"):
                 s[f"{figure}_per_day"][i] += int(row[figure])
         for sample in self.storage.samples(now - 86_400, station):

@@ -21,15 +21,15 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
+import msgspec
 
-from wire.batch import IngestBatch
-from wire.bundle import describe_errors
-from wire.event import NUL_REFUSED, SEQ_MAX, IncomingEvent, WireEvent
+from wire.batch import BatchError, IngestBatch, decode_batch
+from wire.event import NUL_REFUSED, SEQ_MAX, IncomingEvent, IngestEvent
 
 QUARANTINED = "quarantined"
 ORIGINAL_MAX_CHARS = 4096
 """How much of a quarantined event's original is kept (escaped) for the office."""
+_decode_event = msgspec.json.Decoder(IngestEvent).decode
 
 
 class BatchRefused(ValueError):
@@ -52,28 +52,27 @@ def parse_batch(raw: bytes, max_event_bytes: int) -> ParsedBatch:
     """Decode a batch; events that fail their own checks become quarantined placeholders."""
     reasons: dict[int, str] = {}
     try:
-        batch = IngestBatch.model_validate_json(raw)
-    except ValidationError as exc:
-        batch = _with_placeholders(raw, reasons, exc)
-    events = [e.incoming() for e in batch.events]
-    too_big = [i for i, e in enumerate(events) if len(e.payload) > max_event_bytes]
-    if too_big:
-        raw_events = [e.model_dump() for e in batch.events]
-        for i in too_big:
-            size = len(events[i].payload.encode())
+        batch, events = decode_batch(raw)
+    except BatchError as exc:
+        batch, events = _with_placeholders(raw, reasons, exc)
+    for i, e in enumerate(events):
+        if len(e.payload) > max_event_bytes:
+            size = len(e.payload.encode())
             reasons[i] = f"payload of {size} bytes is over the limit of {max_event_bytes} bytes"
-            events[i] = _placeholder_event(raw_events[i], reasons[i])
+            events[i] = _placeholder_event(_as_dict(e), reasons[i])
     quarantined = [(events[i].seq, reason) for i, reason in sorted(reasons.items())]
     return ParsedBatch(batch, events, quarantined)
 
 
-def _with_placeholders(raw: bytes, reasons: dict[int, str], exc: ValidationError) -> IngestBatch:
+def _with_placeholders(
+    raw: bytes, reasons: dict[int, str], exc: BatchError
+) -> tuple[IngestBatch, list[IncomingEvent]]:
     """The slow path, for a batch the fast decoder refused: find the events that are wrong on
-    their own and put placeholders in their place; refuse the batch if anything else is."""
-    invalid_json = any(err["type"] == "json_invalid" for err in exc.errors())
+    their own for what they hold and put placeholders in their place; refuse the batch if
+    anything else is wrong."""
     whole = BatchRefused(
-        400 if invalid_json else 422,
-        "body is not valid JSON" if invalid_json else f"batch refused: {describe_errors(exc)}",
+        400 if exc.invalid_json else 422,
+        str(exc) if exc.invalid_json else f"batch refused: {exc}",
     )
     try:
         data = json.loads(raw)  # lenient where the fast decoder is not: lone surrogates
@@ -83,16 +82,7 @@ def _with_placeholders(raw: bytes, reasons: dict[int, str], exc: ValidationError
     if not isinstance(events, list):
         raise whole
     for i, original in enumerate(events):
-        problem = _surrogate(original)
-        if problem is None:
-            try:
-                WireEvent.model_validate(original)
-            except ValidationError as bad:
-                # Only text no store can hold is quarantined; an event of the wrong shape is a
-                # station of another protocol, which must hear a 422, not lose its log here.
-                if not all(NUL_REFUSED in str(e.get("msg")) for e in bad.errors()):
-                    raise whole from None
-                problem = describe_errors(bad)
+        problem = _surrogate(original) or _unstorable(original, i, whole)
         if problem is not None:
             try:
                 events[i] = _placeholder(original, problem)
@@ -102,9 +92,35 @@ def _with_placeholders(raw: bytes, reasons: dict[int, str], exc: ValidationError
     if not reasons:
         raise whole
     try:
-        return IngestBatch.model_validate(data)
-    except ValidationError as still:
-        raise BatchRefused(422, f"batch refused: {describe_errors(still)}") from None
+        return decode_batch(json.dumps(data).encode())
+    except BatchError as still:
+        raise BatchRefused(422, f"batch refused: {still}") from None
+
+
+def _unstorable(original: Any, i: int, whole: BatchRefused) -> str | None:
+    """Why this event holds text no store can keep (a NUL), or None if it is fine. Only that
+    is quarantined; an event of the wrong shape (unknown fields, wrong types) is a station of
+    another protocol, which must hear a 422, not lose its log here."""
+    try:
+        _decode_event(json.dumps(original).encode()).incoming(f"events[{i}]")
+    except msgspec.ValidationError:
+        raise whole from None
+    except ValueError as bad:
+        if NUL_REFUSED in str(bad):
+            return str(bad)
+        raise whole from None
+    return None
+
+
+def _as_dict(e: IncomingEvent) -> dict[str, Any]:
+    return {
+        "seq": e.seq,
+        "id": e.id,
+        "type": e.type,
+        "ts": e.ts,
+        "payload_bytes": len(e.payload.encode()),
+        "payload_start": e.payload[:200],
+    }
 
 
 def _surrogate(value: Any, where: str = "event") -> str | None:
@@ -113,13 +129,12 @@ def _surrogate(value: Any, where: str = "event") -> str | None:
         if any("\ud800" <= ch <= "\udfff" for ch in value):
             return f"{where}: text holds a lone UTF-16 surrogate"
         return None
-    items = (
-        value.items()
-        if isinstance(value, dict)
-        else enumerate(value)
-        if isinstance(value, list)
-        else ()
-    )
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
     for key, item in items:
         found = _surrogate(key, where) or _surrogate(item, f"{where}.{key}")
         if found:
@@ -160,4 +175,4 @@ def _placeholder(original: Any, reason: str) -> dict[str, Any]:
 
 
 def _placeholder_event(original: dict[str, Any], reason: str) -> IncomingEvent:
-    return WireEvent.model_validate(_placeholder(original, reason)).incoming()
+    return _decode_event(json.dumps(_placeholder(original, reason)).encode()).incoming("event")

@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 from pathlib import Path
@@ -25,6 +26,7 @@ import httpx
 import tomli_w
 
 from drivers.sim.radar import DEMO_SCENE, VirtualRadar
+from drivers.sim.reader import SerialReaderSim
 from station.config import parse_config
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "deploy" / "station.example.toml"
@@ -78,6 +80,7 @@ def demo_config(directory: Path, port: int = 8470, modbus: bool = False) -> dict
                 locker["board"] = "M1"
                 locker["channel"] = MODBUS_LOCKERS.index(locker["id"]) + 1
     data["occupancy"] = {"radar_port": str((directory / "station-radar").resolve())}
+    data["reader"] = {"kind": "serial", "device": str((directory / "card-reader").resolve())}
     parse_config(data, "demo config")
     return data
 
@@ -145,6 +148,9 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, within: floa
 
 DEMO_STAFF = ("1001", "演示员工 Demo staff", "246810")
 DEMO_MEMBER = ("13800138000", "135790")
+DEMO_CARD = "DEMO-CARD-0001"
+"""The demo member's card: `echo DEMO-CARD-0001 > var/demo/present-card` presents it."""
+PRESENT_FIFO = "present-card"
 DEMO_TOOLS = [
     ("pump-1", "打气筒", "Bike pump", "bike", "A01", 4, "hours", False),
     ("tyre-kit-1", "补胎工具包", "Tyre repair kit", "bike", "A02", 4, "hours", False),
@@ -154,17 +160,21 @@ DEMO_TOOLS = [
 ]
 
 
-def seed(url: str, directory: Path, staff_token: str) -> None:
-    """First run only: a staff account, a member and five tools, made through the real API."""
+def seed(url: str, directory: Path, staff_token: str, reader: SerialReaderSim) -> None:
+    """First run only: a staff account, a member with a card and five tools, made through the
+    real API (the card presented on the simulated reader, as staff would bind it)."""
     marker = directory / ".seeded"
     if marker.exists():
         return
     headers = {"Authorization": f"Bearer {staff_token}"}
-    with httpx.Client(base_url=url, headers=headers, timeout=10) as c:
+    with httpx.Client(base_url=url, headers=headers, timeout=20) as c:
         staff_no, name, pin = DEMO_STAFF
         c.post("/api/v1/staff", json={"staff_no": staff_no, "name": name, "pin": pin})
         phone, member_pin = DEMO_MEMBER
-        c.post("/api/v1/members", json={"phone": phone, "pin": member_pin, "kind": "resident"})
+        member = c.post(
+            "/api/v1/members", json={"phone": phone, "pin": member_pin, "kind": "resident"}
+        ).json()
+        _bind_demo_card(c, str(member["member_id"]), reader)
         for tool_id, zh, en, category, locker, period, unit, approval in DEMO_TOOLS:
             body = {
                 "id": tool_id,
@@ -179,6 +189,37 @@ def seed(url: str, directory: Path, staff_token: str) -> None:
             c.post("/api/v1/tools", json=body).raise_for_status()
             c.post(f"/api/v1/tools/{tool_id}/restock", json={"note": "demo"}).raise_for_status()
     marker.write_text("seeded\n")
+
+
+def _bind_demo_card(c: httpx.Client, member_id: str, reader: SerialReaderSim) -> None:
+    """Staff's "bind a card" route waits for a card; present it until the route answers."""
+    answer: list[httpx.Response] = []
+    waiting = threading.Thread(
+        target=lambda: answer.append(
+            c.post(f"/api/v1/members/{member_id}/cards/read", json={"wait_s": 15})
+        ),
+        daemon=True,
+    )
+    waiting.start()
+    while waiting.is_alive():
+        time.sleep(2.0)  # longer than the reader's de-bounce: each is a new presentation
+        if waiting.is_alive():
+            reader.present(DEMO_CARD)
+    if not answer or answer[0].status_code != 200:
+        print("demo: the demo card could not be bound; present it anyway to see why")
+
+
+def serve_present_fifo(path: Path, reader: SerialReaderSim, stop: threading.Event) -> None:
+    """Each line written to the FIFO is presented on the simulated reader (the README's
+    `echo DEMO-CARD-0001 > var/demo/present-card`)."""
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    os.mkfifo(path, 0o600)
+    while not stop.is_set():
+        with open(path, encoding="ascii", errors="replace") as fifo:  # blocks for a writer
+            for line in fifo:
+                if line.strip() and reader.plugged:
+                    reader.present(line.strip())
 
 
 def _tokens(config: dict[str, Any]) -> dict[str, str]:
@@ -199,6 +240,8 @@ def _print_guide(
   staff token: {staff}
 
 Demo staff {DEMO_STAFF[0]} PIN {DEMO_STAFF[2]}; member {DEMO_MEMBER[0]} PIN {DEMO_MEMBER[1]}.
+The member's card is on the simulated reader: when the screen asks for a card, present it
+from another terminal with   echo {DEMO_CARD} > {config_path.parent / PRESENT_FIFO}
 Open door A03 as staff, then watch it (simulated doors shut by themselves after 6 s):
   curl -s -X POST -H 'Authorization: Bearer {staff}' -H 'Content-Type: application/json' \\
        -d '{{"reason": "demo"}}' {url}/api/v1/lockers/A03/open
@@ -264,6 +307,15 @@ def run_demo(
     radar = VirtualRadar(config.get("occupancy", {}).get("radar_port", directory / "radar"))
     radar.start()
     radar.play(DEMO_SCENE)
+    reader = SerialReaderSim(config.get("reader", {}).get("device", directory / "card-reader"))
+    reader.start()
+    fifo_stop = threading.Event()
+    threading.Thread(
+        target=serve_present_fifo,
+        args=(directory / PRESENT_FIFO, reader, fifo_stop),
+        name="demo-present-card",
+        daemon=True,
+    ).start()
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     central_db = str((directory / "central.db").resolve())
     children: list[subprocess.Popen[bytes]] = []
@@ -288,7 +340,7 @@ def run_demo(
         central, daemon = children
         _wait_ready(central_url, central, logs["central"])
         _wait_ready(url, daemon, logs["daemon"])
-        seed(url, directory, _tokens(config)["staff"])
+        seed(url, directory, _tokens(config)["staff"], reader)
         _print_guide(url, central_url, config_path, _tokens(config), logs)
         if headless or not sys.stdin.isatty():
             daemon.wait()
@@ -300,6 +352,10 @@ def run_demo(
         pass
     finally:
         radar.stop()
+        fifo_stop.set()
+        reader.stop()
+        with contextlib.suppress(FileNotFoundError):
+            (directory / PRESENT_FIFO).unlink()
         for proc in children:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)

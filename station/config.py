@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from station.occupancy.config import OccupancyConfig
-from station.people.config import PeopleConfig
+from station.people.config import PeopleConfig, ReaderConfig
 from station.services.config import ServicesConfig
 from station.sync.config import SyncConfig
 from station.ui_config import UiConfig
@@ -226,6 +226,7 @@ class StationConfig(Section):
     lockers: list[LockerConfig]
     ui: UiConfig = UiConfig()
     people: PeopleConfig = PeopleConfig()
+    reader: ReaderConfig | None = None
     services: ServicesConfig = ServicesConfig()
     sync: SyncConfig = SyncConfig()
     occupancy: OccupancyConfig = OccupancyConfig()

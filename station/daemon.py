@@ -29,6 +29,7 @@ from station.occupancy.schema import OCCUPANCY_SCHEMA
 from station.ops import systemd
 from station.ops.disk_watch import DiskWatch
 from station.ops.host_health import HostProbe
+from station.people.card_desk import build_reader
 from station.people.from_central import apply_people
 from station.runtime import Station
 from station.services.registry import SERVICE_SCHEMAS, build_services
@@ -110,7 +111,8 @@ class Daemon:
         occupancy.subscribe(
             lambda snap: live.publish({"kind": "occupancy", "occupancy": snap.to_dict()})
         )
-        services = build_services(cfg, store, alarms, lockers, live, self.clock)
+        reader = build_reader(cfg.reader) if cfg.reader else None
+        services = build_services(cfg, store, alarms, lockers, live, self.clock, reader=reader)
         await services.start()
         self._closers.append(services.stop)
         # Each sync batch carries a compact telemetry snapshot taken at send time, and the

@@ -36,6 +36,7 @@ def sim_config_data(tmp_path: Path, **timeouts: Any) -> dict[str, Any]:
     ]
     data["boards"][0]["sim_auto_close_s"] = 0.0
     data.pop("occupancy", None)  # no radar unless a test starts one
+    data.pop("reader", None)  # no card reader unless a test starts one
     data["timeouts"].update({"poll_ms": 50, "answer_ms": 300, "quiet_ms": 20})
     data["timeouts"].update(timeouts)
     return data

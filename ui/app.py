@@ -61,6 +61,8 @@ class StationInfo:
     help_phone: str
     locker_ids: tuple[str, ...] = field(default_factory=tuple)
     """The config's lockers in order: the order of the maintenance door grid."""
+    has_reader: bool = False
+    """The station has a card reader ([reader]): the identify screens also wait for a card."""
 
 
 class StationApp(App[None]):
@@ -288,6 +290,7 @@ def build_app(config: StationConfig) -> StationApp:
         name_en=config.station.name_en,
         help_phone=config.station.help_phone,
         locker_ids=tuple(lk.id for lk in config.lockers),
+        has_reader=config.reader is not None,
     )
     return StationApp(
         StationClient(conn.base_url, conn.token),

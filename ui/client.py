@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 from websockets.asyncio.client import connect
@@ -174,6 +174,15 @@ class StationClient:
     async def identify(self, phone: str, pin: str) -> Json:
         return await self.post("/api/v1/members/identify", {"phone": phone, "pin": pin})
 
+    async def card_identify(self, purpose: str, wait_s: float = 20.0) -> Json:
+        """Wait (bounded) for a card on the station's reader: a member session, a staff number
+        (purpose "staff") or kind "none"; the card's number never comes here."""
+        body = {"purpose": purpose, "wait_s": wait_s}
+        return await self.post("/api/v1/cards/identify", body, slow=True)
+
+    async def card_cancel(self) -> Json:
+        return await self.post("/api/v1/cards/cancel")
+
     async def staff_login(self, staff_no: str, pin: str) -> Json:
         return await self.post("/api/v1/staff/login", {"staff_no": staff_no, "pin": pin})
 
@@ -241,6 +250,9 @@ class StationClient:
 
     async def notices(self) -> list[dict[str, Any]]:
         return await self.get("/api/v1/notices")
+
+    async def notice_shown(self, notice_id: str, count: int) -> None:
+        await self.post(f"/api/v1/notices/{quote(notice_id, safe='')}/shown", {"count": count})
 
     # --- staff routes (a staff session token on every call) --------------------------------------
 

@@ -3,8 +3,9 @@
 Central validates a bundle when it is published and the station validates it again when it
 arrives, with this one model, so that a bundle from a newer central (or one damaged on the way)
 is refused as a whole and the station keeps the last good one. Members travel as a phone hash,
-the last four digits and an argon2id PIN hash only: a full phone number or a PIN has no field
-here, and unknown fields are errors, so neither can slip in.
+the last four digits, an argon2id PIN hash (or none, when the PIN is set at the station) and
+keyed hashes of their cards only: a full phone number, a card number or a PIN has no field
+here, and unknown fields are errors, so none can slip in.
 """
 
 from __future__ import annotations
@@ -41,11 +42,19 @@ class BundleTool(_Part):
     """The locker the tool lives in at this station, if the catalogue assigns one."""
 
 
+Hex64 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
 class BundleMember(_Part):
     id: Ident
-    phone_hash: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    phone_hash: Hex64
     phone_last4: Annotated[str, Field(pattern=r"^[0-9]{4}$")]
-    pin_hash: Argon2idHash
+    pin_hash: Argon2idHash | None = None
+    """None: the member sets a PIN at the station with staff (maintenance screen)."""
+    must_change_pin: bool = False
+    """The PIN is a first PIN from the office: the station asks for a new one before any use."""
+    card_hashes: Annotated[list[Hex64], Field(max_length=8)] = []
+    """Keyed hashes of the member's cards or codes (wire/identity.py), never their numbers."""
     display_name: Annotated[str, Field(max_length=40)] = ""
     """A masked name for the screen (e.g. 王*), never a full name and number together."""
     active: bool = True
@@ -67,6 +76,15 @@ class BundleNotice(_Part):
     level: Literal["info", "warning"] = "info"
     starts_at: float | None = None
     ends_at: float | None = None
+    priority: Annotated[int, Field(ge=0, le=9)] = 0
+    """Higher comes first in the Home strip's rotation (a warning before a promotion)."""
+    merchant: Annotated[str, Field(max_length=40)] = ""
+    """For a promotion (商家促销): the merchant's name, shown with the text."""
+    stations: tuple[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")], ...] = ()
+    """The stations that show it; empty for every station the bundle reaches."""
+
+    def shown_at(self, station: str) -> bool:
+        return not self.stations or station in self.stations
 
     @model_validator(mode="after")
     def _ordered(self) -> BundleNotice:
@@ -93,6 +111,7 @@ class Bundle(_Part):
             ("tools", [t.id for t in self.tools]),
             ("members", [m.id for m in self.members]),
             ("members (phone_hash)", [m.phone_hash for m in self.members]),
+            ("members (card_hashes)", [c for m in self.members for c in m.card_hashes]),
             ("staff", [s.staff_no for s in self.staff]),
             ("notices", [n.id for n in self.notices]),
         ):

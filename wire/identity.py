@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import re
 
 _MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
@@ -66,3 +67,26 @@ def card_hash(key: str, text: str) -> str:
 def card_label(hash_hex: str) -> str:
     """How a card is named in the usage log: a hash prefix, never its number."""
     return f"card:{hash_hex[:8]}"
+
+
+# argon2id parameters of PIN hashes, the same at central (first PINs) and stations (the OWASP
+# baseline; station/people/pins.py says why): a station re-hashes on login what differs.
+ARGON2_TIME_COST = 2
+ARGON2_MEMORY_KIB = 19 * 1024
+ARGON2_PARALLELISM = 1
+
+_SIX_DIGITS = re.compile(r"^[0-9]{6}$")
+
+
+def weak_pin_reason(pin: str) -> str | None:
+    """Why a new PIN is refused (not 6 digits, or one of the first a thief would try), or None."""
+    if not _SIX_DIGITS.fullmatch(pin or ""):
+        return "a PIN is exactly 6 digits"
+    if len(set(pin)) == 1:
+        return "a PIN of one repeated digit is too easy to guess; choose another"
+    steps = {(int(b) - int(a)) % 10 for a, b in itertools.pairwise(pin)}
+    if steps in ({1}, {9}):
+        return "a PIN of consecutive digits is too easy to guess; choose another"
+    if pin[:3] == pin[3:] or pin[:2] * 3 == pin:
+        return "a PIN that repeats itself is too easy to guess; choose another"
+    return None

@@ -126,7 +126,12 @@ SUPPLIES_COLUMNS = (
     Column("restocked", "补充 restocked"),
     Column("used", "消耗 used"),
 )
-VIEWS = ("summary", "tools", "hours", "supplies")
+NOTICES_COLUMNS = (
+    *_STATION,
+    Column("notice", "通知 notice"),
+    Column("shows", "展示次数 times shown"),
+)
+VIEWS = ("summary", "tools", "hours", "supplies", "notices")
 
 
 def periods(request: ReportRequest) -> list[tuple[str, date, date]]:
@@ -189,6 +194,7 @@ def build(
     tools: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     hours: dict[tuple[str, int], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     supplies: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    shows: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for r in rows:
         station = r["station"]
         if station not in names or not since <= r["hour"] < until:
@@ -205,6 +211,8 @@ def build(
                 tools[s][key][metric == "returns"] += value
             if metric in ("supplies_restocked", "supplies_used") and key:
                 supplies[s][key][metric == "supplies_used"] += value
+            if metric == "notice_shows" and key:
+                shows[s][key] += value
 
     def name(s: str) -> str:
         return FLEET_NAME if s == FLEET else names[s]
@@ -238,7 +246,11 @@ def build(
     for s in ids:
         for supply, (restocked, used) in sorted(supplies.get(s, {}).items()):
             stock.rows.append([s, name(s), supply, int(restocked), int(used)])
-    return Report(request, timezone, since, until, (summary, top, busy, stock))
+    seen = Table("notices", "通知展示 Notices shown", NOTICES_COLUMNS)
+    for s in ids:
+        for notice, count in sorted(shows.get(s, {}).items(), key=lambda kv: (-kv[1], kv[0])):
+            seen.rows.append([s, name(s), notice, int(count)])
+    return Report(request, timezone, since, until, (summary, top, busy, stock, seen))
 
 
 def _days(first: date, last: date) -> Iterable[date]:

@@ -44,6 +44,8 @@ RowId = Annotated[int, Path(ge=1, le=ROW_MAX, description="A row number")]
 class MemberContext:
     token: str
     member: Member
+    by: str = "pin"
+    """How the member identified: `pin` (phone and PIN) or `card` (people.card_alone_for)."""
 
 
 def _session_refusal() -> Refusal:
@@ -52,6 +54,10 @@ def _session_refusal() -> Refusal:
         "member_session_expired",
         "please identify again with your phone number and PIN",
     )
+
+
+CHANGE_PIN_PATH = "/api/v1/members/me/pin"
+"""The one member route a first PIN from the office may use: choosing the member's own."""
 
 
 def member_session(
@@ -63,7 +69,18 @@ def member_session(
     session = services_of(request).members.session(x_member_session)
     if session is None:
         raise _session_refusal()
-    return MemberContext(token=x_member_session, member=session.data["member"])
+    member = session.data["member"]
+    if member.pin_state == "must_change" and request.url.path != CHANGE_PIN_PATH:
+        raise Refusal(
+            "denied",
+            "pin_change_required",
+            "this is the first PIN from the office: choose your own PIN first",
+        )
+    return MemberContext(
+        token=x_member_session,
+        member=session.data["member"],
+        by=str(session.data.get("by", "pin")),
+    )
 
 
 def optional_member_session(

@@ -99,12 +99,33 @@ class MemberView(BaseModel):
     loans: list[LoanView]
     overdue: list[LoanView]
     locked_until: float | None
+    cards: int = Field(description="How many cards or codes are bound (never their numbers)")
+    pin_state: Literal["set", "must_change", "unset"] = Field(
+        description="must_change: a first PIN from the office; unset: staff set one here"
+    )
 
 
 class IdentifyResponse(BaseModel):
     session: str = Field(description="Send as header X-Member-Session for this flow")
     expires_in_s: float = Field(description="Idle time after which the session ends")
     member: MemberView
+
+
+class CardIdentifyRequest(Strict):
+    purpose: Literal["borrow", "claim", "deposit", "staff"]
+    wait_s: float = Field(default=20.0, gt=0, le=60)
+
+
+class CardIdentifyResponse(BaseModel):
+    kind: Literal["member", "staff", "none"]
+    session: str | None = None
+    expires_in_s: float | None = None
+    member: MemberView | None = None
+    staff_no: str | None = None
+
+
+class CardReadRequest(Strict):
+    wait_s: float = Field(default=30.0, gt=0, le=60)
 
 
 class RegisterMember(Strict):

@@ -17,8 +17,8 @@ from station.config import ConfigError, load_config
 
 
 def add_staff_commands(sub: Any, default_config: str) -> None:
-    """Register `staff add` and `staff list` on the `station` command's subparsers."""
-    staff = sub.add_parser("staff", help="staff accounts of this station (add, list)")
+    """Register `staff add`, `list`, `bind-card` and `release-guessing` on `station`."""
+    staff = sub.add_parser("staff", help="staff accounts of this station (add, list, bind-card)")
     actions = staff.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
 
     p = actions.add_parser("add", help="create a staff account (also the first one)")
@@ -35,6 +35,14 @@ def add_staff_commands(sub: Any, default_config: str) -> None:
     p = actions.add_parser("list", help="list staff accounts (numbers and names)")
     p.add_argument("--config", default=default_config)
     p.set_defaults(func=cmd_staff_list)
+
+    p = actions.add_parser(
+        "bind-card", help="bind a staff badge (card or code): badge + PIN log in"
+    )
+    p.add_argument("staff_no")
+    p.add_argument("--config", default=default_config)
+    p.add_argument("--stdin", action="store_true", help="read the card number from stdin")
+    p.set_defaults(func=cmd_staff_bind_card)
 
     p = actions.add_parser(
         "release-guessing",
@@ -112,6 +120,36 @@ def cmd_staff_list(args: argparse.Namespace) -> int:
         print(f"{row['staff_no']}\t{row['name']}{state}")
     if not rows:
         print("no staff accounts yet: add one with `station staff add <number> <name>`")
+    return 0
+
+
+def cmd_staff_bind_card(args: argparse.Namespace) -> int:
+    """A badge for a staff account: at the login screen it stands for the typed staff number
+    (the PIN is still asked). Its number is read without echo and kept as a keyed hash only."""
+    import asyncio
+
+    from station.people.cards import CardBook, CardOwner
+    from station.refusals import Refusal
+
+    if args.stdin:
+        raw = sys.stdin.readline().strip()
+    else:
+        raw = getpass.getpass("present the badge on a reader that types, or type its number: ")
+    store = open_store(args.config)
+    key = load_config(args.config).people.phone_hash_key
+    try:
+        rows = store.query("SELECT 1 FROM staff WHERE staff_no = ?", (args.staff_no,))
+        if not rows:
+            print(f"no staff account {args.staff_no}; add it first", file=sys.stderr)
+            return 1
+        owner, label = CardOwner("staff", args.staff_no), f"staff:{args.staff_no}"
+        asyncio.run(CardBook(store, key).bind(raw, owner, label, "cli"))
+    except Refusal as refusal:
+        print(f"not bound: {refusal.message}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(f"staff {args.staff_no}: badge bound")
     return 0
 
 

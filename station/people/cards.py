@@ -79,6 +79,15 @@ def bind_card(tx: Tx, card: CardId, owner: CardOwner, owner_label: str, actor: s
     return True
 
 
+def members_unavailable(what: str) -> Refusal:
+    return Refusal(
+        "unavailable",
+        "members_unavailable",
+        f"this station cannot recognise {what}: people.phone_hash_key is not set in "
+        "its config; ask the fleet administrator",
+    )
+
+
 def card_taken() -> Refusal:
     return Refusal(
         "conflict",
@@ -100,16 +109,13 @@ class CardBook:
 
     def card_id(self, raw: str) -> CardId:
         if self._key is None:
-            raise Refusal(
-                "unavailable",
-                "members_unavailable",
-                "this station cannot recognise cards: people.phone_hash_key is not set in "
-                "its config; ask the fleet administrator",
-            )
+            raise members_unavailable("cards")
         return self._key.identify(raw)
 
     async def bind(self, raw: str, owner: CardOwner, owner_label: str, actor: str) -> CardId:
-        card = self.card_id(raw)
+        return await self.bind_id(self.card_id(raw), owner, owner_label, actor)
+
+    async def bind_id(self, card: CardId, owner: CardOwner, owner_label: str, actor: str) -> CardId:
         bound = await self._store.write(lambda tx: bind_card(tx, card, owner, owner_label, actor))
         if not bound:
             raise card_taken()

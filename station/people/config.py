@@ -8,9 +8,26 @@ way), so member routes answer "not configured" instead of guessing a key.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class ReaderConfig(BaseModel):
+    """`[reader]`: the station's card reader or QR scanner (none when the table is absent)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["hid", "serial"]
+    """`hid`: a USB reader that types like a keyboard (python-evdev, grabbed exclusively);
+    `serial`: a reader in serial (USB CDC) mode, text ended by CR or CRLF."""
+    device: Annotated[str, Field(min_length=1)]
+    """By udev id: /dev/input/by-id/usb-...-event-kbd (hid) or /dev/serial/by-id/... (serial)."""
+    baud: Annotated[int, Field(ge=1200, le=1_000_000)] = 9600
+    hold_s: Annotated[float, Field(gt=0, le=30)] = 1.5
+    """The same read again within this long is the card still lying on the reader."""
+    offline_after_s: Annotated[float, Field(gt=0, le=600)] = 5.0
+    """A reader gone this long raises the `reader_offline` alarm."""
 
 
 class PeopleConfig(BaseModel):
@@ -46,6 +63,10 @@ class PeopleConfig(BaseModel):
     station_claims: Annotated[int, Field(ge=1, le=10_000)] = 30
     """Lost-and-found claims, all items together, per window before claims pause: each claim
     names a phone number, so a flood of them is someone working through numbers."""
+
+    card_alone_for: list[Literal["borrow", "claim", "deposit"]] = ["borrow", "claim"]
+    """Actions a card (or QR code) alone may do for its member; every other member action
+    still asks for phone number and PIN (docs/members.md)."""
 
     @model_validator(mode="after")
     def _ceiling(self) -> PeopleConfig:

@@ -12,8 +12,11 @@ or not at all. Only counts reach the usage log: a phone hash never does.
 
 from __future__ import annotations
 
+from typing import Any
+
 from station.store import Tx
 from wire.bundle import Bundle, BundleMember, BundleStaff
+from wire.identity import card_label
 
 
 def apply_people(tx: Tx, bundle: Bundle, version: int) -> None:
@@ -35,25 +38,69 @@ def _apply_members(tx: Tx, members: list[BundleMember]) -> dict[str, int]:
         listed.add(m.phone_hash)
         status = "active" if m.active else "suspended"
         row = tx.conn.execute(
-            "SELECT pin_hash, status, source, last4 FROM members WHERE id = ?", (m.phone_hash,)
+            "SELECT pin_hash, status, source, last4, pin_state FROM members WHERE id = ?",
+            (m.phone_hash,),
         ).fetchone()
+        pin_hash, pin_state = _central_pin(m, row)
         if row is None:
             # Central sends no first digits: these members show as *******1234.
             tx.conn.execute(
                 "INSERT INTO members (id, prefix3, last4, kind, pin_hash, status, source,"
-                " created_at, updated_at) VALUES (?, '***', ?, 'resident', ?, ?, 'central', ?, ?)",
-                (m.phone_hash, m.phone_last4, m.pin_hash, status, tx.now(), tx.now()),
+                " created_at, updated_at, pin_state)"
+                " VALUES (?, '***', ?, 'resident', ?, ?, 'central', ?, ?, ?)",
+                (m.phone_hash, m.phone_last4, pin_hash, status, tx.now(), tx.now(), pin_state),
             )
             counts["added"] += 1
-        elif tuple(row) != (m.pin_hash, status, "central", m.phone_last4):
+        elif tuple(row) != (pin_hash, status, "central", m.phone_last4, pin_state):
             tx.conn.execute(
                 "UPDATE members SET pin_hash = ?, status = ?, source = 'central', last4 = ?,"
-                " updated_at = ? WHERE id = ?",
-                (m.pin_hash, status, m.phone_last4, tx.now(), m.phone_hash),
+                " pin_state = ?, updated_at = ? WHERE id = ?",
+                (pin_hash, status, m.phone_last4, pin_state, tx.now(), m.phone_hash),
             )
             counts["updated" if m.active or row["status"] != "active" else "suspended"] += 1
+        _apply_cards(tx, m)
     counts["suspended"] += _switch_off(tx, "members", "id", "status = 'suspended'", listed)
     return counts
+
+
+def _central_pin(m: BundleMember, row: Any) -> tuple[str, str]:
+    """The PIN hash and state to keep. A member who already chose their own PIN here keeps it
+    while central only offers a first PIN or none (central cannot know the new one); a PIN
+    central sets outright (a reset at the office) replaces it."""
+    own = row is not None and row["pin_state"] == "set" and row["pin_hash"]
+    if m.pin_hash is None or m.must_change_pin:
+        if own:
+            return row["pin_hash"], "set"
+        if m.pin_hash is None:
+            return "", "unset"
+        return m.pin_hash, "must_change"
+    return m.pin_hash, "set"
+
+
+def _apply_cards(tx: Tx, m: BundleMember) -> None:
+    """Central's cards of this member are exactly the listed ones; cards bound at the station
+    stay. A listed card bound here to somebody else stays theirs (the office is told by the
+    log's card_conflict event)."""
+    tx.conn.execute(
+        "DELETE FROM cards WHERE source = 'central' AND owner_kind = 'member' AND owner = ?",
+        (m.phone_hash,),
+    )
+    for card in m.card_hashes:
+        row = tx.conn.execute(
+            "SELECT owner_kind, owner FROM cards WHERE hash = ?", (card,)
+        ).fetchone()
+        if row is None:
+            tx.conn.execute(
+                "INSERT INTO cards (hash, owner_kind, owner, source, created_at)"
+                " VALUES (?, 'member', ?, 'central', ?)",
+                (card, m.phone_hash, tx.now()),
+            )
+        elif (row[0], row[1]) != ("member", m.phone_hash):
+            tx.append(
+                "card_conflict",
+                actor="sync",
+                payload={"member": m.id, "card": card_label(card)},
+            )
 
 
 def _apply_staff(tx: Tx, staff: list[BundleStaff]) -> dict[str, int]:

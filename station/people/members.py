@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from station.clock import Clock
-from station.people.cards import CardBook, CardOwner, bind_card, card_taken
+from station.people.cards import CardBook, CardId, CardOwner, bind_card, card_taken
 from station.people.config import PeopleConfig
 from station.people.credentials import Holder, PinCheck, PinTable
 from station.people.lockout import Lockout
@@ -177,6 +177,36 @@ class MemberService:
         member = await self.get(member_id)
         await self.cards.bind(card, member.card_owner, member.label, actor)
         return member
+
+    async def bind_card_id(self, member: Member, card: CardId, actor: str) -> Member:
+        """Bind a card the daemon's reader read (its number never reached the caller)."""
+        await self.cards.bind_id(card, member.card_owner, member.label, actor)
+        return member
+
+    async def identify_by_card(self, member: Member, card: CardId, via: str) -> str:
+        """A session for a member whose card was presented (the desk checked the policy)."""
+
+        def write(tx: Tx) -> None:
+            if member.status != "active":
+                tx.append(
+                    "member_refused",
+                    actor=member.label,
+                    payload={"reason": "suspended", "via": via, "card": card.label},
+                )
+            else:
+                tx.append(
+                    "member_identified",
+                    actor=member.label,
+                    payload={"via": via, "card": card.label},
+                )
+
+        await self._store.write(write)
+        if member.status != "active":
+            raise Refusal(
+                "denied", "member_suspended", "this membership is suspended; please ask staff"
+            )
+        token, _ = self.sessions.create(member.id, member.label, member=member, by="card")
+        return token
 
     async def unbind_cards(self, member_id: str, actor: str) -> int:
         member = await self.get(member_id)

@@ -15,32 +15,23 @@ Hashes record their own parameters, so raising them later only affects new hashe
 from __future__ import annotations
 
 import asyncio
-import itertools
-import re
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from station.refusals import invalid
+from wire.identity import ARGON2_MEMORY_KIB, ARGON2_PARALLELISM, ARGON2_TIME_COST, weak_pin_reason
 
-TIME_COST = 2
-MEMORY_KIB = 19 * 1024
-PARALLELISM = 1
-
-_SIX_DIGITS = re.compile(r"^[0-9]{6}$")
+TIME_COST = ARGON2_TIME_COST
+MEMORY_KIB = ARGON2_MEMORY_KIB
+PARALLELISM = ARGON2_PARALLELISM
 
 
 def check_new_pin(pin: str) -> None:
     """Refuse a PIN that is not 6 digits or is one of the first a thief would try."""
-    if not _SIX_DIGITS.fullmatch(pin or ""):
-        raise invalid("pin", "a PIN is exactly 6 digits")
-    if len(set(pin)) == 1:
-        raise invalid("pin", "a PIN of one repeated digit is too easy to guess; choose another")
-    steps = {(int(b) - int(a)) % 10 for a, b in itertools.pairwise(pin)}
-    if steps in ({1}, {9}):
-        raise invalid("pin", "a PIN of consecutive digits is too easy to guess; choose another")
-    if pin[:3] == pin[3:] or pin[:2] * 3 == pin:
-        raise invalid("pin", "a PIN that repeats itself is too easy to guess; choose another")
+    reason = weak_pin_reason(pin)
+    if reason is not None:
+        raise invalid("pin", reason)
 
 
 class PinHasher:

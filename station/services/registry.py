@@ -13,12 +13,14 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from station.alarms import AlarmService
 from station.clock import Clock
 from station.config import StationConfig
 from station.doors.lockers import LockerService
 from station.live import LiveHub
+from station.people.card_desk import CardDesk
 from station.people.codes import CODES_SCHEMA, CodeBook
 from station.people.lockout import Lockout
 from station.people.members import MemberService
@@ -65,6 +67,8 @@ class Services:
     pickups: PickupService
     supplies: SupplyService
     throttles: GuessThrottles
+    cards: CardDesk
+    """The card reader's reads, for the screen waiting for one (people/card_desk.py)."""
     sweep_s: float = 15.0
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -81,8 +85,10 @@ class Services:
         await self.supplies.start()
         await self.sweep()
         self._task = asyncio.create_task(self._loop(), name="services-housekeeping")
+        await self.cards.start()
 
     async def stop(self) -> None:
+        await self.cards.stop()
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -134,7 +140,9 @@ def build_services(
     live: LiveHub,
     clock: Clock,
     hasher: PinHasher | None = None,
+    reader: Any = None,
 ) -> Services:
+    """`reader`: the card reader's driver (built by the composition root from `[reader]`)."""
     hasher = hasher or PinHasher()
     svc = config.services
     flows = FlowRunner(
@@ -181,4 +189,14 @@ def build_services(
         pickups=pickups,
         supplies=supplies,
         throttles=throttles,
+        cards=CardDesk(
+            store,
+            alarms,
+            members,
+            throttles.member_pin,
+            people,
+            config.reader,
+            clock,
+            reader,
+        ),
     )

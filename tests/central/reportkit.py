@@ -75,8 +75,18 @@ def simulate(rng: random.Random, station: str, first: date, days: int) -> list[S
                 t = base + hour * 3600 + rng.randint(0, 3599)
                 n += 1
                 what = rng.choices(
-                    ["rest", "loan", "return", "found", "claim", "deposit", "supply", "alarm"],
-                    [5, 3, 3, 1, 1, 2, 1, 1],
+                    [
+                        "rest",
+                        "loan",
+                        "return",
+                        "found",
+                        "claim",
+                        "deposit",
+                        "supply",
+                        "alarm",
+                        "notice",
+                    ],
+                    [5, 3, 3, 1, 1, 2, 1, 1, 1],
                 )[0]
                 if what == "rest":
                     length = rng.randint(60, 5400)  # some cross an hour or midnight
@@ -166,6 +176,11 @@ def simulate(rng: random.Random, station: str, first: date, days: int) -> list[S
                         out.append(
                             Sim("supply_counted", t, {"supply": supply, "was": was, "count": count})
                         )
+                elif what == "notice":  # the kiosk's report of its showings
+                    notice = rng.choice(["heat-warning", "promo-haolinju", "water-cut"])
+                    out.append(
+                        Sim("notice_shown", t, {"notice": notice, "count": rng.randint(1, 40)})
+                    )
                 else:
                     alarm = rng.choice([*DOOR_ALARMS, "board_offline", "low_stock"])
                     out.append(

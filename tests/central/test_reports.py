@@ -224,6 +224,18 @@ def test_every_figure_of_the_month_matches_the_raw_events(month: Month) -> None:
         got_s = {r["supply"]: [r["restocked"], r["used"]] for r in rows if r["station"] == station}
         assert got_s == {k: v for k, v in want_s.items()}
 
+    # how often each notice was shown (the kiosk's notice_shown reports)
+    rows = get(month, "/api/v1/reports/notices").json()["rows"]
+    for station in [*ids, "*"]:
+        want_n: dict[str, int] = defaultdict(int)
+        for s in ids if station == "*" else [station]:
+            for e in month.sims[s]:
+                if lo <= e.real < hi and e.type == "notice_shown":
+                    want_n[e.payload["notice"]] += e.payload["count"]
+        got_n = [(r["notice"], r["shows"]) for r in rows if r["station"] == station]
+        assert got_n == sorted(want_n.items(), key=lambda kv: (-kv[1], kv[0]))
+        assert got_n
+
 
 def _csv_rows(text: bytes) -> list[list[Any]]:
     assert text.startswith("\ufeff".encode())
@@ -246,7 +258,7 @@ def test_the_workbook_holds_the_csv_numbers_as_numbers(month: Month) -> None:
     assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
     assert "attachment" in r.headers["content-disposition"]
     book = openpyxl.load_workbook(io.BytesIO(r.content))
-    assert book.sheetnames == ["summary", "tools", "hours", "supplies"]
+    assert book.sheetnames == ["summary", "tools", "hours", "supplies", "notices"]
     for name in book.sheetnames:
         csv_rows = _csv_rows(get(month, f"/api/v1/reports/{name}", format="csv", **params).content)
         sheet = [list(row) for row in book[name].iter_rows(values_only=True)]

@@ -123,7 +123,7 @@ def test_report_page_shows_the_month_and_downloads_it(
         saved = tmp_path / "report.xlsx"
         info.value.save_as(saved)
         book = openpyxl.load_workbook(saved)
-        assert book.sheetnames == ["summary", "tools", "hours", "supplies"]
+        assert book.sheetnames == ["summary", "tools", "hours", "supplies", "notices"]
         assert book["summary"].max_row == 1 + 6 * 3
         browser.close()
     assert outside == [], f"the page fetched from elsewhere: {outside}"

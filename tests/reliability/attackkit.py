@@ -117,6 +117,7 @@ PATH_VALUES = {
     "deposit_id": "999999",
     "supply_id": "no-such-supply",
     "relay": "no-such-relay",
+    "notice_id": "no-such-notice",
 }
 """Path parameters that name nothing, so a request a role is admitted to changes nothing."""
 

@@ -52,6 +52,11 @@ STATION_ACCESS: dict[str, set[str]] = {
     "PATCH /api/v1/members/{member_id}": {S},
     "POST /api/v1/members/{member_id}/pin": {S},
     "POST /api/v1/members/{member_id}/unlock": {S},
+    "DELETE /api/v1/members/{member_id}/cards": {S},
+    "POST /api/v1/members/{member_id}/cards/read": {S},
+    "POST /api/v1/cards/identify": {K},
+    "POST /api/v1/cards/cancel": {K},
+    "POST /api/v1/members/me/pin": {K},
     "POST /api/v1/staff/login": {K, S},
     "GET /api/v1/staff/me": {S},
     "POST /api/v1/staff/logout": {S},
@@ -103,6 +108,7 @@ STATION_ACCESS: dict[str, set[str]] = {
     "GET /api/v1/telemetry": {S, C},
     "GET /metrics": {C},
     "GET /api/v1/notices": {K, S, C},
+    "POST /api/v1/notices/{notice_id}/shown": {K},
 }
 """The designed roles of every route: the kiosk runs flows and reads what the screen shows,
 staff manage, central only reads. Changing a route's roles means changing this table."""

@@ -42,7 +42,7 @@ from tests.reliability.apifuzzkit import (
 from tests.reliability.report import record
 from tests.simstation import TOKENS
 from tests.station.conftest import services_config, start_harness
-from wire.batch import IngestBatch
+from wire.batch import batch_schema
 
 EXAMPLES = 12
 """Random cases per operation (and again with real ids where the route takes some)."""
@@ -89,9 +89,9 @@ async def test_daemon_openapi_fuzz(tmp_path: Path) -> None:
 def with_ingest_body(doc: dict[str, Any]) -> dict[str, Any]:
     """Central reads the ingest body itself (to cap and gunzip it), so FastAPI does not put it in
     the document; describe it here from the wire model so the fuzzer generates batches."""
-    schema = IngestBatch.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema, defs = batch_schema("#/components/schemas/{name}")
     components = doc.setdefault("components", {}).setdefault("schemas", {})
-    components.update(schema.pop("$defs", {}))
+    components.update(defs)
     components["IngestBatch"] = schema
     doc["paths"]["/api/v1/ingest"]["post"]["requestBody"] = {
         "required": True,

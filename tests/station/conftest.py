@@ -42,6 +42,8 @@ PHONES = (
     "13544445555",
 )
 """Numbers tests use; the harness checks none of them leaks (as typed or as 11 digits)."""
+CARDS = ("0012345678", "QR-Mq7-xT42", "0099887766")
+"""Card numbers and codes tests present; the harness checks none of them leaks either."""
 START = 1_767_225_600.0
 
 
@@ -214,8 +216,9 @@ class Harness:
     # --- the privacy check -------------------------------------------------------------------
 
     def leaked_phones(self) -> list[str]:
-        """Phone numbers (as typed or as 11 digits) found in responses or the database files."""
-        needles = {p for p in PHONES} | self.typed_phones
+        """Phone numbers (as typed or as 11 digits) and card numbers found in responses or the
+        database files."""
+        needles = {p for p in PHONES} | self.typed_phones | set(CARDS)
         needles |= {"".join(ch for ch in p if ch.isdigit())[-11:] for p in self.typed_phones}
         haystack = "\n".join(self.transcript)
         data_dir = self.station.config.station.data_dir
@@ -245,7 +248,7 @@ async def start_harness(data: dict[str, Any], *, fake_clock: bool = True) -> Asy
         finally:
             await harness.close_clients()
     leaked = harness.leaked_phones()
-    assert not leaked, f"phone numbers leaked into responses or the database: {leaked}"
+    assert not leaked, f"phone or card numbers leaked into responses or the database: {leaked}"
 
 
 @pytest.fixture

@@ -45,16 +45,25 @@ class FakeMonotonic:
         self.now += seconds
 
 
-def build_app(station: SimStation, *, monotonic: Callable[[], float] | None = None, **ui: Any):
+def build_app(
+    station: SimStation,
+    *,
+    monotonic: Callable[[], float] | None = None,
+    wall: Callable[[], float] | None = None,
+    **ui: Any,
+):
     info = StationInfo(
         name_zh="桃源街道 共享益站 1号",
         name_en="Taoyuan Street Station 1",
         help_phone=HELP_PHONE,
         locker_ids=tuple(lk.id for lk in station.config.lockers),
+        has_reader=station.config.reader is not None,
     )
     kwargs: dict[str, Any] = {}
     if monotonic is not None:
         kwargs["monotonic"] = monotonic
+    if wall is not None:
+        kwargs["wall"] = wall
     return StationApp(
         StationClient(station.url, TOKENS["kiosk"]),
         LiveStream(station.url, TOKENS["kiosk"], reconnect_max_s=0.5),

@@ -50,8 +50,12 @@ def _when(ts: Any) -> Callable[[Translator], str]:
     return lambda i18n: i18n.when(float(ts))
 
 
-def refusal(exc: ApiError, phone: str) -> Problem:
-    """The problem to show for a refusal from the daemon."""
+def refusal(exc: ApiError, phone: str, *, member: bool = True) -> Problem:
+    """The problem to show for a refusal from the daemon.
+
+    A member's wrong PIN also says how to get an account or a new PIN, whether or not the
+    number is registered (the daemon answers both alike); staff logins (`member=False`) don't.
+    """
     code = exc.code or ""
     body = exc.body
     tries = body.get("tries_left")
@@ -59,6 +63,8 @@ def refusal(exc: ApiError, phone: str) -> Problem:
         lines = [line("error.wrong_pin.what")]
         if isinstance(tries, int):
             lines.insert(0, line("error.wrong_pin.tries", tries=tries))
+        if member:
+            lines.append(line("error.wrong_pin.account", phone=phone or "—"))
         return Problem("error.wrong_pin", lines, show_help=False, code=code)
     if code == "locked":
         until = body.get("locked_until")
@@ -109,6 +115,12 @@ SIMPLE: dict[str, tuple[str, str, bool]] = {
     "not_found": ("error.refused", "error.not_found.body", True),
     "invalid_state": ("error.refused", "error.invalid_state.body", True),
     "door_not_opened": ("error.door_failed", "error.door_failed.body", False),
+    "card_unknown": ("error.card_unknown", "error.card_unknown.body", True),
+    "pin_required": ("error.refused", "error.pin_required.body", True),
+    "card_taken": ("error.refused", "error.card_taken.body", False),
+    "no_card": ("error.refused", "error.no_card.body", True),
+    "staff_badge": ("error.refused", "error.staff_badge.body", True),
+    "not_staff_badge": ("error.refused", "error.not_staff_badge.body", True),
     "door_not_closed": ("error.door_open", "error.door_open.body", False),
 }
 

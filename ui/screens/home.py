@@ -2,14 +2,19 @@
 
 Everything on the strip comes from the daemon and is read again when anything changes on the
 live stream, so Home never shows a state older than the last event. Notices from the central
-office take turns on the last line.
+office take turns on the last line, highest priority first; each turn looks at the clock again,
+so a notice whose time is over disappears by itself. A tap on it shows it in full. Home counts
+how often it showed each notice and reports the counts to the daemon every few minutes (one
+`notice_shown` event per notice and report, which the office's reports count).
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections import Counter
 from typing import Any
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
 from textual.timer import Timer
@@ -23,6 +28,8 @@ from ui.screens.tiles import home_tiles
 from ui.widgets.text import DataButton, DataLabel, Labeller, TLabel
 
 REFRESH_DELAY_S = 0.3
+SHOWS_REPORT_S = 300.0
+"""How often Home reports the showings it counted (a restart loses at most this much)."""
 
 
 def tile_label(title: str, hint: str) -> Labeller:
@@ -60,9 +67,15 @@ def supplies_text(supplies: list[dict[str, Any]] | None, charging_free: int | No
 def notice_text(notice: dict[str, Any] | None) -> Labeller:
     if not notice:
         return lambda i18n: ""
-    return lambda i18n: i18n.t(
-        "home.notice", text=i18n.pick(notice.get("text"), notice.get("text_en"))
-    )
+
+    def label(i18n: Translator) -> str:
+        text = i18n.pick(notice.get("text"), notice.get("text_en"))
+        merchant = notice.get("merchant")
+        if merchant:
+            return i18n.t("home.promo", merchant=merchant, text=text)
+        return i18n.t("home.notice", text=text)
+
+    return label
 
 
 def current_notices(notices: list[Any], now: float) -> list[dict[str, Any]]:
@@ -82,8 +95,11 @@ class HomeScreen(KioskScreen):
 
     def __init__(self) -> None:
         super().__init__()
+        self._all_notices: list[dict[str, Any]] = []
         self._notices: list[dict[str, Any]] = []
         self._notice_index = 0
+        self._shown: dict[str, Any] | None = None
+        self._shows: Counter[str] = Counter()
         self._refresh_timer: Timer | None = None
 
     def title_widget(self) -> DataLabel:
@@ -107,6 +123,15 @@ class HomeScreen(KioskScreen):
 
     def on_mount(self) -> None:
         self.set_interval(self.kiosk.ui.notice_cycle_s, self._next_notice)
+        self.set_interval(SHOWS_REPORT_S, self.report_shows)
+
+    def on_click(self, event: events.Click) -> None:
+        """A tap on the notice line opens it in full."""
+        if event.widget is not None and event.widget.id == "notice" and self._shown:
+            from ui.screens.notice import NoticeScreen
+
+            event.stop()
+            self.app.push_screen(NoticeScreen(self._shown))
 
     def on_screen_resume(self) -> None:
         # Whoever backed out to Home is done: the next person must identify again.
@@ -165,7 +190,8 @@ class HomeScreen(KioskScreen):
         self.query_one("#supplies", DataLabel).relabel(
             supplies_text(data["supplies"], self._charging_free(data["pickups"]))
         )
-        self._notices = current_notices(data["notices"] or [], self.kiosk.wall())
+        self._all_notices = data["notices"] or []
+        self._notices = current_notices(self._all_notices, self.kiosk.wall())
         self._notice_index %= max(1, len(self._notices))
         self._show_notice()
 
@@ -185,13 +211,39 @@ class HomeScreen(KioskScreen):
         )
 
     def _next_notice(self) -> None:
-        if len(self._notices) > 1:
-            self._notice_index = (self._notice_index + 1) % len(self._notices)
+        """The next notice's turn; the list is cut to those whose time is now, each turn."""
+        was = self._shown
+        self._notices = current_notices(self._all_notices, self.kiosk.wall())
+        if not self._notices:
+            self._notice_index = 0
+            if was is not None:
+                self._show_notice()
+            return
+        if len(self._notices) > 1 or was not in self._notices:
+            step = 1 if was in self._notices else 0
+            self._notice_index = (self._notice_index + step) % len(self._notices)
             self._show_notice()
 
     def _show_notice(self) -> None:
         notice = self._notices[self._notice_index] if self._notices else None
+        self._shown = notice
+        if notice is not None and self.is_current:
+            self._shows[str(notice.get("id"))] += 1
         self.query_one("#notice", DataLabel).relabel(notice_text(notice))
+
+    def report_shows(self) -> None:
+        """Hand the counted showings to the daemon (one report per notice)."""
+        if not self._shows or not self.kiosk.connected:
+            return
+        counts, self._shows = dict(self._shows), Counter()
+
+        async def send() -> None:
+            for notice_id, count in counts.items():
+                # a notice gone from the bundle (404): its showings are no one's to count
+                with contextlib.suppress(ApiError):
+                    await self.kiosk.client.notice_shown(notice_id, min(count, 1000))
+
+        self.call(send, refused=_ignore, busy=False)
 
 
 async def _optional(call: Any) -> Any:

@@ -39,6 +39,8 @@ async def deposit(
 ) -> dict[str, Any]:
     """Leave a bag or a phone to charge: a free storage locker opens; when its door is closed
     the flow's result carries the pickup code (GET /flows/{id} by the kiosk only)."""
+    if ctx is not None and ctx.by == "card":
+        svc.cards.check_purpose("deposit")
     on_finish = svc.end_member_session_when_done(ctx.token) if ctx else []
     flow = await svc.storage.deposit(
         body.kind, body.size, ctx.member if ctx else None, who.actor, on_finish

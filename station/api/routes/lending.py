@@ -119,8 +119,10 @@ async def borrow(body: BorrowRequest, _: Kiosk, ctx: MemberCtx, svc: Svc) -> dic
     """Borrow a tool: the rules are checked, then its door opens; follow the flow.
 
     Refusals: 403 `overdue`, `loan_limit`, `approval_required`; 409 `tool_unavailable`,
-    `locker_unavailable`.
+    `locker_unavailable`; 403 `pin_required` for a card session where cards may not borrow.
     """
+    if ctx.by == "card":
+        svc.cards.check_purpose("borrow")
     flow = await svc.lending.borrow(
         body.tool_id, ctx.member, svc.end_member_session_when_done(ctx.token)
     )

@@ -16,6 +16,9 @@ from station.api.deps import (
     refusals,
 )
 from station.api.models_services import (
+    CardIdentifyRequest,
+    CardIdentifyResponse,
+    CardReadRequest,
     IdentifyRequest,
     IdentifyResponse,
     LookupMember,
@@ -51,6 +54,8 @@ async def member_view(svc: Services, member: Member) -> dict[str, Any]:
         "loans": loans,
         "overdue": [loan for loan in loans if loan.overdue],
         "locked_until": await svc.members.locked_until(member),
+        "cards": await svc.members.cards.count(member.card_owner),
+        "pin_state": member.pin_state,
     }
 
 
@@ -73,9 +78,49 @@ async def identify(body: IdentifyRequest, who: Kiosk, svc: Svc) -> dict[str, Any
     }
 
 
+@router.post(
+    "/cards/identify",
+    response_model=CardIdentifyResponse,
+    responses=refusals(403, 404, 429, 503),
+)
+async def identify_by_card(body: CardIdentifyRequest, who: Kiosk, svc: Svc) -> dict[str, Any]:
+    """The screen waits up to `wait_s` for a card or QR code on the station's reader.
+
+    A member's card gives a member session for one flow (for the actions
+    `people.card_alone_for` allows; other purposes are 403 `pin_required` at once); a staff
+    badge gives the staff number for the login screen (`purpose` "staff"; the PIN is still
+    asked). Nothing presented: `kind` "none" (ask again). Unknown card: 404 `card_unknown`,
+    counted with wrong PINs. The card's number never leaves the daemon.
+    """
+    found = await svc.cards.identify(body.purpose, body.wait_s, who.actor)
+    answer: dict[str, Any] = {"kind": found.kind}
+    if found.member is not None:
+        answer["session"] = found.token
+        answer["expires_in_s"] = svc.members.sessions.idle_s
+        answer["member"] = await member_view(svc, found.member)
+    if found.staff_no:
+        answer["staff_no"] = found.staff_no
+    return answer
+
+
+@router.post("/cards/cancel", status_code=204, responses=refusals())
+async def cancel_card_wait(_: Kiosk, svc: Svc) -> Response:
+    """The screen that waited for a card is gone: a card presented now identifies nobody."""
+    svc.cards.cancel()
+    return Response(status_code=204)
+
+
 @router.get("/members/me", response_model=MemberView, responses=refusals())
 async def me(_: Kiosk, ctx: MemberCtx, svc: Svc) -> dict[str, Any]:
     return await member_view(svc, await svc.members.get(ctx.member.id))
+
+
+@router.post("/members/me/pin", response_model=MemberView, responses=refusals(422))
+async def change_own_pin(body: PinReset, _: Kiosk, ctx: MemberCtx, svc: Svc) -> dict[str, Any]:
+    """A member replaces the first PIN from the office (or their own) with one they chose; the
+    session ends, so the next step identifies with the new PIN."""
+    member = await svc.members.reset_pin(ctx.member.id, body.pin, ctx.member.label)
+    return await member_view(svc, await svc.members.get(member.id))
 
 
 @router.post("/members/logout", status_code=204, responses=refusals())
@@ -116,6 +161,27 @@ async def reset_member_pin(member_id: str, body: PinReset, who: Staff, svc: Svc)
     """Staff set a new PIN for a member who forgot theirs (this also ends a lockout)."""
     member = await svc.members.reset_pin(member_id, body.pin, who.actor)
     return await member_view(svc, member)
+
+
+@router.post(
+    "/members/{member_id}/cards/read",
+    response_model=MemberView,
+    responses=refusals(404, 409, 503),
+)
+async def bind_presented_card(
+    member_id: str, body: CardReadRequest, who: Staff, svc: Svc
+) -> dict[str, Any]:
+    """Staff bind the next card presented on the station's reader (within `wait_s`) to this
+    member; 409 `no_card` if none came, 409 `card_taken` if it is somebody else's."""
+    member = await svc.cards.read_for_binding(member_id, body.wait_s, who.actor)
+    return await member_view(svc, member)
+
+
+@router.delete("/members/{member_id}/cards", response_model=MemberView, responses=refusals(404))
+async def unbind_member_cards(member_id: str, who: Staff, svc: Svc) -> dict[str, Any]:
+    """Staff remove every card or code bound to a member (a lost card, a moved resident)."""
+    await svc.members.unbind_cards(member_id, who.actor)
+    return await member_view(svc, await svc.members.get(member_id))
 
 
 @router.post("/members/{member_id}/unlock", response_model=MemberView, responses=refusals(404, 409))

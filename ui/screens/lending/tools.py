@@ -127,7 +127,7 @@ class ToolGridScreen(ChoiceScreen):
         if self.mode == "return":
             self.app.push_screen(ReturnConfirmScreen(tool))
             return
-        identified_then(self.kiosk, lambda: self._to_confirm(tool))
+        identified_then(self.kiosk, lambda: self._to_confirm(tool), "borrow")
 
     def _to_confirm(self, tool: dict[str, Any]) -> None:
         member = self.kiosk.member

@@ -54,6 +54,7 @@ class MaintenanceScreen(KioskScreen):
         "alarms",
         "tools",
         "lost",
+        "members",
         "supplies",
         "storage",
         "sync",

@@ -12,13 +12,26 @@ from ui.app import StaffSession
 from ui.client import ApiError
 from ui.screens.common import KeypadScreen
 from ui.screens.errors import ErrorScreen, refusal
+from ui.screens.identify import WaitsForCard
 from ui.widgets.keypad import Keypad
 
 
-class StaffNumberScreen(KeypadScreen):
+class StaffNumberScreen(WaitsForCard):
+    """The staff number typed, or a staff badge presented on the reader; then the PIN."""
+
     TITLE_KEY = "maint.login"
     PROMPT_KEY = "keypad.staff_no"
+    CARD_PROMPT_KEY = "keypad.staff_no_or_badge"
     KIND = "staff_no"
+
+    def __init__(self) -> None:
+        super().__init__("staff")
+
+    def on_card(self, answer: dict[str, Any]) -> bool:
+        if answer.get("kind") != "staff" or not answer.get("staff_no"):
+            return False
+        self.app.push_screen(StaffPinScreen(str(answer["staff_no"])))
+        return False  # back on this screen (wrong PIN, Back), the badge is welcome again
 
     def keypad(self) -> Keypad:
         return Keypad(self.KIND, prefix=self.kiosk.ui.staff_no_prefix, id="keypad")
@@ -57,4 +70,4 @@ class StaffPinScreen(KeypadScreen):
 
     def _refused(self, exc: ApiError) -> None:
         self.clear_entry()
-        self.app.push_screen(ErrorScreen(refusal(exc, self.kiosk.info.help_phone)))
+        self.app.push_screen(ErrorScreen(refusal(exc, self.kiosk.info.help_phone, member=False)))

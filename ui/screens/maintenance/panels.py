@@ -21,6 +21,7 @@ from ui.screens.base import KioskScreen
 from ui.screens.common import Choice, ChoiceScreen, KeypadScreen
 from ui.screens.maintenance.console import Panel
 from ui.screens.maintenance.doors import DoorsPanel, LockerPickScreen, alarm_text
+from ui.screens.maintenance.members import MembersPanel
 from ui.screens.maintenance.selftest import SelfTestPanel
 from ui.widgets.rows import PagedRows, Row, RowAction
 from ui.widgets.text import DataLabel, Labeller, TButton, TLabel
@@ -568,6 +569,7 @@ PANELS: dict[str, type[Panel]] = {
     "alarms": AlarmsPanel,
     "tools": ToolsPanel,
     "lost": LostPanel,
+    "members": MembersPanel,
     "supplies": SuppliesPanel,
     "storage": StoragePanel,
     "sync": SyncPanel,

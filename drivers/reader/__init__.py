@@ -1,0 +1,1 @@
+"""Card readers and QR scanners: USB HID keyboard-type (python-evdev) and serial (pyserial)."""
