@@ -37,16 +37,15 @@ DAEMON_BUDGET_MB = 80
 
 UI_CHILD = """
 import asyncio, sys, time
-t0 = float(sys.argv[2])
-from tests.simstation import TOKENS
+t0 = float(sys.argv[3])  # the UI process alone: no test code, no daemon imported here
 from ui.app import StationApp, StationInfo
 from ui.client import LiveStream, StationClient
 from ui.settings import UiConfig
-url = sys.argv[1]
+url, kiosk_token = sys.argv[1], sys.argv[2]
 async def main():
     info = StationInfo(name_zh="站", name_en="Station", help_phone="0755-12345678",
                        locker_ids=tuple(f"A{i:02d}" for i in range(1, 17)))
-    app = StationApp(StationClient(url, TOKENS["kiosk"]), LiveStream(url, TOKENS["kiosk"]),
+    app = StationApp(StationClient(url, kiosk_token), LiveStream(url, kiosk_token),
                      UiConfig(), info)
     async with app.run_test(size=(100, 30)) as pilot:
         while type(app.screen).__name__ != "HomeScreen":
@@ -75,6 +74,40 @@ async def main():
         print(f"SCREEN {first} {rss}", flush=True)
 asyncio.run(main())
 """
+
+
+BARE_API_CHILD = """
+import sys
+from fastapi import FastAPI
+import uvicorn
+app = FastAPI()
+@app.get("/healthz")
+async def healthz():
+    return {"ok": True}
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+"""The floor for the daemon's start and memory: FastAPI on uvicorn serving one route, the
+least a station API could be built on (what the daemon adds is its own code and libraries)."""
+
+
+def bare_api() -> tuple[float, float]:
+    """(seconds from spawn to the first answer, RSS MB after it) of a bare FastAPI app."""
+    port = free_port()
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", BARE_API_CHILD, str(port)], cwd=ROOT)
+    try:
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).raise_for_status()
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None:
+                    raise RuntimeError("the bare FastAPI app exited") from None
+                time.sleep(0.01)
+        return time.perf_counter() - t, rss_mb(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def rss_mb(pid: int) -> float:
@@ -132,6 +165,7 @@ async def operate(url: str, ops: int) -> None:
 
 def measure(ops: int = 10_000) -> dict[str, float]:
     out: dict[str, float] = {"bare_python_s": bare_python_s()}
+    out["bare_api_s"], out["bare_api_rss"] = bare_api()
     with tempfile.TemporaryDirectory(prefix="bench-footprint-") as tmp:
         data = sim_config_data(Path(tmp))
         port = free_port()
@@ -161,7 +195,7 @@ def measure(ops: int = 10_000) -> dict[str, float]:
                 asyncio.run(operate(url, ops))
                 out["ops_s"] = time.perf_counter() - t
                 out["daemon_rss_ops"] = rss_mb(proc.pid)
-                out["ui_screen_s"], out["ui_rss"] = child_screen(UI_CHILD, url)
+                out["ui_screen_s"], out["ui_rss"] = child_screen(UI_CHILD, url, TOKENS["kiosk"])
                 out["bare_textual_s"], out["bare_textual_rss"] = child_screen(BARE_TEXTUAL_CHILD)
             finally:
                 proc.terminate()

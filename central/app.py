@@ -19,6 +19,8 @@ from fastapi.middleware.gzip import GZipMiddleware
 from central.alerts.api import install_alerts
 from central.alerts.notifier import Notifier
 from central.auth import bearer, token_hash
+from central.backups import install_backups
+from central.commands_api import install_commands
 from central.fleet import Fleet
 from central.fleet_api import install_fleet
 from central.quarantine import BatchRefused, parse_batch
@@ -193,6 +195,8 @@ def create_app(
         return {"stations": [r.to_dict() for r in rows]}
 
     install_fleet(app, fleet, office_holder)
+    install_commands(app, storage, clock, station_holder, office_holder)
+    install_backups(app, storage, settings, clock, station_holder)
     install_reports(app, storage, settings, clock, office_holder)
     install_alerts(app, storage, clock, office_holder)
     install_reminders(app, reminders, office_holder)

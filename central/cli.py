@@ -55,6 +55,7 @@ def cmd_serve(args: argparse.Namespace, storage: Storage) -> int:
         ssl_keyfile=args.ssl_keyfile,
         proxy_headers=True,
         log_level="info",
+        log_config=None,  # uvicorn's lines go through the root handler (journald priorities)
     )
     return 0
 
@@ -131,8 +132,8 @@ def cmd_revoke(args: argparse.Namespace, storage: Storage) -> int:
 
 def cmd_office_token(args: argparse.Namespace, storage: Storage) -> int:
     token = new_token()
-    storage.add_office_token(args.name, token_hash(token), time.time())
-    _say(f"office token '{args.name}' created; it follows, shown this once:")
+    storage.add_office_token(args.name, token_hash(token), time.time(), args.role)
+    _say(f"office token '{args.name}' ({args.role}) created; it follows, shown this once:")
     print(token)
     return 0
 
@@ -263,6 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("office-token", help="create a token for the office's query API")
     p.add_argument("name")
+    p.add_argument(
+        "--role",
+        choices=("viewer", "operator"),
+        default="viewer",
+        help="viewer reads; operator may also send stations commands (open a door, ...)",
+    )
     p.set_defaults(func=cmd_office_token)
 
     p = sub.add_parser("revoke-office", help="revoke an office token by name")
@@ -306,10 +313,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # `station central` arrives with logging set up for the terminal or journald already;
+    # basicConfig is then a no-op and only the level follows -v.
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.verbose:
+        logging.getLogger().setLevel(logging.DEBUG)
     station = getattr(args, "station", None)
     if isinstance(station, str) and not _valid_station(station):
         _say(f"error: station id '{station}' must be 1-64 letters, digits, '_' or '-'")

@@ -187,6 +187,9 @@ def summary_of(record: StationRecord, now: float, settings: CentralSettings) -> 
     }
 
 
+_NO_COMMANDS = {"pending": 0, "done": 0, "refused": 0, "failed": 0}
+
+
 class Fleet:
     """Keeps the history as batches arrive and answers the fleet API and /metrics."""
 
@@ -229,8 +232,12 @@ class Fleet:
     # --- the office's questions ------------------------------------------------------------
 
     def overview(self) -> dict[str, Any]:
+        """Every station's summary, with its office commands pending and finished."""
         now = self.clock()
         rows = [summary_of(r, now, self.settings) for r in self.storage.stations()]
+        commands = self.storage.command_counts()
+        for row in rows:
+            row["commands"] = commands.get(row["id"], _NO_COMMANDS)
         count = {
             s: sum(1 for r in rows if r["status"] == s) for s in ("online", "offline", "never")
         }

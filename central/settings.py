@@ -47,6 +47,14 @@ class CentralSettings(BaseModel):
     timezone: str = "Asia/Shanghai"
     """The stations' local time zone, for 'hour of day' and 'per day' in the fleet history."""
 
+    # --- station backups (central/backups.py) ---
+    backup_dir: str = ""
+    """Where stations' uploaded backups are kept, one folder per station; empty: central
+    takes no backups (the upload answers 404 saying so)."""
+    backup_keep: Annotated[int, Field(ge=1, le=365)] = 7
+    """Backups kept per station; older ones are deleted when a new one arrives."""
+    max_backup_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024 * 1024
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

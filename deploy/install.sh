@@ -27,6 +27,8 @@ usage: install.sh [options]
   --no-apt          do not install Debian packages (they must be there already)
   --no-systemctl    do not enable, reload or restart anything with systemctl or udevadm
   --python PATH     interpreter for the virtual environment (default: python3)
+  --with-web        also install the browser UI (`station ui --web`, textual-serve);
+                    a station's kiosk does not need it
   -h, --help        show this help
 EOF
 }
@@ -39,6 +41,7 @@ DRY_RUN=0
 DO_APT=1
 DO_SYSTEMCTL=1
 PYTHON=python3
+WITH_WEB=0
 PREFIX=/opt/station
 CHANGES=0
 # Set by each ensure_* helper: 1 when it changed (or in a dry run would change) something.
@@ -66,6 +69,7 @@ while [[ $# -gt 0 ]]; do
             shift
             ;;
         --no-apt) DO_APT=0 ;;
+        --with-web) WITH_WEB=1 ;;
         --no-systemctl) DO_SYSTEMCTL=0 ;;
         --python)
             [[ $# -ge 2 ]] || die "--python needs a path"
@@ -236,7 +240,8 @@ station_packages() {
     local packages=(python3 python3-venv ca-certificates sqlite3 systemd-timesyncd)
     if [[ "$ROLE" == station ]]; then
         # libpam-systemd: the kiosk's logind session (PAMName=station-kiosk).
-        packages+=(udev fake-hwclock libpam-systemd cage foot fonts-noto-cjk)
+        # python3-evdev: the touch bridge runs with the system python3.
+        packages+=(udev fake-hwclock libpam-systemd cage foot fonts-noto-cjk python3-evdev)
         # gpiozero's pin factory for every Pi model including the Pi 5; Raspberry Pi OS has
         # it, plain Debian does not (gpiozero then falls back to another factory).
         if apt-cache show python3-lgpio >/dev/null 2>&1; then packages+=(python3-lgpio); fi
@@ -299,17 +304,30 @@ step_users() {
 # current. Build products and caches in the checkout are left out.
 source_files() {
     local item
-    for item in pyproject.toml README.md LICENSE station drivers ui central; do
+    for item in pyproject.toml README.md LICENSE station drivers ui central wire launcher; do
         [[ -e "$SRC/$item" ]] && printf '%s\n' "$item"
     done
 }
 
+# The package extras this role installs: a station's Pi gets the base package only (no
+# PostgreSQL driver, no plotly, no textual-serve); central gets its own.
+role_extras() {
+    local extras=()
+    [[ "$ROLE" == central ]] && extras+=(central)
+    [[ $WITH_WEB -eq 1 ]] && extras+=(web)
+    local IFS=,
+    printf '%s' "${extras[*]}"
+}
+
+# Covers the extras too: a change of role or of --with-web reinstalls.
 source_digest() {
     local files
     mapfile -t files < <(source_files)
-    tar -C "$SRC" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
-        --exclude=__pycache__ --exclude='*.pyc' --exclude='*.egg-info' -cf - "${files[@]}" |
-        sha256sum | cut -d' ' -f1
+    {
+        printf 'extras=%s\n' "$(role_extras)"
+        tar -C "$SRC" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+            --exclude=__pycache__ --exclude='*.pyc' --exclude='*.egg-info' -cf - "${files[@]}"
+    } | sha256sum | cut -d' ' -f1
 }
 
 step_venv() {
@@ -328,7 +346,9 @@ step_venv() {
         unchanged "project installed from this checkout (source sha256 ${digest:0:12})"
         return
     fi
-    changing "pip install the project from $SRC (source sha256 ${digest:0:12})" || return 0
+    local extras target
+    extras=$(role_extras)
+    changing "pip install the project from $SRC${extras:+ with [$extras]} (source sha256 ${digest:0:12})" || return 0
     # Build from a clean copy of exactly the files the checksum covers, so the installed code
     # is what the stamp says and the checkout gets no build/ or egg-info/ from us.
     local stage files
@@ -338,7 +358,8 @@ step_venv() {
         -cf - "${files[@]}" | tar -C "$stage" -xf -
     # pip always reinstalls a project given as a directory; its dependencies are upgraded
     # only when the new version needs it.
-    if ! "$ROOT$venv/bin/python" -m pip install --no-input --upgrade "$stage" >/dev/null; then
+    target="$stage${extras:+[$extras]}"
+    if ! "$ROOT$venv/bin/python" -m pip install --no-input --upgrade "$target" >/dev/null; then
         rm -rf "$stage"
         die "pip install failed (see above); the station code is left as it was"
     fi
@@ -420,7 +441,8 @@ role_units() {
     if [[ "$ROLE" == central ]]; then
         printf '%s\n' station-central.service
     else
-        printf '%s\n' station.service station-kiosk.service station-touch.service
+        printf '%s\n' station.service station-kiosk.service station-touch.service \
+            station-backup.service station-backup.timer
     fi
 }
 
@@ -436,9 +458,10 @@ step_units() {
     done < <(role_units)
 }
 
-# station-touch.service has no [Install] section: udev starts it when a touchscreen appears.
+# station-touch.service has no [Install] section: udev starts it when a touchscreen appears;
+# station-backup.service is started by its timer.
 enabled_units() {
-    role_units | grep -v '^station-touch\.service$'
+    role_units | grep -v -e '^station-touch\.service$' -e '^station-backup\.service$'
 }
 
 systemctl_target() {
@@ -489,7 +512,7 @@ step_enable() {
     # to start once the config is edited.
     if [[ $CODE_CHANGED -eq 1 || $UNITS_CHANGED -eq 1 ]] && live_system; then
         local units
-        mapfile -t units < <(role_units)
+        mapfile -t units < <(role_units | grep -v '^station-backup\.')
         run systemctl try-restart "${units[@]}"
     fi
 }

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from launcher.logs import configure_logging, under_journald
 from station.config import ConfigError, StationConfig, default_config_path, load_config
 from station.ops.cli import add_maintenance_commands
 from station.ops.members_cli import add_member_commands
@@ -22,16 +22,9 @@ def _config(path: str) -> StationConfig:
     try:
         return load_config(path)
     except ConfigError as exc:
-        print(f"config error: {exc}", file=sys.stderr)
+        prefix = "<3>" if under_journald(sys.stderr) else ""  # an error in `journalctl -p err`
+        print(prefix + f"config error: {exc}".replace("\n", "\n" + prefix), file=sys.stderr)
         raise SystemExit(2) from None
-
-
-def _logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -133,10 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The central server has its own command tree; hand it everything after `central`.
         from central.cli import main as central_main
 
+        configure_logging()
         return central_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
-    _logging(args.verbose)
+    configure_logging(args.verbose)
     return args.func(args)
 
 

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from typing import Any
 
 import uvicorn
@@ -28,10 +29,16 @@ from station.occupancy.assembly import build_occupancy
 from station.occupancy.schema import OCCUPANCY_SCHEMA
 from station.ops import systemd
 from station.ops.disk_watch import DiskWatch
+from station.ops.doctor import DoctorOptions, diagnose_config
 from station.ops.host_health import HostProbe
+from station.ops.log_ring import LogRing
 from station.people.card_desk import build_reader
 from station.people.from_central import apply_people
+from station.remote import settings as remote_settings
+from station.remote.runner import RemoteCommands
+from station.remote.schema import REMOTE_SCHEMA
 from station.runtime import Station
+from station.services.lending.from_central import tools_applier
 from station.services.registry import SERVICE_SCHEMAS, build_services
 from station.store import Store
 from station.sync.service import SYNC_SCHEMA, SyncService
@@ -80,15 +87,19 @@ class Daemon:
         return self._port
 
     async def start(self) -> Station:
-        cfg = self.config
-        data_dir = cfg.station.data_dir
+        data_dir = self.config.station.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         store = Store(
             data_dir / "station.db",
             self.clock,
-            schemas=[*SERVICE_SCHEMAS, OCCUPANCY_SCHEMA, SYNC_SCHEMA],
+            schemas=[*SERVICE_SCHEMAS, OCCUPANCY_SCHEMA, SYNC_SCHEMA, REMOTE_SCHEMA],
         )
         self._closers.append(_async(store.close))
+        # The office's remote settings over the file's (checked by the same rules).
+        self.config = cfg = remote_settings.with_stored(self.config, store)
+        ring = LogRing()
+        logging.getLogger().addHandler(ring)
+        self._closers.append(_async(lambda: logging.getLogger().removeHandler(ring)))
         await store.write(lambda tx: _record_start(tx, cfg))
         self.boards = await build_boards(cfg, pin_factory=self._pin_factory)
         self._closers.append(self.boards.close)
@@ -115,6 +126,15 @@ class Daemon:
         services = build_services(cfg, store, alarms, lockers, live, self.clock, reader=reader)
         await services.start()
         self._closers.append(services.stop)
+
+        async def diagnostics(lines: int) -> dict[str, Any]:
+            checks = await diagnose_config(cfg, DoctorOptions(daemon_url=self.url))
+            return {"doctor": [asdict(c) for c in checks], "log": ring.lines(lines)}
+
+        remote = RemoteCommands(
+            store, self.clock, cfg, lockers, services.members, diagnostics=diagnostics
+        )
+        await remote.recover()
         # Each sync batch carries a compact telemetry snapshot taken at send time, and the
         # telemetry reports sync's status: the callable closes the loop without a second phase.
         sync = SyncService(
@@ -123,8 +143,9 @@ class Daemon:
             cfg.station.id,
             self.clock,
             telemetry=lambda: telemetry.compact(),
-            bundle_appliers=[apply_people],
+            bundle_appliers=[apply_people, tools_applier(lockers)],
             alarms=alarms,
+            commands=remote,
         )
         self._closers.append(sync.aclose)
         telemetry = TelemetryService(
@@ -166,6 +187,7 @@ class Daemon:
             host=self.config.api.bind,
             port=self._port,
             log_level="warning",
+            log_config=None,  # uvicorn's lines go through the root handler (journald priorities)
             lifespan="off",
             ws_ping_interval=20,
         )

@@ -26,6 +26,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "launcher": (),  # the `station` command: above everything, imported by nothing
     # Inside the station: a room never imports a room that is built on it.
     "station.store": (
+        "station.remote",
         "station.doors",
         "station.services",
         "station.people",
@@ -36,6 +37,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "station.daemon",
     ),
     "station.doors": (
+        "station.remote",
         "station.services",
         "station.people",
         "station.sync",
@@ -43,11 +45,30 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "station.telemetry",
         "station.daemon",
     ),
-    "station.people": ("station.services", "station.api", "station.daemon", "station.doors"),
-    "station.occupancy": ("station.services", "station.api", "station.daemon", "station.sync"),
+    "station.people": (
+        "station.remote",
+        "station.services",
+        "station.api",
+        "station.daemon",
+        "station.doors",
+    ),
+    "station.occupancy": (
+        "station.remote",
+        "station.services",
+        "station.api",
+        "station.daemon",
+        "station.sync",
+    ),
     "station.services": ("station.api", "station.daemon", "station.ops", "station.telemetry"),
-    "station.sync": ("station.api", "station.daemon", "station.services", "station.telemetry"),
-    "station.telemetry": ("station.api", "station.daemon", "station.runtime"),
+    "station.sync": (
+        "station.remote",
+        "station.api",
+        "station.daemon",
+        "station.services",
+        "station.telemetry",
+    ),
+    "station.telemetry": ("station.remote", "station.api", "station.daemon", "station.runtime"),
+    "station.remote": ("station.api", "station.daemon"),
 }
 
 

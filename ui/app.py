@@ -300,9 +300,24 @@ def build_app(config: StationConfig) -> StationApp:
     )
 
 
+class MissingExtra(RuntimeError):
+    """A feature whose optional dependencies are not installed; the message says how to add them."""
+
+
 def web_server(config_path: str, ui: UiConfig) -> Any:
-    """The textual-serve server for `--web`: every browser tab runs `python -m ui` itself."""
-    from textual_serve.server import Server
+    """The textual-serve server for `--web`: every browser tab runs `python -m ui` itself.
+
+    textual-serve is the `[web]` extra: a station's kiosk runs the terminal UI and never needs
+    it, so the base install leaves it out.
+    """
+    try:
+        from textual_serve.server import Server
+    except ImportError as exc:
+        raise MissingExtra(
+            "`--web` needs textual-serve, which this install leaves out: install the project "
+            "with its web extra (pip install 'gongxiang-yizhan[web]', or deploy/install.sh "
+            "--with-web)"
+        ) from exc
 
     command = shlex.join([sys.executable, "-m", "ui", "--config", str(Path(config_path).resolve())])
     title = Translator(ui.language).t("app.title")
@@ -326,7 +341,12 @@ def main(config_path: str, web: bool = False) -> int:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
     if web:
-        web_server(config_path, config.ui).serve()
+        try:
+            server = web_server(config_path, config.ui)
+        except MissingExtra as exc:
+            print(f"station ui: {exc}", file=sys.stderr)
+            return 2
+        server.serve()
     else:
         app.run()
     return 0

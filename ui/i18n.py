@@ -80,6 +80,18 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     "door.answer.works": ("好用", "It works"),
     "door.answer.needs_repair": ("需要维修", "Needs repair"),
     "door.answer.parts_missing": ("缺少配件", "Parts missing"),
+    "door.ask.item_missing": (
+        "柜内似乎是空的。您放入物品了吗？",
+        "The locker looks empty. Did you put your things in?",
+    ),
+    "door.ask.item_left": (
+        "柜内还有物品。要再次开门取出吗？",
+        "Something is still inside. Open again?",
+    ),
+    "door.choice.yes": ("放了", "Yes, I did"),
+    "door.choice.no": ("没放", "No"),
+    "door.choice.open_again": ("再开一次", "Open again"),
+    "door.choice.leave_it": ("不用了", "Leave it"),
     "receipt.loan": ("借用成功", "Borrowed"),
     "receipt.loan.due": ("请于 {due} 前归还", "Please bring it back by {due}"),
     "receipt.loan.how": (
@@ -105,6 +117,18 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
         "Write the code down or take a photo; enter it on the Home screen to pick up.",
     ),
     "receipt.pickup": ("取件完成，谢谢！", "Picked up. Thank you!"),
+    "receipt.pickup.item_left": (
+        "柜内还留有物品，已通知工作人员。",
+        "Something is still inside: staff have been told.",
+    ),
+    "receipt.handin.released": (
+        "{locker} 号柜未放入物品，已释放",
+        "Nothing handed in: locker {locker} is free again",
+    ),
+    "receipt.deposit.released": (
+        "{locker} 号柜未寄存物品，已释放，无需取件码",
+        "Nothing stored: locker {locker} is free again, no code needed",
+    ),
     # --- lost and found ----------------------------------------------------------------------
     "lost.menu": ("您要做什么？", "What would you like to do?"),
     "lost.handin": ("交还失物", "Hand in an item"),

@@ -40,6 +40,9 @@ class BundleTool(_Part):
     loan_days: Annotated[int, Field(ge=1, le=365)] = 7
     locker: Annotated[str, Field(pattern=r"^[A-Z][0-9]{2}$")] | None = None
     """The locker the tool lives in at this station, if the catalogue assigns one."""
+    status: Literal["available", "maintenance", "retired"] | None = None
+    """A status change that needs no door (the station refuses one during a loan); None:
+    the station keeps the tool's status."""
 
 
 Hex64 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]

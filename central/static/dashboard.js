@@ -59,6 +59,12 @@ function stationCell(s) {
   return td;
 }
 
+function commandsText(c) {
+  if (!c) return "—";
+  const finished = c.done + c.refused + c.failed;
+  return `${num(c.pending)} / ${num(finished)}` + (c.refused + c.failed ? ` (${c.refused + c.failed} not done)` : "");
+}
+
 function stationRow(s) {
   const tr = el("tr");
   tr.className = `status-${s.status} health-${s.health}`;
@@ -90,6 +96,7 @@ function stationRow(s) {
     el("td", num(s.lost_waiting), "num"),
     el("td", num(s.supplies_low), "num"),
     el("td", s.sync_lag_s === null ? "—" : ago(s.sync_lag_s), "num"),
+    el("td", commandsText(s.commands), "num"),
     el("td", pi),
     attention,
   );

@@ -13,9 +13,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
+from wire.commands import Command, CommandResult
 from wire.event import IncomingEvent
 
 TokenKind = Literal["station", "office"]
+OfficeRole = Literal["viewer", "operator"]
+"""An office token's powers: a viewer reads; an operator may also send stations commands."""
 
 
 class StorageError(Exception):
@@ -63,6 +66,8 @@ class TokenRecord:
     subject: str
     """The station id for a station token, the holder's name for an office token."""
     revoked: bool
+    role: str = "viewer"
+    """OfficeRole for an office token; meaningless for a station's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +235,9 @@ class Storage(ABC):
         """Revoke every token of the station; returns how many were live."""
 
     @abstractmethod
-    def add_office_token(self, name: str, token_sha256: str, now: float) -> None: ...
+    def add_office_token(
+        self, name: str, token_sha256: str, now: float, role: OfficeRole = "viewer"
+    ) -> None: ...
 
     @abstractmethod
     def revoke_office_token(self, name: str, now: float) -> int: ...
@@ -244,6 +251,28 @@ class Storage(ABC):
 
     @abstractmethod
     def stations(self) -> list[StationRecord]: ...
+
+    # --- commands for stations (central/storage/sql_commands.py) ----------------------------
+
+    @abstractmethod
+    def add_command(self, command: Command, now: float) -> None:
+        """Queue a command; UnknownStation if its station is not registered."""
+
+    @abstractmethod
+    def pending_commands(self, station: str, now: float, limit: int = 20) -> list[str]:
+        """The JSON bodies of the station's commands still without a result."""
+
+    @abstractmethod
+    def record_results(self, station: str, results: Sequence[CommandResult], now: float) -> int:
+        """Store the station's results (first one wins); returns how many were new."""
+
+    @abstractmethod
+    def commands(
+        self, station: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def command_counts(self) -> dict[str, dict[str, int]]: ...
 
     # --- the usage log ------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from central.storage.history_postgres import (
     REMINDERS_STEP,
     REPORTS_STEP,
 )
+from central.storage.sql_commands import COMMANDS_STEP
 from central.storage.sql_storage import SQLStorage
 from wire.event import IncomingEvent
 
@@ -107,6 +108,7 @@ SCHEMA = [
     REPORTS_STEP,
     ALERTS_STEP,
     REMINDERS_STEP,
+    COMMANDS_STEP,
 ]
 
 _STAGING = """

@@ -18,6 +18,7 @@ from central.storage.base import (
     EventQuery,
     IncomingEvent,
     IngestResult,
+    OfficeRole,
     SeqConflict,
     StationExists,
     StationRecord,
@@ -27,10 +28,14 @@ from central.storage.base import (
     event_dict,
     row_tuple,
 )
+from central.storage.sql_commands import SQLCommands
 from central.storage.sql_common import Connection
 from central.storage.sql_reminders import SQLReminders
 
 _ADD_TOKEN = "INSERT INTO tokens (sha256, kind, subject, created_at) VALUES (?, ?, ?, ?)"
+_ADD_OFFICE_TOKEN = (
+    "INSERT INTO tokens (sha256, kind, subject, created_at, role) VALUES (?, 'office', ?, ?, ?)"
+)
 _REVOKE_TOKENS = (
     "UPDATE tokens SET revoked_at = ? WHERE kind = ? AND subject = ? AND revoked_at IS NULL"
 )
@@ -40,7 +45,7 @@ _STATIONS = (
 )
 
 
-class SQLStorage(SQLReminders, Storage):
+class SQLStorage(SQLCommands, SQLReminders, Storage):
     """Every Storage method but the backend's own life (opening, migrating, closing)."""
 
     # --- hooks ------------------------------------------------------------------------------
@@ -91,9 +96,11 @@ class SQLStorage(SQLReminders, Storage):
             self._acked_seq(conn, station, lock=True)
             return self._exec(conn, _REVOKE_TOKENS, (now, "station", station)).rowcount
 
-    def add_office_token(self, name: str, token_sha256: str, now: float) -> None:
+    def add_office_token(
+        self, name: str, token_sha256: str, now: float, role: OfficeRole = "viewer"
+    ) -> None:
         with self._tx() as conn:
-            self._exec(conn, _ADD_TOKEN, (token_sha256, "office", name, now))
+            self._exec(conn, _ADD_OFFICE_TOKEN, (token_sha256, name, now, role))
 
     def revoke_office_token(self, name: str, now: float) -> int:
         with self._tx() as conn:
@@ -103,12 +110,12 @@ class SQLStorage(SQLReminders, Storage):
         with self._reader() as conn:
             row = self._one(
                 conn,
-                "SELECT kind, subject, revoked_at FROM tokens WHERE sha256 = ?",
+                "SELECT kind, subject, revoked_at, role FROM tokens WHERE sha256 = ?",
                 (token_sha256,),
             )
         if row is None:
             return None
-        return TokenRecord(row["kind"], row["subject"], row["revoked_at"] is not None)
+        return TokenRecord(row["kind"], row["subject"], row["revoked_at"] is not None, row["role"])
 
     def station(self, station: str) -> StationRecord | None:
         rows = self._stations("WHERE s.id = ?", (station,))
@@ -219,7 +226,12 @@ class SQLStorage(SQLReminders, Storage):
         )
 
     def events(self, query: EventQuery) -> list[dict[str, Any]]:
-        where = ["gid > ?"]
+        # A time window is read through a time index and its matches sorted: walking the
+        # station's gid index instead (the planner's pick without statistics) would read its
+        # whole history to find last week. `+gid` keeps the gid indexes out of that plan.
+        window = query.since is not None or query.until is not None
+        gid = "+gid" if window else "gid"
+        where = [f"{gid} > ?"]
         params: list[Any] = [query.after]
         for column, op, value in (
             ("station", "=", query.station),
@@ -231,7 +243,7 @@ class SQLStorage(SQLReminders, Storage):
                 where.append(f"{column} {op} ?")
                 params.append(value)
         params.append(query.limit)
-        sql = f"SELECT * FROM events WHERE {' AND '.join(where)} ORDER BY gid LIMIT ?"
+        sql = f"SELECT * FROM events WHERE {' AND '.join(where)} ORDER BY {gid} LIMIT ?"
         with self._reader() as conn:
             rows = self._all(conn, sql, params)
         return [event_dict(dict(r)) for r in rows]

@@ -8,93 +8,42 @@ evdev node, so the compositor no longer sees it, and replays the first finger as
 pointer (like a virtual machine's "tablet" mouse) through /dev/uinput: finger down = move there
 and press the left button, finger up = release. Further fingers are ignored.
 
-It uses only the standard library and runs with the system python3, outside the station's
-virtual environment, as station-touch.service. Everything that decides what to send is a pure
-function or the TouchToPointer state machine, so it is tested without a device.
+It runs with the system python3, outside the station's virtual environment, as
+station-touch.service, and talks to the kernel through python-evdev (Debian's python3-evdev,
+installed by install.sh): reading, grabbing and the virtual device are evdev's InputDevice and
+UInput. Everything that decides what to send is a pure function or the TouchToPointer state
+machine, so it is tested without a device.
 """
 
 from __future__ import annotations
 
 import argparse
 import errno
-import fcntl
-import os
 import signal
-import struct
 import sys
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-# Event types and codes from linux/input-event-codes.h.
-EV_SYN = 0x00
-EV_KEY = 0x01
-EV_ABS = 0x03
-SYN_REPORT = 0
-SYN_DROPPED = 3
-BTN_LEFT = 0x110
-BTN_TOUCH = 0x14A
-ABS_X = 0x00
-ABS_Y = 0x01
-ABS_CNT = 0x40
-KEY_CNT = 0x300
-BUS_VIRTUAL = 0x06
+from evdev import AbsInfo, InputDevice, UInput, ecodes
+from evdev.uinput import UInputError
 
-# struct input_event: a struct timeval (two C longs, 4 or 8 bytes each) then type, code, value.
-EVENT = struct.Struct("@llHHi")
-# struct uinput_user_dev: name[80], struct input_id, ff_effects_max, absmax/min/fuzz/flat[64].
-UINPUT_USER_DEV = struct.Struct(f"=80sHHHHI{ABS_CNT}i{ABS_CNT}i{ABS_CNT}i{ABS_CNT}i")
-# struct input_absinfo: value, minimum, maximum, fuzz, flat, resolution.
-ABSINFO = struct.Struct("=6i")
-
-
-def ioc(direction: int, kind: str, number: int, size: int) -> int:
-    """The _IOC() macro of asm-generic/ioctl.h (the layout used by arm, arm64 and x86)."""
-    return (direction << 30) | (size << 16) | (ord(kind) << 8) | number
-
-
-IOC_WRITE = 1
-IOC_READ = 2
-EVIOCGRAB = ioc(IOC_WRITE, "E", 0x90, 4)
-UI_DEV_CREATE = ioc(0, "U", 1, 0)
-UI_DEV_DESTROY = ioc(0, "U", 2, 0)
-UI_SET_EVBIT = ioc(IOC_WRITE, "U", 100, 4)
-UI_SET_KEYBIT = ioc(IOC_WRITE, "U", 101, 4)
-UI_SET_ABSBIT = ioc(IOC_WRITE, "U", 103, 4)
-
-
-def eviocgname(length: int) -> int:
-    return ioc(IOC_READ, "E", 0x06, length)
-
-
-def eviocgbit(event_type: int, length: int) -> int:
-    return ioc(IOC_READ, "E", 0x20 + event_type, length)
-
-
-def eviocgabs(axis: int) -> int:
-    return ioc(IOC_READ, "E", 0x40 + axis, ABSINFO.size)
+EV_SYN = ecodes.EV_SYN
+EV_KEY = ecodes.EV_KEY
+EV_ABS = ecodes.EV_ABS
+SYN_REPORT = ecodes.SYN_REPORT
+SYN_DROPPED = ecodes.SYN_DROPPED
+BTN_LEFT = ecodes.BTN_LEFT
+BTN_TOUCH = ecodes.BTN_TOUCH
+ABS_X = ecodes.ABS_X
+ABS_Y = ecodes.ABS_Y
+BUS_VIRTUAL = ecodes.BUS_VIRTUAL
 
 
 class InputEvent(NamedTuple):
     type: int
     code: int
     value: int
-
-
-def decode_events(data: bytes) -> list[InputEvent]:
-    """Split what read() returned from an evdev node; a trailing partial event is dropped."""
-    usable = len(data) - len(data) % EVENT.size
-    return [InputEvent(t, c, v) for _sec, _usec, t, c, v in EVENT.iter_unpack(data[:usable])]
-
-
-def encode_events(events: list[InputEvent]) -> bytes:
-    """Events for /dev/uinput; the kernel stamps the time itself, so it is left zero."""
-    return b"".join(EVENT.pack(0, 0, e.type, e.code, e.value) for e in events)
-
-
-def has_bit(bitmap: bytes, bit: int) -> bool:
-    """Read one bit of an EVIOCGBIT answer (a little-endian array of longs, so bytewise)."""
-    index = bit // 8
-    return index < len(bitmap) and bool(bitmap[index] >> (bit % 8) & 1)
 
 
 class AxisRange(NamedTuple):
@@ -206,19 +155,20 @@ class _Stopped(Exception):
     """SIGTERM or SIGINT arrived: lift the button, remove the virtual device, exit."""
 
 
-def read_geometry(fd: int, path: str, rotate: int) -> Geometry:
-    """Check the touchscreen reports single-touch positions and read their ranges."""
-    try:
-        keys = fcntl.ioctl(fd, eviocgbit(EV_KEY, KEY_CNT // 8), bytes(KEY_CNT // 8))
-        axes = fcntl.ioctl(fd, eviocgbit(EV_ABS, ABS_CNT // 8), bytes(ABS_CNT // 8))
-    except OSError as exc:
-        raise BridgeError(f"{path} is not an input event device ({exc.strerror})") from None
+def touch_geometry(capabilities: Mapping[int, Sequence[Any]], path: str, rotate: int) -> Geometry:
+    """Check a device reports single-touch positions and read their ranges.
+
+    `capabilities` is what InputDevice.capabilities() returns: event type -> codes, where the
+    EV_ABS entries are (code, AbsInfo) pairs.
+    """
+    keys = set(capabilities.get(EV_KEY, ()))
+    axes = {code: info for code, info in capabilities.get(EV_ABS, ())}
     missing = [
         name
         for name, ok in (
-            ("BTN_TOUCH", has_bit(keys, BTN_TOUCH)),
-            ("ABS_X", has_bit(axes, ABS_X)),
-            ("ABS_Y", has_bit(axes, ABS_Y)),
+            ("BTN_TOUCH", BTN_TOUCH in keys),
+            ("ABS_X", ABS_X in axes),
+            ("ABS_Y", ABS_Y in axes),
         )
         if not ok
     ]
@@ -227,49 +177,59 @@ def read_geometry(fd: int, path: str, rotate: int) -> Geometry:
             f"{path} is not a touchscreen this bridge can read (no {', '.join(missing)}); "
             "check which device /dev/input/station-touch points to (udevadm info)"
         )
-    ranges = []
-    for axis in (ABS_X, ABS_Y):
-        _value, low, high, *_ = ABSINFO.unpack(
-            fcntl.ioctl(fd, eviocgabs(axis), bytes(ABSINFO.size))
+    x, y = axes[ABS_X], axes[ABS_Y]
+    return Geometry(AxisRange(x.min, x.max), AxisRange(y.min, y.max), rotate)
+
+
+def pointer_capabilities(geometry: Geometry) -> dict[int, list[Any]]:
+    """The virtual absolute mouse: ABS_X/ABS_Y over the (turned) ranges and a left button."""
+
+    def axis(code: int, span: AxisRange) -> tuple[int, AbsInfo]:
+        return code, AbsInfo(
+            value=0, min=span.minimum, max=span.maximum, fuzz=0, flat=0, resolution=0
         )
-        ranges.append(AxisRange(low, high))
-    return Geometry(ranges[0], ranges[1], rotate)
 
-
-def create_pointer(uinput_path: str, name: str, geometry: Geometry) -> int:
-    """Create the virtual absolute mouse: ABS_X/ABS_Y and a left button, no touch bits."""
-    try:
-        fd = os.open(uinput_path, os.O_WRONLY | os.O_CLOEXEC)
-    except OSError as exc:
-        raise BridgeError(
-            f"cannot open {uinput_path}: {exc.strerror}; is the uinput module loaded "
-            "(/etc/modules-load.d/station.conf) and does the service run as root?"
-        ) from None
-    for event_type in (EV_SYN, EV_KEY, EV_ABS):
-        fcntl.ioctl(fd, UI_SET_EVBIT, event_type)
-    fcntl.ioctl(fd, UI_SET_KEYBIT, BTN_LEFT)
-    absmax = [0] * ABS_CNT
-    absmin = [0] * ABS_CNT
     out_x, out_y = geometry.output_ranges()
-    for axis, axis_range in ((ABS_X, out_x), (ABS_Y, out_y)):
-        fcntl.ioctl(fd, UI_SET_ABSBIT, axis)
-        absmin[axis], absmax[axis] = axis_range
-    setup = UINPUT_USER_DEV.pack(
-        name.encode()[:79], BUS_VIRTUAL, 0, 0, 1, 0, *absmax, *absmin, *[0] * (2 * ABS_CNT)
-    )
-    os.write(fd, setup)
-    fcntl.ioctl(fd, UI_DEV_CREATE)
-    return fd
+    return {EV_KEY: [BTN_LEFT], EV_ABS: [axis(ABS_X, out_x), axis(ABS_Y, out_y)]}
+
+
+def open_touchscreen(path: str) -> InputDevice:
+    try:
+        return InputDevice(path)
+    except FileNotFoundError:
+        raise BridgeError(f"cannot open touchscreen {path}: no such device") from None
+    except PermissionError as exc:
+        raise BridgeError(f"cannot open touchscreen {path}: {exc.strerror}") from None
+    except OSError as exc:
+        raise BridgeError(f"{path} is not an input event device ({exc.strerror})") from None
+
+
+def create_pointer(uinput_path: str, name: str, geometry: Geometry) -> UInput:
+    try:
+        return UInput(
+            pointer_capabilities(geometry), name=name, bustype=BUS_VIRTUAL, devnode=uinput_path
+        )
+    except (OSError, UInputError) as exc:
+        raise BridgeError(
+            f"cannot create the virtual pointer through {uinput_path}: {exc}; is the uinput "
+            "module loaded (/etc/modules-load.d/station.conf) and does the service run as root?"
+        ) from None
+
+
+def write_events(pointer: UInput, events: Iterable[InputEvent]) -> None:
+    """The frames exactly as the state machine made them (their SYN_REPORTs included)."""
+    for event in events:
+        pointer.write(event.type, event.code, event.value)
 
 
 def run(device: str, uinput_path: str, name: str, rotate: int) -> int:
+    touch = open_touchscreen(device)
     try:
-        touch_fd = os.open(device, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError as exc:
-        raise BridgeError(f"cannot open touchscreen {device}: {exc.strerror}") from None
-    geometry = read_geometry(touch_fd, device, rotate)
-    label = fcntl.ioctl(touch_fd, eviocgname(256), bytes(256)).split(b"\0", 1)[0]
-    pointer_fd = create_pointer(uinput_path, name, geometry)
+        geometry = touch_geometry(touch.capabilities(absinfo=True), device, rotate)
+        pointer = create_pointer(uinput_path, name, geometry)
+    except BridgeError:
+        touch.close()
+        raise
     machine = TouchToPointer(geometry)
 
     def stop(_signum: int, _frame: object) -> None:
@@ -278,32 +238,27 @@ def run(device: str, uinput_path: str, name: str, rotate: int) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    fcntl.ioctl(touch_fd, EVIOCGRAB, 1)
+    touch.grab()
     print(
-        f"bridging {device} ({label.decode(errors='replace')}), x {geometry.x}, "
-        f"y {geometry.y}, rotate {rotate}, to virtual pointer '{name}'",
+        f"bridging {device} ({touch.name}), x {geometry.x}, y {geometry.y}, rotate {rotate}, "
+        f"to virtual pointer '{name}'",
         flush=True,
     )
     try:
-        while True:
-            try:
-                data = os.read(touch_fd, EVENT.size * 64)
-            except OSError as exc:
-                if exc.errno == errno.ENODEV:
-                    print(f"{device} was unplugged", file=sys.stderr, flush=True)
-                    return 1
-                raise
-            out = [ev for event in decode_events(data) for ev in machine.feed(event)]
-            if out:
-                os.write(pointer_fd, encode_events(out))
+        for event in touch.read_loop():
+            write_events(pointer, machine.feed(InputEvent(event.type, event.code, event.value)))
+    except OSError as exc:
+        if exc.errno == errno.ENODEV:
+            print(f"{device} was unplugged", file=sys.stderr, flush=True)
+            return 1
+        raise
     except _Stopped:
         return 0
     finally:
-        if machine.pressed:
-            os.write(pointer_fd, encode_events(machine.release()))
-        fcntl.ioctl(pointer_fd, UI_DEV_DESTROY)
-        os.close(pointer_fd)
-        os.close(touch_fd)
+        write_events(pointer, machine.release())
+        pointer.close()
+        touch.close()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,6 +28,11 @@ class LockerView(BaseModel):
     fault_reason: str | None
     board_online: bool
     opening: bool
+    item_present: bool | None = Field(
+        default=None,
+        description="The compartment's item sensor (cu boards with item_sensor = true): "
+        "null where there is none or it cannot be read now",
+    )
 
 
 class OpenRequest(Strict):

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from station.api.text import FreeText, Strict
+from station.people.staff import StaffMember
 from station.services.deposits.records import Deposit
 from station.services.lending.records import Approval, Loan, Tool
 from station.services.lostfound.records import (
@@ -37,6 +38,7 @@ ApproveResponse = Approved
 DepositView = Deposit
 SupplyView = Supply
 FoundOptions = Options
+StaffView = StaffMember
 
 
 Phone = Field(min_length=8, max_length=24, description="Mainland China mobile number")
@@ -77,8 +79,18 @@ class FlowView(BaseModel):
 
 
 class AnswerRequest(Strict):
-    condition: Literal["works", "needs_repair", "parts_missing"]
+    """The answer to a flow's question: a returned tool's `condition`, or the `choice` of an
+    item-sensor question ("item_missing": yes/no, "item_left": open_again/leave_it)."""
+
+    condition: Literal["works", "needs_repair", "parts_missing"] | None = None
+    choice: Literal["yes", "no", "open_again", "leave_it"] | None = None
     note: FreeText = Note
+
+    @model_validator(mode="after")
+    def _one_answer(self) -> AnswerRequest:
+        if (self.condition is None) == (self.choice is None):
+            raise ValueError("give exactly one of 'condition' (a return) or 'choice'")
+        return self
 
 
 # --- people ------------------------------------------------------------------------------------
@@ -177,12 +189,6 @@ class StaffCreate(Strict):
     staff_no: str = Field(pattern=r"^[A-Za-z0-9_-]{1,16}$")
     name: str = Field(min_length=1, max_length=40)
     pin: str = Pin
-
-
-class StaffView(BaseModel):
-    staff_no: str
-    name: str
-    active: bool
 
 
 class ThrottleView(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -75,6 +75,8 @@ class _Locker:
     last_unlock_mono: float | None = None
     last_unlock_seq: int | None = None
     busy: asyncio.Lock = field(default_factory=asyncio.Lock)
+    item: bool | None = None
+    """The compartment's "item present" sensor: None where there is none or it is unread."""
 
 
 @dataclass
@@ -110,6 +112,7 @@ class LockerService:
             self._boards[lk.cfg.board].lockers.append(lk)
         self._changed = asyncio.Condition()
         self._tasks: list[asyncio.Task[None]] = []
+        self._expectations: list[Callable[[Tx, str], bool | None]] = []
 
     # --- life --------------------------------------------------------------------------------
 
@@ -230,9 +233,89 @@ class LockerService:
         readings: dict[str, DoorState] = {
             lk.cfg.id: _reading(status.doors.get(lk.cfg.channel)) for lk in board.lockers
         }
+        if status.items is not None:  # first: a door seen closed is judged by this reading
+            await self._apply_items(board, status.items)
         await self._apply(
             board_id, readings, came_online=board.online is not True, reconcile=reconcile
         )
+
+    # --- item sensors -----------------------------------------------------------------------
+
+    def expect_items(self, expectation: Callable[[Tx, str], bool | None]) -> None:
+        """A service says what should be in its lockers, inside the transaction that judges:
+        True (something), False (empty) or None (not its locker, or it cannot say). A locker
+        no service calls empty is never judged. Used for `item_unexpected`."""
+        self._expectations.append(expectation)
+
+    def item_present(self, locker_id: str) -> bool | None:
+        return self._locker(locker_id).item
+
+    async def _apply_items(self, board: _Board, items: Mapping[int, bool]) -> None:
+        """Log each change of a compartment's sensor, and judge closed lockers by it."""
+        changed = [
+            (lk, items[lk.cfg.channel])
+            for lk in board.lockers
+            if lk.cfg.channel in items and lk.item != items[lk.cfg.channel]
+        ]
+        if not changed:
+            return
+
+        def write(tx: Tx) -> None:
+            for lk, present in changed:
+                tx.append(
+                    "item_sensed",
+                    actor="system",
+                    locker=lk.cfg.id,
+                    payload={"present": present},
+                )
+                self._judge_item(tx, lk, present, lk.door)
+
+        await self._store.write(write)
+        for lk, present in changed:
+            lk.item = present
+        await self._notify()
+
+    def _expected(self, tx: Tx, locker_id: str) -> bool | None:
+        for expectation in self._expectations:
+            said = expectation(tx, locker_id)
+            if said is not None:
+                return said
+        return None
+
+    def _judge_item(self, tx: Tx, lk: _Locker, present: bool, door: DoorState) -> None:
+        """Something in a closed locker the station thinks empty is `item_unexpected`; it
+        clears once the compartment is empty again or a service claims what is in it."""
+        lid = lk.cfg.id
+        if not present:
+            self._alarms.clear_alarm(tx, "item_unexpected", lid, "compartment empty")
+            return
+        if door == "closed" and lk.pending is None and self._expected(tx, lid) is False:
+            self._alarms.raise_alarm(
+                tx,
+                "item_unexpected",
+                lid,
+                f"locker {lid} should be empty but its sensor sees something inside: open it "
+                "with a reason and check (a forgotten item, or a deposit the station missed)",
+            )
+
+    async def recheck_items(self, locker_id: str) -> None:
+        """A service changed what should be in this locker: judge its sensor again."""
+        lk = self._locker(locker_id)
+        if lk.item is None:
+            return
+
+        def write(tx: Tx) -> None:
+            if self._expected(tx, locker_id) is not False or not lk.item:
+                self._alarms.clear_alarm(tx, "item_unexpected", locker_id, "claimed by a service")
+            else:
+                self._judge_item(tx, lk, True, lk.door)
+
+        await self._store.write(write)
+
+    async def raise_locker_alarm(self, type: str, locker_id: str, detail: str) -> None:
+        """An alarm about one locker raised by a service's flow (e.g. `item_left`)."""
+        self._locker(locker_id)
+        await self._store.write(lambda tx: self._alarms.raise_alarm(tx, type, locker_id, detail))
 
     async def _board_offline(self, board_id: str, why: str) -> None:
         board = self._boards[board_id]
@@ -295,6 +378,8 @@ class LockerService:
                         )
                         jams_ended.append(lk)
                 if new == "closed":
+                    if lk.item:
+                        self._judge_item(tx, lk, True, "closed")
                     self._alarms.clear_alarm(tx, "door_left_open", lid, "door closed")
                     self._alarms.clear_alarm(tx, "forced_open", lid, "door closed")
                 self._set_door(tx, lk, new, cause=cause)
@@ -429,6 +514,13 @@ class LockerService:
             seq = await self._store.write(audit)
             lk.last_unlock_seq = seq
             sent_at = self._clock.monotonic()
+            # Set before the frame goes out: a door seen open while the unlock is still under
+            # way (a relay pulse the driver times, an answer being logged) is this unlock's
+            # opening, never a forced one, and clears its pending window.
+            before = lk.last_unlock_mono
+            lk.last_unlock_mono = sent_at
+            if lk.door != "open":
+                lk.pending = _Pending(seq=seq, deadline=sent_at + self._t.open_window_s)
             confirmed = True
             fresh: BoardStatus | None = None
             try:
@@ -437,13 +529,11 @@ class LockerService:
                 confirmed = False
                 await self._log_unlock_trouble("door_unlock_uncertain", locker_id, seq, str(exc))
             except BoardUnavailable as exc:
+                lk.last_unlock_mono, lk.pending = before, None  # nothing was sent
                 await self._log_unlock_trouble("door_unlock_failed", locker_id, seq, str(exc))
                 raise LockerUnavailable(
                     f"locker {locker_id}: the board did not take the command ({exc})"
                 ) from exc
-            lk.last_unlock_mono = sent_at
-            if lk.door != "open":
-                lk.pending = _Pending(seq=seq, deadline=sent_at + self._t.open_window_s)
             if isinstance(fresh, BoardStatus):  # the board answered with its doors: use them
                 try:
                     await self._take_status(lk.cfg.board, fresh)
@@ -531,6 +621,7 @@ class LockerService:
             "fault_reason": lk.fault_reason,
             "board_online": self._boards[c.board].online is True,
             "opening": lk.pending is not None,
+            "item_present": lk.item if self._boards[c.board].online is True else None,
         }
 
 

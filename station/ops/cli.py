@@ -10,6 +10,7 @@ from typing import Any
 
 from station.config import ConfigError, StationConfig, load_config
 from station.ops.backup import BackupError, backup, database_path, restore
+from station.ops.central_backup import auto_backup, restore_from_central
 from station.ops.doctor import DoctorOptions, daemon_answers, daemon_base, doctor_main
 
 
@@ -32,6 +33,11 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     config = _load(args.config)
+    if args.auto:
+        return _auto_backup(config, args.keep, upload=not args.no_upload)
+    if args.out is None:
+        print("backup: give a file to write, or --auto for the nightly backup", file=sys.stderr)
+        return 2
     try:
         events = backup(config.station.data_dir, Path(args.out))
     except BackupError as exc:
@@ -41,15 +47,39 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _auto_backup(config: StationConfig, keep: int, *, upload: bool) -> int:
+    try:
+        done = auto_backup(config, keep, upload=upload)
+    except BackupError as exc:
+        print(f"backup refused: {exc}", file=sys.stderr)
+        return 1
+    print(f"backup: {done.path} ({done.events} events); {len(done.deleted)} old one(s) deleted")
+    if done.uploaded:
+        print(f"backup: uploaded to {config.sync.url}")
+        return 0
+    if upload and config.sync.enabled:
+        # The copy on the card is made; the timer tries again tomorrow. Non-zero so systemd
+        # shows the unit failed and the office sees it in `systemctl --failed`.
+        print(f"backup: upload to central failed: {done.upload_error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_restore(args: argparse.Namespace) -> int:
     config = _load(args.config)
+    if args.from_central:
+        return run_restore(config, None, force=args.force)
+    if args.source is None:
+        print("restore: give a backup file, or --from-central", file=sys.stderr)
+        return 2
     return run_restore(config, Path(args.source), force=args.force)
 
 
 def run_restore(
-    config: StationConfig, source: Path, *, force: bool, daemon_url: str | None = None
+    config: StationConfig, source: Path | None, *, force: bool, daemon_url: str | None = None
 ) -> int:
-    """Restore unless the daemon answers (it would keep writing to the replaced file)."""
+    """Restore unless the daemon answers (it would keep writing to the replaced file);
+    `source` None: the newest backup central holds, and the events central has beyond it."""
     url = daemon_url or daemon_base(config, DoctorOptions())
     if not force and asyncio.run(daemon_answers(url)):
         print(
@@ -58,6 +88,20 @@ def run_restore(
             file=sys.stderr,
         )
         return 1
+    if source is None:
+        try:
+            got = restore_from_central(config)
+        except BackupError as exc:
+            print(f"restore refused: {exc}", file=sys.stderr)
+            return 1
+        print(
+            f"restore: from {config.sync.url}: {got.events} events in the backup, "
+            f"{got.taken_back} newer ones taken back from central; the log continues after "
+            f"seq {got.last_seq}"
+        )
+        if got.kept is not None:
+            print(f"restore: the previous database is kept as {got.kept}")
+        return 0
     try:
         events, kept = restore(config.station.data_dir, source)
     except BackupError as exc:
@@ -84,11 +128,23 @@ def add_maintenance_commands(sub: Any, default_config: str) -> None:
 
     p = sub.add_parser("backup", help="consistent copy of the database (safe while running)")
     p.add_argument("--config", default=default_config)
-    p.add_argument("out", help="file to write (must not exist)")
+    p.add_argument("out", nargs="?", help="file to write (must not exist)")
+    p.add_argument(
+        "--auto",
+        action="store_true",
+        help="the nightly backup: into <data_dir>/backups/, keep the newest --keep, upload",
+    )
+    p.add_argument("--keep", type=int, default=7, help="backups kept on the card (--auto)")
+    p.add_argument("--no-upload", action="store_true", help="do not upload to central (--auto)")
     p.set_defaults(func=cmd_backup)
 
     p = sub.add_parser("restore", help="replace the database with a backup (daemon stopped)")
     p.add_argument("--config", default=default_config)
     p.add_argument("--force", action="store_true", help="restore even if the daemon answers")
-    p.add_argument("source", help="a file made by `station backup`")
+    p.add_argument("source", nargs="?", help="a file made by `station backup`")
+    p.add_argument(
+        "--from-central",
+        action="store_true",
+        help="the newest backup central holds (a replaced SD card), and the events after it",
+    )
     p.set_defaults(func=cmd_restore)

@@ -21,6 +21,7 @@ from station.people.pins import PinHasher
 from station.people.throttle import GuessThrottle
 from station.refusals import Refusal
 from station.store import Schema, Store, Tx
+from station.store.sweeps import mark_each
 
 CODES_SCHEMA = Schema(
     "codes",
@@ -173,21 +174,20 @@ class CodeBook:
 
     def expire(self, tx: Tx) -> list[dict[str, Any]]:
         """Mark codes past their time as expired (logged); the services list what they held."""
-        rows = [
-            dict(r)
-            for r in tx.conn.execute(
-                "SELECT * FROM codes WHERE status = 'active' AND expires_at <= ?", (tx.now(),)
-            ).fetchall()
-        ]
-        for r in rows:
-            tx.conn.execute("UPDATE codes SET status = 'expired' WHERE id = ?", (r["id"],))
-            tx.append(
-                "code_expired",
-                actor="system",
-                locker=r["locker"],
-                payload={"code_id": r["id"], "purpose": r["purpose"], "ref": r["ref"]},
-            )
-        return rows
+        due = ("SELECT * FROM codes WHERE status = 'active' AND expires_at <= ?", (tx.now(),))
+        rows = mark_each(
+            tx,
+            due,
+            "UPDATE codes SET status = 'expired' WHERE id = ?",
+            "code_expired",
+            _code_facts,
+        )
+        return [dict(r) for r in rows]
+
+
+def _code_facts(row: Any) -> dict[str, Any]:
+    """What the log says of a code that ended: which one, for what (never the code)."""
+    return {"code_id": row["id"], "purpose": row["purpose"], "ref": row["ref"]}
 
 
 def _no_pickup(locker: str) -> Refusal:
@@ -237,6 +237,6 @@ def _spend_try(tx: Tx, active: Any, actor: str) -> int:
             "code_exhausted",
             actor="system",
             locker=active["locker"],
-            payload={"code_id": active["id"], "purpose": active["purpose"], "ref": active["ref"]},
+            payload=_code_facts(active),
         )
     return left

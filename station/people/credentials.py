@@ -17,8 +17,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from station.clock import Clock
+from station.people.config import PeopleConfig
 from station.people.lockout import Lockout, locked_refusal, wrong_pin_refusal
 from station.people.pins import PinHasher
+from station.people.sessions import Session, SessionStore
 from station.people.throttle import GuessThrottle
 from station.store import Store, Tx
 
@@ -131,3 +134,46 @@ class PinCheck:
         if self._dummy_hash is None:
             self._dummy_hash = await self._hasher.hash(_DUMMY_PIN)
         return self._dummy_hash
+
+
+class PinAccounts:
+    """What member and staff accounts share: the store, the hasher, one PIN check, and the
+    sessions a right PIN opens (each kind with its own idle time)."""
+
+    def __init__(
+        self,
+        store: Store,
+        cfg: PeopleConfig,
+        hasher: PinHasher,
+        lockout: Lockout,
+        clock: Clock,
+        throttle: GuessThrottle | None = None,
+    ) -> None:
+        self._store = store
+        self._hasher = hasher
+        self._lockout = lockout
+        self._pins = PinCheck(store, hasher, lockout, throttle)
+        self.sessions = SessionStore(
+            clock, self._idle_s(cfg), self._max_age_s(cfg), still_allowed=self._still_active
+        )
+        self._configure(cfg)
+
+    def _idle_s(self, cfg: PeopleConfig) -> float:
+        """How long this kind of session lasts without a request."""
+        raise NotImplementedError
+
+    def _max_age_s(self, cfg: PeopleConfig) -> float:
+        """How long this kind of session lasts at most, however busy."""
+        raise NotImplementedError
+
+    def _still_active(self, session: Session) -> bool:
+        """Checked on every use of a session: a person switched off (by a bundle from
+        central, the CLI or staff) is logged out at once, whichever way the switch came."""
+        raise NotImplementedError
+
+    def _configure(self, cfg: PeopleConfig) -> None:
+        """Whatever else this kind of account reads from the config."""
+
+    def session(self, token: str) -> Session | None:
+        """The live session for a token (each use keeps it alive)."""
+        return self.sessions.get(token)

@@ -19,7 +19,7 @@ from wire.bundle import Bundle, BundleMember, BundleStaff
 from wire.identity import card_label
 
 
-def apply_people(tx: Tx, bundle: Bundle, version: int) -> None:
+def apply_people(tx: Tx, bundle: Bundle, version: int) -> dict[str, Any]:
     """Upsert the bundle's members and staff; switch off central's accounts it dropped."""
     members = _apply_members(tx, bundle.members)
     staff = _apply_staff(tx, bundle.staff)
@@ -29,6 +29,7 @@ def apply_people(tx: Tx, bundle: Bundle, version: int) -> None:
             actor="sync",
             payload={"version": version, "members": members, "staff": staff},
         )
+    return {"applied": {"members": members, "staff": staff}, "refused": []}
 
 
 def _apply_members(tx: Tx, members: list[BundleMember]) -> dict[str, int]:
@@ -38,7 +39,8 @@ def _apply_members(tx: Tx, members: list[BundleMember]) -> dict[str, int]:
         listed.add(m.phone_hash)
         status = "active" if m.active else "suspended"
         row = tx.conn.execute(
-            "SELECT pin_hash, status, source, last4, pin_state FROM members WHERE id = ?",
+            "SELECT pin_hash, status, source, last4, pin_state, max_loans FROM members"
+            " WHERE id = ?",
             (m.phone_hash,),
         ).fetchone()
         pin_hash, pin_state = _central_pin(m, row)
@@ -46,16 +48,25 @@ def _apply_members(tx: Tx, members: list[BundleMember]) -> dict[str, int]:
             # Central sends no first digits: these members show as *******1234.
             tx.conn.execute(
                 "INSERT INTO members (id, prefix3, last4, kind, pin_hash, status, source,"
-                " created_at, updated_at, pin_state)"
-                " VALUES (?, '***', ?, 'resident', ?, ?, 'central', ?, ?, ?)",
-                (m.phone_hash, m.phone_last4, pin_hash, status, tx.now(), tx.now(), pin_state),
+                " created_at, updated_at, pin_state, max_loans)"
+                " VALUES (?, '***', ?, 'resident', ?, ?, 'central', ?, ?, ?, ?)",
+                (
+                    m.phone_hash,
+                    m.phone_last4,
+                    pin_hash,
+                    status,
+                    tx.now(),
+                    tx.now(),
+                    pin_state,
+                    m.max_loans,
+                ),
             )
             counts["added"] += 1
-        elif tuple(row) != (pin_hash, status, "central", m.phone_last4, pin_state):
+        elif tuple(row) != (pin_hash, status, "central", m.phone_last4, pin_state, m.max_loans):
             tx.conn.execute(
                 "UPDATE members SET pin_hash = ?, status = ?, source = 'central', last4 = ?,"
-                " pin_state = ?, updated_at = ? WHERE id = ?",
-                (pin_hash, status, m.phone_last4, pin_state, tx.now(), m.phone_hash),
+                " pin_state = ?, max_loans = ?, updated_at = ? WHERE id = ?",
+                (pin_hash, status, m.phone_last4, pin_state, m.max_loans, tx.now(), m.phone_hash),
             )
             counts["updated" if m.active or row["status"] != "active" else "suspended"] += 1
         _apply_cards(tx, m)
@@ -109,20 +120,21 @@ def _apply_staff(tx: Tx, staff: list[BundleStaff]) -> dict[str, int]:
     for s in staff:
         listed.add(s.staff_no)
         row = tx.conn.execute(
-            "SELECT name, pin_hash, active, source FROM staff WHERE staff_no = ?", (s.staff_no,)
+            "SELECT name, pin_hash, active, source, role FROM staff WHERE staff_no = ?",
+            (s.staff_no,),
         ).fetchone()
         if row is None:
             tx.conn.execute(
-                "INSERT INTO staff (staff_no, name, pin_hash, active, source, created_at,"
-                " updated_at) VALUES (?, ?, ?, ?, 'central', ?, ?)",
-                (s.staff_no, s.name, s.pin_hash, int(s.active), tx.now(), tx.now()),
+                "INSERT INTO staff (staff_no, name, pin_hash, active, source, role, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, 'central', ?, ?, ?)",
+                (s.staff_no, s.name, s.pin_hash, int(s.active), s.role, tx.now(), tx.now()),
             )
             counts["added"] += 1
-        elif tuple(row) != (s.name, s.pin_hash, int(s.active), "central"):
+        elif tuple(row) != (s.name, s.pin_hash, int(s.active), "central", s.role):
             tx.conn.execute(
                 "UPDATE staff SET name = ?, pin_hash = ?, active = ?, source = 'central',"
-                " updated_at = ? WHERE staff_no = ?",
-                (s.name, s.pin_hash, int(s.active), tx.now(), s.staff_no),
+                " role = ?, updated_at = ? WHERE staff_no = ?",
+                (s.name, s.pin_hash, int(s.active), s.role, tx.now(), s.staff_no),
             )
             counts["updated" if s.active or not row["active"] else "deactivated"] += 1
     counts["deactivated"] += _switch_off(tx, "staff", "staff_no", "active = 0", listed)

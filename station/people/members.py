@@ -10,17 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from station.clock import Clock
 from station.people.cards import CardBook, CardId, CardOwner, bind_card, card_taken
 from station.people.config import PeopleConfig
-from station.people.credentials import Holder, PinCheck, PinTable
-from station.people.lockout import Lockout
+from station.people.credentials import Holder, PinAccounts, PinTable
 from station.people.phone import PhoneId, PhoneKey, label, mask
-from station.people.pins import PinHasher, check_new_pin
-from station.people.sessions import Session, SessionStore
-from station.people.throttle import GuessThrottle
+from station.people.pins import check_new_pin
+from station.people.sessions import Session
 from station.refusals import Refusal, invalid_state, not_found
-from station.store import Store, Tx
+from station.store import Tx, record
 
 MemberKind = Literal["resident", "courier"]
 MemberStatus = Literal["active", "suspended"]
@@ -37,6 +34,8 @@ class Member:
     pin_state: str = "set"
     """`set`, `must_change` (a first PIN from the central office) or `unset` (no PIN yet:
     staff set one with the member at the station)."""
+    max_loans: int | None = None
+    """The member's own loan limit from the central office; None: the station's default."""
 
     @property
     def card_owner(self) -> CardOwner:
@@ -56,16 +55,7 @@ class Member:
 
     @classmethod
     def from_row(cls, row: Any) -> Member:
-        r = dict(row)
-        return cls(
-            id=r["id"],
-            prefix3=r["prefix3"],
-            last4=r["last4"],
-            kind=r["kind"],
-            status=r["status"],
-            source=r["source"],
-            pin_state=r.get("pin_state", "set"),
-        )
+        return record(cls, row)
 
 
 MEMBER_PINS = PinTable("members", "id", "phone number or PIN")
@@ -80,25 +70,16 @@ def _member(tx: Tx, member_id: str) -> Member | None:
     return Member.from_row(row) if row else None
 
 
-class MemberService:
-    def __init__(
-        self,
-        store: Store,
-        cfg: PeopleConfig,
-        hasher: PinHasher,
-        lockout: Lockout,
-        clock: Clock,
-        throttle: GuessThrottle | None = None,
-    ) -> None:
-        self._store = store
-        self._hasher = hasher
-        self._lockout = lockout
-        self._pins = PinCheck(store, hasher, lockout, throttle)
+class MemberService(PinAccounts):
+    def _idle_s(self, cfg: PeopleConfig) -> float:
+        return cfg.member_idle_s
+
+    def _configure(self, cfg: PeopleConfig) -> None:
         self._key = PhoneKey(cfg.phone_hash_key) if cfg.phone_hash_key else None
-        self.cards = CardBook(store, cfg.phone_hash_key)
-        self.sessions = SessionStore(
-            clock, cfg.member_idle_s, cfg.member_session_max_s, still_allowed=self._still_active
-        )
+        self.cards = CardBook(self._store, cfg.phone_hash_key)
+
+    def _max_age_s(self, cfg: PeopleConfig) -> float:
+        return cfg.member_session_max_s
 
     def _still_active(self, session: Session) -> bool:
         """A member suspended (by staff or a bundle) while at the screen loses the session."""
@@ -321,9 +302,6 @@ class MemberService:
             )
         token, _ = self.sessions.create(member.id, member.label, member=member)
         return token, member
-
-    def session(self, token: str) -> Session | None:
-        return self.sessions.get(token)
 
     def end_session(self, token: str) -> None:
         self.sessions.end(token)

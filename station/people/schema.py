@@ -56,5 +56,12 @@ PEOPLE_SCHEMA = Schema(
         ALTER TABLE members ADD COLUMN pin_state TEXT NOT NULL DEFAULT 'set'
             CHECK (pin_state IN ('set', 'must_change', 'unset'));
         """,
+        # What the central office's bundle says beyond the account itself: a member's own
+        # loan limit (NULL: the station's [services] default) and a staff member's role.
+        """
+        ALTER TABLE members ADD COLUMN max_loans INTEGER CHECK (max_loans >= 0);
+        ALTER TABLE staff ADD COLUMN role TEXT NOT NULL DEFAULT 'staff'
+            CHECK (role IN ('staff', 'admin'));
+        """,
     ],
 )

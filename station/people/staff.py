@@ -11,15 +11,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from station.clock import Clock
 from station.people.config import PeopleConfig
-from station.people.credentials import Holder, PinCheck, PinTable
-from station.people.lockout import Lockout
+from station.people.credentials import Holder, PinAccounts, PinTable
 from station.people.pins import PinHasher, check_new_pin
-from station.people.sessions import Session, SessionStore
-from station.people.throttle import GuessThrottle
+from station.people.sessions import Session
 from station.refusals import Refusal, invalid
-from station.store import Store, Tx
+from station.store import Store, Tx, record
 
 _STAFF_NO = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
 
@@ -31,6 +28,8 @@ class StaffMember:
     staff_no: str
     name: str
     active: bool
+    role: str = "staff"
+    """`staff` or `admin`, as the central office's bundle says (station-made accounts: staff)."""
 
     @property
     def actor(self) -> str:
@@ -38,8 +37,7 @@ class StaffMember:
 
     @classmethod
     def from_row(cls, row: Any) -> StaffMember:
-        r = dict(row)
-        return cls(staff_no=r["staff_no"], name=r["name"], active=bool(r["active"]))
+        return record(cls, row, active=bool(row["active"]))
 
 
 def check_staff_no(staff_no: str) -> None:
@@ -61,6 +59,21 @@ def _insert_staff(tx: Tx, staff_no: str, name: str, pin_hash: str, actor: str) -
     return True
 
 
+def _check_new_staff(staff_no: str, name: str, pin: str) -> str:
+    """The name to store, after refusing a bad staff number, an empty name or a weak PIN."""
+    check_staff_no(staff_no)
+    if not name.strip():
+        raise invalid("name", "give the staff member's name")
+    check_new_pin(pin)
+    return name.strip()
+
+
+def _added(added: bool, staff_no: str, name: str) -> StaffMember:
+    if not added:
+        raise Refusal("conflict", "already_registered", f"staff number {staff_no} already exists")
+    return StaffMember(staff_no=staff_no, name=name, active=True)
+
+
 def add_staff(
     store: Store, staff_no: str, name: str, pin: str, hasher: PinHasher | None = None
 ) -> StaffMember:
@@ -68,48 +81,26 @@ def add_staff(
 
     Raises Refusal (invalid or already there) with a message for the person at the terminal.
     """
-    check_staff_no(staff_no)
-    if not name.strip():
-        raise invalid("name", "give the staff member's name")
-    check_new_pin(pin)
+    name = _check_new_staff(staff_no, name, pin)
     pin_hash = (hasher or PinHasher()).hash_sync(pin)
-    added = store.write_now(lambda tx: _insert_staff(tx, staff_no, name.strip(), pin_hash, "cli"))
-    if not added:
-        raise Refusal("conflict", "already_registered", f"staff number {staff_no} already exists")
-    return StaffMember(staff_no=staff_no, name=name.strip(), active=True)
+    added = store.write_now(lambda tx: _insert_staff(tx, staff_no, name, pin_hash, "cli"))
+    return _added(added, staff_no, name)
 
 
-class StaffService:
-    def __init__(
-        self,
-        store: Store,
-        cfg: PeopleConfig,
-        hasher: PinHasher,
-        lockout: Lockout,
-        clock: Clock,
-        throttle: GuessThrottle | None = None,
-    ) -> None:
-        self._store = store
-        self._hasher = hasher
-        self._pins = PinCheck(store, hasher, lockout, throttle)
-        self.sessions = SessionStore(
-            clock, cfg.staff_idle_s, cfg.staff_session_max_s, still_allowed=self._still_active
-        )
+class StaffService(PinAccounts):
+    def _idle_s(self, cfg: PeopleConfig) -> float:
+        return cfg.staff_idle_s
+
+    def _max_age_s(self, cfg: PeopleConfig) -> float:
+        return cfg.staff_session_max_s
 
     async def add(self, staff_no: str, name: str, pin: str, actor: str) -> StaffMember:
-        check_staff_no(staff_no)
-        if not name.strip():
-            raise invalid("name", "give the staff member's name")
-        check_new_pin(pin)
+        name = _check_new_staff(staff_no, name, pin)
         pin_hash = await self._hasher.hash(pin)
         added = await self._store.write(
-            lambda tx: _insert_staff(tx, staff_no, name.strip(), pin_hash, actor)
+            lambda tx: _insert_staff(tx, staff_no, name, pin_hash, actor)
         )
-        if not added:
-            raise Refusal(
-                "conflict", "already_registered", f"staff number {staff_no} already exists"
-            )
-        return StaffMember(staff_no=staff_no, name=name.strip(), active=True)
+        return _added(added, staff_no, name)
 
     async def login(self, staff_no: str, pin: str, via: str) -> tuple[str, StaffMember]:
         """Check staff number and PIN; a session token, or a refusal (unknown = wrong PIN)."""
@@ -134,16 +125,10 @@ class StaffService:
         return token, staff
 
     def _still_active(self, session: Session) -> bool:
-        """Checked on every request of a session: deactivated (by a bundle from central, the
-        CLI or staff) means logged out, at once."""
         rows = self._store.query(
             "SELECT 1 FROM staff WHERE staff_no = ? AND active = 1", (session.subject,)
         )
         return bool(rows)
-
-    def session(self, token: str) -> Session | None:
-        """The live session for a bearer token (each use keeps it alive)."""
-        return self.sessions.get(token)
 
     async def logout(self, token: str) -> bool:
         session = self.sessions.end(token)

@@ -40,11 +40,16 @@ class LostFoundConfig(_Section):
         "小区门口",
     ]
     """Preset 'where found' choices for this station's area (free text is always allowed)."""
+    answer_wait_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    """With item sensors: how long "did you put it in?" waits after a hand-in closed empty."""
 
 
 class StorageConfig(_Section):
     code_valid_h: Annotated[float, Field(gt=0, le=24 * 30)] = 12.0
     """A deposit's pickup code works this long; later the deposit is overtime, for staff."""
+    answer_wait_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    """With item sensors: how long "did you put your things in?" (a deposit closed empty) and
+    "something is still inside" (a pickup) wait for the person's answer."""
 
 
 class SupplyConfig(_Section):

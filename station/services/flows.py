@@ -46,6 +46,16 @@ _MESSAGES: dict[str, str] = {
 }
 
 
+ITEM_MISSING = {
+    "id": "item_missing",
+    "text": "The locker looks empty. Did you put your things in?",
+    "text_zh": "柜内似乎是空的。您放入物品了吗？",
+    "choices": ["yes", "no"],
+}
+"""Asked when a deposit's or hand-in's door closed and the compartment's item sensor sees
+nothing; "no" releases the locker (the sensor may miss a flat envelope: "yes" goes on)."""
+
+
 @dataclass
 class Flow:
     id: str
@@ -151,6 +161,8 @@ class FlowRunner:
         self._flows: dict[str, Flow] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._changed = asyncio.Condition()
+        # A door in a flow is its service's to judge: the sensor is not asked about it.
+        lockers.expect_items(lambda tx, locker: True if self.busy(locker) else None)
 
     # --- starting ------------------------------------------------------------------------------
 
@@ -231,6 +243,20 @@ class FlowRunner:
         finally:
             flow._answer = None
             flow.question = None
+
+    async def reopen(self, flow: Flow, reason: str) -> bool:
+        """Open the flow's door once more (audited like any unlock) and wait for it to be seen
+        open and closed again; False if it did not open or was not closed in time."""
+        await self._set(flow, "opening")
+        try:
+            unlock = await self._lockers.open_door(flow.locker, actor=flow.actor, reason=reason)
+        except LockerError:
+            return False
+        opened = await self._lockers.wait_door(flow.locker, "open", within=self._open_window)
+        if not opened and not await self._opened_since(flow.locker, unlock.unlock_seq):
+            return False
+        await self._set(flow, "open")
+        return await self._lockers.wait_door(flow.locker, "closed", within=self._close_wait)
 
     async def answer(self, flow_id: str, answer: dict[str, Any], within: float = 5.0) -> Flow:
         flow = self.get(flow_id)
@@ -341,6 +367,16 @@ class FlowRunner:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+async def log_at_door(
+    store: Store, flow: Flow, event: str, payload: dict[str, Any], actor: str | None = None
+) -> None:
+    """Log one event of a step that changes nothing else (cancelled, abandoned), at the
+    flow's door and by the flow's actor unless another is named (the system)."""
+    await store.write(
+        lambda tx: tx.append(event, actor=actor or flow.actor, locker=flow.locker, payload=payload)
+    )
 
 
 def _log_started(tx: Tx, flow: Flow) -> None:

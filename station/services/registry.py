@@ -173,7 +173,12 @@ def build_services(
     )
     storage = StorageService(store, svc.storage, lockers, flows, codes)
     pickups = PickupService(
-        store, codes, lockers, flows, handlers={"deposit": storage, "claim": lostfound}
+        store,
+        codes,
+        lockers,
+        flows,
+        handlers={"deposit": storage, "claim": lostfound},
+        answer_wait_s=svc.storage.answer_wait_s,
     )
     supplies = SupplyService(store, list(svc.supplies), alarms)
     return Services(

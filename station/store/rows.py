@@ -2,7 +2,8 @@
 
 A record whose fields are named like its table's columns is built with `record(cls, row)`;
 the fields that are computed (a flag from two columns, a masked number, JSON decoded) are
-given as keywords and the rest are taken from the row by name.
+given as keywords, the rest are taken from the row by name, and a field with a default may
+be missing from the row (a column a later schema step added).
 """
 
 from __future__ import annotations
@@ -16,5 +17,9 @@ T = TypeVar("T")
 def record(cls: type[T], row: Any, **given: Any) -> T:
     """`cls` (a dataclass) from `row` (a mapping or sqlite3.Row), with `given` overriding."""
     r = dict(row)
-    names = (f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
-    return cls(**{n: r[n] for n in names if n not in given}, **given)
+    taken = {
+        f.name: r[f.name]
+        for f in dataclasses.fields(cls)
+        if f.name not in given and (f.name in r or f.default is dataclasses.MISSING)
+    }
+    return cls(**taken, **given)

@@ -9,7 +9,7 @@ once as `bundle_rejected`, and shown in status(); the station keeps running on t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +18,10 @@ from wire.bundle import Bundle, BundleError, parse_bundle, sha256_hex
 
 log = logging.getLogger("station.sync")
 
-BundleApplier = Callable[[Tx, Bundle, int], None]
-"""Called inside the applying transaction with (tx, bundle, version); raising refuses the bundle."""
+BundleApplier = Callable[[Tx, Bundle, int], Mapping[str, Any] | None]
+"""Called inside the applying transaction with (tx, bundle, version); raising refuses the bundle.
+It may return `{"applied": {section: counts}, "refused": [{"section", "id", "reason"}]}`: what
+it took and the items it refused one by one, listed in the `bundle_applied` event."""
 
 _KEEP_BUNDLES = 3
 
@@ -79,12 +81,22 @@ def apply_bundle(
         " bundle_rejected_reason = NULL WHERE id = 1",
         (received.version,),
     )
+    applied: dict[str, Any] = {}
+    refused: list[Any] = []
     for applier in appliers:
-        applier(tx, bundle, received.version)
+        report = applier(tx, bundle, received.version) or {}
+        applied.update(report.get("applied", {}))
+        refused.extend(report.get("refused", []))
     tx.append(
         "bundle_applied",
         actor="sync",
-        payload={"version": received.version, "sha256": received.sha256, **bundle.counts()},
+        payload={
+            "version": received.version,
+            "sha256": received.sha256,
+            **bundle.counts(),
+            "applied": applied,
+            "refused": refused[:100],
+        },
     )
 
 

@@ -29,6 +29,7 @@ from station.clock import Clock
 from station.store import Store, StoreFull, Tx
 from station.sync.backoff import Backoff
 from station.sync.clock_offsets import correct_pending, first_held, note_clock, record_offset
+from station.sync.commands import CommandHandler, command_round
 from station.sync.config import SyncConfig
 from station.sync.downlink import (
     AppliedBundle,
@@ -90,6 +91,7 @@ class SyncService:
         bundle_appliers: Sequence[BundleApplier] = (),
         rng: random.Random | None = None,
         alarms: AlarmService | None = None,
+        commands: CommandHandler | None = None,
     ) -> None:
         self.store = store
         self.config = config
@@ -115,6 +117,7 @@ class SyncService:
         self._failures = 0
         self._bundle_cache: AppliedBundle | None = None
         self._alarms = alarms
+        self._commands = commands
         self._alarm_open: bool | None = None
         """Whether the sync_failing alarm is open; None until known (one may survive a restart)."""
         self._failing_since: float | None = None
@@ -158,6 +161,7 @@ class SyncService:
             # not keep a deactivated staff account active here.
             await self._bundle_round_if_due()
             if outcome.ok:
+                await self._command_round()
                 await self._prune_if_due()
             return outcome
 
@@ -546,6 +550,18 @@ class SyncService:
             self._bundle_problem = classify_exception(exc)
         log.warning("bundle check failed: %s", self._bundle_problem.line())
         return "failed"
+
+    # --- office commands -----------------------------------------------------------------------
+
+    async def _command_round(self) -> None:
+        if self._commands is None:
+            return
+        try:
+            await command_round(self._http(), self.station_id, self._commands)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("office commands: %s", classify_exception(exc).line())
 
     # --- pruning -------------------------------------------------------------------------------
 

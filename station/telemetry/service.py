@@ -14,6 +14,7 @@ No member is ever named: overdue loans carry the tool and locker, not the borrow
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
 from importlib import metadata
@@ -131,9 +132,26 @@ class TelemetryService:
             "storage": self._deposits(now),
             "supplies": self._supplies(),
             "health": health,
+            "settings": self._remote_settings(),
         }
 
     # --- parts ---------------------------------------------------------------------------
+
+    def _remote_settings(self) -> dict[str, Any]:
+        """What the office set remotely (station/remote/settings.py): the value, who set it,
+        and that the daemon runs with it (it is read at start)."""
+        if not self._has("remote_settings"):
+            return {}
+        rows = self._query("SELECT key, value, issuer, set_at FROM remote_settings ORDER BY key")
+        return {
+            r["key"]: {
+                "value": json.loads(r["value"]),
+                "by": r["issuer"],
+                "at": r["set_at"],
+                "in_use": _config_value(self._config, r["key"]) == json.loads(r["value"]),
+            }
+            for r in rows
+        }
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return self._store.query(sql, params)
@@ -272,3 +290,8 @@ class TelemetryService:
             "uncounted": [r["id"] for r in items if r["count"] is None],
             "items": items,
         }
+
+
+def _config_value(config: StationConfig, dotted: str) -> Any:
+    section, _, name = dotted.partition(".")
+    return getattr(getattr(config, section, None), name, None)

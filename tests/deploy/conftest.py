@@ -18,7 +18,12 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
-UNITS = ("station.service", "station-kiosk.service", "station-touch.service")
+UNITS = (
+    "station.service",
+    "station-kiosk.service",
+    "station-touch.service",
+    "station-backup.service",
+)
 CENTRAL_UNITS = ("station-central.service",)
 STEPS = (
     "packages",
@@ -40,6 +45,8 @@ PROJECT_ITEMS = (
     "drivers",
     "ui",
     "central",
+    "wire",
+    "launcher",
     "deploy",
 )
 

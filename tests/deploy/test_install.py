@@ -27,6 +27,8 @@ EXPECTED_PATHS = (
     "/etc/systemd/system/station.service",
     "/etc/systemd/system/station-kiosk.service",
     "/etc/systemd/system/station-touch.service",
+    "/etc/systemd/system/station-backup.service",
+    "/etc/systemd/system/station-backup.timer",
 )
 
 
@@ -47,6 +49,8 @@ def test_dry_run_into_an_empty_root_prints_every_step_and_writes_nothing(
     assert "would pip install the project" in result.stdout
     assert "would enable station.service" in result.stdout
     assert "would enable station-kiosk.service" in result.stdout
+    assert "would enable station-backup.timer" in result.stdout
+    assert "would enable station-backup.service" not in result.stdout
     assert "unchanged: getty@tty1.service not enabled" in result.stdout
     assert not re.search(r"^    changed:", result.stdout, re.M)
     assert re.search(r"dry run: \d+ change\(s\) would be made$", result.stdout.strip())
@@ -68,7 +72,15 @@ def test_dry_run_on_this_machine_plans_the_debian_packages_and_writes_nothing(
     packages = result.stdout.split("==> users")[0]
     wanted = re.search(r"^    wanted: (.*)$", packages, re.M)
     assert wanted
-    for package in ("python3-venv", "cage", "foot", "fonts-noto-cjk", "libpam-systemd", "udev"):
+    for package in (
+        "python3-venv",
+        "cage",
+        "foot",
+        "fonts-noto-cjk",
+        "libpam-systemd",
+        "udev",
+        "python3-evdev",
+    ):
         assert package in wanted.group(1).split()
     assert re.search(
         r"^    (would install [a-z0-9 .+-]+|unchanged: all installed)$", packages, re.M
@@ -125,6 +137,10 @@ def test_first_install_lays_out_a_complete_station(
     assert station.is_file() and station.stat().st_mode & stat.S_IXUSR
     assert (root / "opt/station/venv/.station-source-sha256").read_text().strip()
     assert (root / "usr/local/bin/station").readlink() == Path("/opt/station/venv/bin/station")
+    site = next((root / "opt/station/venv/lib").glob("python3*/site-packages"))
+    installed = {p.name.split("-")[0].lower() for p in site.glob("*.dist-info")}
+    assert "gongxiang_yizhan" in installed and "fastapi" in installed
+    assert installed.isdisjoint({"psycopg", "psycopg_binary", "plotly", "textual_serve"})
 
     config = root / "etc/station/station.toml"
     example = checkout / "deploy/station.example.toml"
@@ -140,6 +156,8 @@ def test_first_install_lays_out_a_complete_station(
         assert installed.read_bytes() == (DEPLOY / "systemd" / unit).read_bytes()
     wants = root / "etc/systemd/system/multi-user.target.wants"
     assert sorted(p.name for p in wants.iterdir()) == ["station-kiosk.service", "station.service"]
+    timers = root / "etc/systemd/system/timers.target.wants"
+    assert [p.name for p in timers.iterdir()] == ["station-backup.timer"]
     cursors = root / "opt/station/share/icons/station-blank/cursors"
     assert (cursors / "left_ptr").readlink() == Path("blank")
     assert (cursors / "xterm").resolve() == (cursors / "blank").resolve()

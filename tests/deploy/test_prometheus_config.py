@@ -56,7 +56,7 @@ def test_rules_name_only_series_the_exporters_produce() -> None:
     """A renamed metric must not leave an alert that can never fire."""
     rules = yaml.safe_load((PROM / "alerts.yml").read_text())
     sources = {
-        "station_": (REPO / "station" / "metrics.py").read_text(),
+        "station_": (REPO / "station" / "telemetry" / "metrics.py").read_text(),
         "central_": (REPO / "central" / "metrics.py").read_text(),
     }
     alerts = [r for g in rules["groups"] for r in g["rules"]]

@@ -27,6 +27,7 @@ EXPOSURE_LIMITS = {
     "station-touch.service": 25,
     "station-central.service": 25,
     "station-kiosk.service": 40,
+    "station-backup.service": 25,
 }
 
 
@@ -190,6 +191,7 @@ def test_central_unit_runs_the_central_server() -> None:
 
     assert unit["Service"]["ExecStart"] == [
         "/opt/station/venv/bin/station central serve --host 127.0.0.1 --port 8480"
+        " --setting backup_dir=/var/lib/station-central/backups"
     ]
     assert unit["Service"]["EnvironmentFile"] == ["-/etc/station/central.env"]
     assert unit["Service"]["User"] == ["station-central"]

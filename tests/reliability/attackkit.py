@@ -118,6 +118,9 @@ PATH_VALUES = {
     "supply_id": "no-such-supply",
     "relay": "no-such-relay",
     "notice_id": "no-such-notice",
+    "alert_id": "999999",
+    "view": "no-such-view",
+    "asset": "no-such-asset.js",
 }
 """Path parameters that name nothing, so a request a role is admitted to changes nothing."""
 

@@ -34,6 +34,8 @@ INSTRUCTIONS = {
     "pickup": "door.do.pickup",
 }
 CONDITIONS = ("works", "needs_repair", "parts_missing")
+SENSOR_QUESTIONS = {"item_missing": ("yes", "no"), "item_left": ("open_again", "leave_it")}
+"""Questions a compartment's item sensor raises (deposits closed empty, pickups left full)."""
 
 Subject = Callable[[Translator], str]
 
@@ -75,6 +77,10 @@ class FlowScreen(KioskScreen):
             with Horizontal(id="answer-buttons"):
                 for condition in CONDITIONS:
                     yield TButton(f"door.answer.{condition}", id=f"answer-{condition}")
+            for question, choices in SENSOR_QUESTIONS.items():
+                with Horizontal(id=f"choices-{question}", classes="choices hidden"):
+                    for choice in choices:
+                        yield TButton(f"door.choice.{choice}", id=f"choice-{choice}")
         yield Vertical(id="receipt", classes="hidden")
         with Horizontal(classes="actions"):
             yield TButton("nav.done", id="done", variant="primary", classes="action hidden")
@@ -172,6 +178,18 @@ class FlowScreen(KioskScreen):
             headline.show("door.closed", locker=self.locker)
         self.query_one("#door-do").set_class(state != "open", "hidden")
         self.query_one("#answer").set_class(state != "awaiting_answer", "hidden")
+        # The question replaces the door panel: at the kiosk's 13 rows both do not fit.
+        asking = state == "awaiting_answer"
+        if asking or state in ("opening", "open"):
+            self.query_one("#door-panel").set_class(asking, "hidden")
+        question = str((self.flow.get("question") or {}).get("id", "condition"))
+        sensor = question in SENSOR_QUESTIONS
+        self.query_one("#answer-prompt", TLabel).show(
+            f"door.ask.{question}" if sensor else "door.ask"
+        )
+        self.query_one("#answer-buttons").set_class(sensor, "hidden")
+        for other in SENSOR_QUESTIONS:
+            self.query_one(f"#choices-{other}").set_class(other != question, "hidden")
         if state == "completed":
             self.run_worker(self._show_receipt, group="receipt")
 
@@ -211,6 +229,18 @@ class FlowScreen(KioskScreen):
         key = self.flow.get("key")
         self.call(lambda: self.kiosk.client.answer_return(flow_id, condition, key), done=answered)
 
+    @on(Button.Pressed, ".choices Button")
+    def _choose(self, event: Button.Pressed) -> None:
+        event.stop()
+        choice = (event.button.id or "").removeprefix("choice-")
+        flow_id = str(self.flow["id"])
+
+        def answered(flow: dict[str, Any]) -> None:
+            self._apply(flow)
+            self._follow()
+
+        self.call(lambda: self.kiosk.client.answer_choice(flow_id, choice), done=answered)
+
     @on(Button.Pressed, "#done")
     def _done(self, event: Button.Pressed) -> None:
         event.stop()
@@ -230,12 +260,16 @@ def receipt_widgets(kind: str, locker: str, result: dict[str, Any]) -> list[Any]
         out.append(TLabel("receipt.return", classes="headline"))
         if result.get("condition") in ("needs_repair", "parts_missing"):
             out.append(TLabel("receipt.return.repair", classes="sentence"))
+    elif kind == "handin" and result.get("released"):
+        out.append(TLabel("receipt.handin.released", {"locker": locker}, classes="headline"))
     elif kind == "handin":
         out.append(TLabel("receipt.handin", classes="headline"))
         out.append(TLabel("receipt.handin.number", classes="sentence"))
         out.append(Digits(str(result.get("number", "")), id="receipt-number"))
         if result.get("valuable"):
             out.append(TLabel("receipt.handin.valuable", classes="sentence"))
+    elif kind == "deposit" and result.get("released"):
+        out.append(TLabel("receipt.deposit.released", {"locker": locker}, classes="headline"))
     elif kind == "deposit":
         out.append(TLabel("receipt.deposit", {"locker": locker}, classes="headline"))
         out.append(TLabel("receipt.deposit.code", classes="sentence"))
@@ -246,6 +280,8 @@ def receipt_widgets(kind: str, locker: str, result: dict[str, Any]) -> list[Any]
         out.append(TLabel("receipt.deposit.keep", classes="sentence"))
     else:
         out.append(TLabel("receipt.pickup", classes="headline"))
+        if result.get("item_left"):
+            out.append(TLabel("receipt.pickup.item_left", classes="sentence"))
     return out
 
 

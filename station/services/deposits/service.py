@@ -21,6 +21,7 @@ from station.services.deposits.steps import DepositSteps, settle_cut_deposits
 from station.services.flows import Flow, FlowRunner
 from station.services.pickup.records import PickedUp
 from station.store import Store, Tx
+from station.store.sweeps import mark_each
 
 _SIZES = {"S": 0, "M": 1, "L": 2}
 _OCCUPYING = ("open", "active", "abandoned")
@@ -40,6 +41,18 @@ class StorageService:
         self._lockers = lockers
         self._flows = flows
         self._codes = codes
+        self._storage = {v["id"] for v in lockers.snapshot() if v["purpose"] == "storage"}
+        lockers.expect_items(self.expects_item)
+
+    def expects_item(self, tx: Tx, locker: str) -> bool | None:
+        """A storage locker holds something exactly while a deposit occupies it."""
+        if locker not in self._storage:
+            return None
+        row = tx.conn.execute(
+            "SELECT 1 FROM deposits WHERE locker = ? AND status IN (?, ?, ?) LIMIT 1",
+            (locker, *_OCCUPYING),
+        ).fetchone()
+        return row is not None
 
     async def _free_locker(self, size: str | None) -> str:
         rows = await self._store.aquery(
@@ -91,6 +104,8 @@ class StorageService:
                 kind=kind,
                 member=member,
                 code_valid_s=self._cfg.code_valid_h * 3600,
+                item_present=self._lockers.item_present,
+                answer_wait_s=self._cfg.answer_wait_s,
             ),
             journal={"kind": kind},
             context={
@@ -162,20 +177,13 @@ class StorageService:
         return Deposit.from_row(row, self._store.clock.wall())
 
     def sweep(self, tx: Tx) -> int:
-        rows = tx.conn.execute(
+        due = (
             "SELECT id, locker FROM deposits WHERE status = 'active' AND code_expires_at <= ?"
             " AND overtime_logged = 0",
             (tx.now(),),
-        ).fetchall()
-        for r in rows:
-            tx.conn.execute("UPDATE deposits SET overtime_logged = 1 WHERE id = ?", (r["id"],))
-            tx.append(
-                "deposit_overtime",
-                actor="system",
-                locker=r["locker"],
-                payload={"deposit_id": r["id"]},
-            )
-        return len(rows)
+        )
+        mark = "UPDATE deposits SET overtime_logged = 1 WHERE id = ?"
+        return len(mark_each(tx, due, mark, "deposit_overtime", lambda r: {"deposit_id": r["id"]}))
 
     async def start(self) -> None:
         """Settle the deposits a restart cut short (see `settle_cut_deposits`)."""

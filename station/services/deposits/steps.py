@@ -6,9 +6,11 @@ of deposit, the member), so it depends on nothing private of the service that st
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from station.people.codes import CodeBook
 from station.people.members import Member
-from station.services.flows import Flow, FlowRunner, unsettled_flows
+from station.services.flows import ITEM_MISSING, Flow, FlowRunner, log_at_door, unsettled_flows
 from station.store import Store, Tx
 
 
@@ -83,7 +85,11 @@ class DepositSteps:
         kind: str,
         member: Member | None,
         code_valid_s: float,
+        item_present: Callable[[str], bool | None] = lambda locker: None,
+        answer_wait_s: float = 60.0,
     ) -> None:
+        self._item_present = item_present
+        self._answer_wait_s = answer_wait_s
         self._store = store
         self._codes = codes
         self._kind = kind
@@ -99,18 +105,22 @@ class DepositSteps:
         flow.result["deposit_id"] = self._deposit_id
 
     async def not_opened(self, flow: Flow, why: str) -> None:
-        await self._store.write(
-            lambda tx: tx.append(
-                "deposit_cancelled",
-                actor=flow.actor,
-                locker=flow.locker,
-                payload={"kind": self._kind, "reason": why, "flow": flow.id},
-            )
+        await log_at_door(
+            self._store,
+            flow,
+            "deposit_cancelled",
+            {"kind": self._kind, "reason": why, "flow": flow.id},
         )
 
     async def closed(self, flow: Flow, runner: FlowRunner) -> None:
         deposit_id = self._deposit_id
         assert deposit_id is not None  # closed follows opened
+        if self._item_present(flow.locker) is False:
+            # The compartment's sensor sees nothing: ask before a code ties up the locker.
+            answer = await runner.ask(flow, ITEM_MISSING, self._answer_wait_s)
+            if (answer or {}).get("choice") == "no":
+                await self._release(flow, deposit_id)
+                return
         code = await self._codes.prepare()
 
         def write(tx: Tx) -> float:
@@ -141,6 +151,28 @@ class DepositSteps:
         )
         flow.context["message_completed"] = (
             f"Locker {flow.locker} is closed. Your pickup code is shown on screen: write it down"
+        )
+
+    async def _release(self, flow: Flow, deposit_id: int) -> None:
+        """The depositor says nothing went in: no code, the locker is free again."""
+
+        def write(tx: Tx) -> None:
+            tx.conn.execute(
+                "UPDATE deposits SET status = 'cleared', closed_at = ?, closed_by = ?, note = ?"
+                " WHERE id = ?",
+                (tx.now(), flow.actor, "nothing put in (sensor and depositor agree)", deposit_id),
+            )
+            tx.append(
+                "deposit_released",
+                actor=flow.actor,
+                locker=flow.locker,
+                payload={"deposit_id": deposit_id, "reason": "nothing put in"},
+            )
+
+        await self._store.write(write)
+        flow.result.update({"deposit_id": deposit_id, "released": True})
+        flow.context["message_completed"] = (
+            f"Nothing was left in locker {flow.locker}; it is free again. No code is needed"
         )
 
     async def not_closed(self, flow: Flow) -> None:

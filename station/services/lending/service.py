@@ -36,6 +36,7 @@ from station.services.lending.steps import (
     unreserve,
 )
 from station.store import Store, Tx
+from station.store.sweeps import mark_each
 
 _TOOL_SELECT = (
     "SELECT tools.*, loans.member_masked, loans.due_at AS loan_due FROM tools"
@@ -92,20 +93,7 @@ class LendingService:
         return Tool.from_row(rows[0])
 
     def _check_locker(self, tx: Tx, locker: str, tool_id: str) -> None:
-        try:
-            view = self._lockers.view(locker)
-        except UnknownLocker:
-            raise invalid("locker", f"no locker called {locker!r} at this station") from None
-        if view["purpose"] != "tool":
-            raise invalid("locker", f"locker {locker} is for {view['purpose']}, not for tools")
-        other = tx.conn.execute(
-            "SELECT id FROM tools WHERE locker = ? AND status != 'retired' AND id != ?",
-            (locker, tool_id),
-        ).fetchone()
-        if other:
-            raise Refusal(
-                "conflict", "locker_taken", f"locker {locker} already holds tool {other[0]}"
-            )
+        check_tool_locker(tx, self._lockers, locker, tool_id)
 
     async def create_tool(self, fields: dict[str, Any], actor: str) -> Tool:
         tool_id = fields["id"]
@@ -348,7 +336,7 @@ class LendingService:
         refusal = borrow_refusal(
             tool,
             await self.member_loans(member.id),
-            self._cfg.max_loans,
+            self._cfg.max_loans if member.max_loans is None else member.max_loans,
             self._door_usable(tool.locker),
         )
         if refusal is not None:
@@ -510,21 +498,37 @@ class LendingService:
 
     def sweep(self, tx: Tx) -> int:
         """Log each loan the first time it is seen overdue, for staff and the central office."""
-        rows = tx.conn.execute(
+        due = (
             "SELECT * FROM loans WHERE returned_at IS NULL AND due_at < ? AND overdue_logged = 0",
             (tx.now(),),
-        ).fetchall()
-        for r in rows:
-            tx.conn.execute("UPDATE loans SET overdue_logged = 1 WHERE id = ?", (r["id"],))
-            tx.append(
+        )
+        return len(
+            mark_each(
+                tx,
+                due,
+                "UPDATE loans SET overdue_logged = 1 WHERE id = ?",
                 "loan_overdue",
-                actor="system",
-                locker=r["locker"],
-                payload={
+                lambda r: {
                     "loan_id": r["id"],
                     "tool_id": r["tool_id"],
                     "member": r["member_label"],
                     "due_at": r["due_at"],
                 },
             )
-        return len(rows)
+        )
+
+
+def check_tool_locker(tx: Tx, lockers: LockerService, locker: str, tool_id: str) -> None:
+    """Refuse a locker that is not a tool locker here or already holds another tool."""
+    try:
+        view = lockers.view(locker)
+    except UnknownLocker:
+        raise invalid("locker", f"no locker called {locker!r} at this station") from None
+    if view["purpose"] != "tool":
+        raise invalid("locker", f"locker {locker} is for {view['purpose']}, not for tools")
+    other = tx.conn.execute(
+        "SELECT id FROM tools WHERE locker = ? AND status != 'retired' AND id != ?",
+        (locker, tool_id),
+    ).fetchone()
+    if other:
+        raise Refusal("conflict", "locker_taken", f"locker {locker} already holds tool {other[0]}")

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from typing import Any
 
 from station.people.members import Member
-from station.services.flows import Flow, FlowRunner, unsettled_flows
+from station.services.flows import Flow, FlowRunner, log_at_door, unsettled_flows
 from station.services.lending.records import Loan, LoanStarted
 from station.services.lending.rules import CONDITIONS, period_s, return_report, unverified
 from station.store import Store, Tx
@@ -214,13 +214,11 @@ class ReturnSteps:
         flow.result.update({"loan_id": self._loan.id, "tool_id": self._tool_id})
 
     async def not_opened(self, flow: Flow, why: str) -> None:
-        await self._store.write(
-            lambda tx: tx.append(
-                "return_cancelled",
-                actor=flow.actor,
-                locker=flow.locker,
-                payload={"tool_id": self._tool_id, "loan_id": self._loan.id, "reason": why},
-            )
+        await log_at_door(
+            self._store,
+            flow,
+            "return_cancelled",
+            {"tool_id": self._tool_id, "loan_id": self._loan.id, "reason": why},
         )
 
     async def closed(self, flow: Flow, runner: FlowRunner) -> None:
@@ -293,11 +291,10 @@ class ReturnSteps:
         flow.result.update({"condition": report.condition, "tool_status": report.tool_status})
 
     async def not_closed(self, flow: Flow) -> None:
-        await self._store.write(
-            lambda tx: tx.append(
-                "return_abandoned",
-                actor="system",
-                locker=flow.locker,
-                payload={"tool_id": self._tool_id, "loan_id": self._loan.id},
-            )
+        await log_at_door(
+            self._store,
+            flow,
+            "return_abandoned",
+            {"tool_id": self._tool_id, "loan_id": self._loan.id},
+            actor="system",
         )

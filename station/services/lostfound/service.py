@@ -34,6 +34,7 @@ from station.services.lostfound.records import (
 from station.services.lostfound.steps import HandInSteps, settle_cut_handins
 from station.services.pickup.records import PickedUp
 from station.store import Store, Tx
+from station.store.sweeps import mark_each
 
 CLAIMABLE = ("held", "with_staff")
 _OCCUPYING = ("held", "awaiting_pickup", "expired")
@@ -57,6 +58,19 @@ class LostFoundService:
         self._flows = flows
         self._codes = codes
         self._phone_id = phone_id
+        self._held_in = {v["id"] for v in lockers.snapshot() if v["purpose"] == "lost_found"}
+        lockers.expect_items(self.expects_item)
+
+    def expects_item(self, tx: Tx, locker: str) -> bool | None:
+        """A lost-and-found locker holds something exactly while a found item is in it."""
+        if locker not in self._held_in:
+            return None
+        row = tx.conn.execute(
+            "SELECT 1 FROM found_items WHERE locker = ? AND in_locker = 1"
+            " AND status IN ('held', 'awaiting_pickup') LIMIT 1",
+            (locker,),
+        ).fetchone()
+        return row is not None
 
     def options(self) -> Options:
         return Options(
@@ -116,7 +130,7 @@ class LostFoundService:
             locker,
             actor=actor,
             reason=f"hand-in of a found item ({category})",
-            steps=HandInSteps(self._store, self._cfg, item),
+            steps=HandInSteps(self._store, self._cfg, item, self._lockers.item_present),
             journal={
                 "category": item.category,
                 "colour": item.colour,
@@ -169,11 +183,7 @@ class LostFoundService:
         claimant = self._phone_id(phone)
 
         def write(tx: Tx) -> Claim:
-            item = tx.conn.execute(
-                "SELECT * FROM found_items WHERE number = ?", (number,)
-            ).fetchone()
-            if item is None:
-                raise not_found(f"found item {number!r}")
+            item = _item_row(tx, number)
             if item["status"] in ("awaiting_pickup", "claimed"):
                 raise Refusal(
                     "conflict",
@@ -377,11 +387,7 @@ class LostFoundService:
         """Staff took an item out of its locker into their custody (valuables, within a day)."""
 
         def write(tx: Tx) -> None:
-            item = tx.conn.execute(
-                "SELECT * FROM found_items WHERE number = ?", (number,)
-            ).fetchone()
-            if item is None:
-                raise not_found(f"found item {number!r}")
+            item = _item_row(tx, number)
             if not item["in_locker"] or item["status"] not in ("held", "expired"):
                 raise invalid_state(f"item {number} is not waiting in a locker ({item['status']})")
             status = "with_staff" if item["status"] == "held" else "expired"
@@ -405,11 +411,7 @@ class LostFoundService:
         """Staff dispose of an expired item: handed to police, donated or discarded."""
 
         def write(tx: Tx) -> None:
-            item = tx.conn.execute(
-                "SELECT * FROM found_items WHERE number = ?", (number,)
-            ).fetchone()
-            if item is None:
-                raise not_found(f"found item {number!r}")
+            item = _item_row(tx, number)
             if item["status"] != "expired":
                 raise invalid_state(
                     f"item {number} is {item['status']}; only expired items are removed"
@@ -441,20 +443,27 @@ class LostFoundService:
 
     def sweep(self, tx: Tx) -> int:
         """Items past the retention period become `expired`, listed for staff."""
-        rows = tx.conn.execute(
+        due = (
             "SELECT id, number, locker, in_locker FROM found_items"
             " WHERE status IN ('held', 'with_staff') AND expires_at <= ?",
             (tx.now(),),
-        ).fetchall()
-        for r in rows:
-            tx.conn.execute("UPDATE found_items SET status = 'expired' WHERE id = ?", (r["id"],))
-            tx.append(
-                "found_item_expired",
-                actor="system",
-                locker=r["locker"] if r["in_locker"] else None,
-                payload={"number": r["number"], "retention_days": self._cfg.retention_days},
-            )
+        )
+        rows = mark_each(
+            tx,
+            due,
+            "UPDATE found_items SET status = 'expired' WHERE id = ?",
+            "found_item_expired",
+            lambda r: {"number": r["number"], "retention_days": self._cfg.retention_days},
+            locker=lambda r: r["locker"] if r["in_locker"] else None,
+        )
         return len(rows)
+
+
+def _item_row(tx: Tx, number: str) -> Any:
+    item = tx.conn.execute("SELECT * FROM found_items WHERE number = ?", (number,)).fetchone()
+    if item is None:
+        raise not_found(f"found item {number!r}")
+    return item
 
 
 def _claim_and_item(tx: Tx, claim_id: int) -> tuple[Any, Any]:

@@ -4,10 +4,11 @@ deadlines, the item), so it depends on nothing private of the service that start
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 
 from station.services.config import LostFoundConfig
-from station.services.flows import Flow, FlowRunner, unsettled_flows
+from station.services.flows import ITEM_MISSING, Flow, FlowRunner, log_at_door, unsettled_flows
 from station.services.lostfound.records import CATEGORIES, HandInItem, Registered
 from station.store import Store, Tx
 
@@ -91,7 +92,14 @@ def settle_cut_handins(tx: Tx, cfg: LostFoundConfig) -> None:
 class HandInSteps:
     """A hand-in: registered as soon as the door opens, thanked once it shuts."""
 
-    def __init__(self, store: Store, cfg: LostFoundConfig, item: HandInItem) -> None:
+    def __init__(
+        self,
+        store: Store,
+        cfg: LostFoundConfig,
+        item: HandInItem,
+        item_present: Callable[[str], bool | None] = lambda locker: None,
+    ) -> None:
+        self._item_present = item_present
         self._store = store
         self._cfg = cfg
         self._item = item
@@ -105,26 +113,48 @@ class HandInSteps:
         flow.result.update(asdict(registered))
 
     async def not_opened(self, flow: Flow, why: str) -> None:
-        await self._store.write(
-            lambda tx: tx.append(
-                "found_handin_cancelled",
-                actor=flow.actor,
-                locker=flow.locker,
-                payload={"category": self._item.category, "reason": why, "flow": flow.id},
-            )
+        await log_at_door(
+            self._store,
+            flow,
+            "found_handin_cancelled",
+            {"category": self._item.category, "reason": why, "flow": flow.id},
         )
 
     async def closed(self, flow: Flow, runner: FlowRunner) -> None:
+        if self._item_present(flow.locker) is False:
+            answer = await runner.ask(flow, ITEM_MISSING, self._cfg.answer_wait_s)
+            if (answer or {}).get("choice") == "no":
+                await self._store.write(lambda tx: self._release(tx, flow))
+                flow.result["released"] = True
+                flow.context["message_completed"] = (
+                    f"Nothing was left in locker {flow.locker}; it is free again"
+                )
+                return
         flow.context["message_completed"] = (
             f"Thank you! Item {flow.result['number']} is registered in locker {flow.locker}"
         )
 
+    @staticmethod
+    def _release(tx: Tx, flow: Flow) -> None:
+        """The finder says nothing went in: the record is closed, the locker free again."""
+        number = flow.result["number"]
+        tx.conn.execute(
+            "UPDATE found_items SET status = 'removed', in_locker = 0, disposition = ?,"
+            " disposition_reason = ?, closed_at = ? WHERE number = ?",
+            ("released", "nothing handed in (sensor and finder agree)", tx.now(), number),
+        )
+        tx.append(
+            "found_handin_released",
+            actor=flow.actor,
+            locker=flow.locker,
+            payload={"number": number, "reason": "nothing handed in"},
+        )
+
     async def not_closed(self, flow: Flow) -> None:
-        await self._store.write(
-            lambda tx: tx.append(
-                "found_handin_abandoned",
-                actor="system",
-                locker=flow.locker,
-                payload={"category": self._item.category, "number": flow.result["number"]},
-            )
+        await log_at_door(
+            self._store,
+            flow,
+            "found_handin_abandoned",
+            {"category": self._item.category, "number": flow.result["number"]},
+            actor="system",
         )

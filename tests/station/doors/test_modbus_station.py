@@ -35,6 +35,17 @@ async def test_doors_on_the_modbus_board_open_close_and_jam_like_any_other(tmp_p
         assert sim.unlocks(2) == 1 and not sim.coil_on(2)
         sim.close_door(2)
         assert await lockers.wait_door(locker, "closed", within=3)
+        # Seen open during the pulse the driver times: this unlock's opening, not a forced one.
+        forced = await st.daemon.station.store.aquery(
+            "SELECT subject FROM alarms WHERE type = 'forced_open'"
+        )
+        assert forced == []
+        opened = [
+            e
+            for e in st.daemon.station.store.events_after(0, limit=1000)
+            if e.type == "door_opened" and e.locker == locker
+        ]
+        assert opened and opened[0].payload["cause"] == "unlock"
 
         sim.set_jammed(3)
         await c.post(f"/api/v1/lockers/{MODBUS_LOCKERS[2]}/open", json={"reason": "borrow"})
