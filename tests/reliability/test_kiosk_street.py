@@ -104,7 +104,11 @@ async def test_the_kiosk_stream_carries_no_staff_business_actors_or_free_text(
             reason = f"resident called from {h.phone(OTHER)} about A02"
             r = await staff.post("/api/v1/lockers/A02/open", json={"reason": reason})
             assert r.status_code == 200, r.text
+            opened = "SELECT 1 FROM events WHERE type = 'door_opened' AND locker = 'A02'"
+            await h.station.wait_for(lambda: bool(h.services.store.query(opened)), within=10)
             h.close("A02")
+            closed = "SELECT 1 FROM events WHERE type = 'door_closed' AND locker = 'A02'"
+            await h.station.wait_for(lambda: bool(h.services.store.query(closed)), within=10)
             for _ in range(2):  # a wrong PIN at the screen names the member in the log
                 await h.kiosk.post(
                     "/api/v1/members/identify", json={"phone": VICTIM, "pin": "000111"}
