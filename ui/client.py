@@ -206,9 +206,14 @@ class StationClient:
             headers={"X-Flow-Key": key} if key else None,
         )
 
-    async def answer_choice(self, flow_id: str, choice: str) -> Json:
-        """An item-sensor question's answer (see station/api/models_services.AnswerRequest)."""
-        return await self.post(f"/api/v1/flows/{flow_id}/answer", {"choice": choice, "note": ""})
+    async def answer_choice(self, flow_id: str, choice: str, key: str | None = None) -> Json:
+        """An item-sensor question's answer (see station/api/models_services.AnswerRequest);
+        `key` is the flow's, from the POST that started it."""
+        return await self.post(
+            f"/api/v1/flows/{flow_id}/answer",
+            {"choice": choice, "note": ""},
+            headers={"X-Flow-Key": key} if key else None,
+        )
 
     async def tools(self, status: str | None = None) -> list[dict[str, Any]]:
         return await self.get("/api/v1/tools", status=status)

@@ -239,7 +239,8 @@ class FlowScreen(KioskScreen):
             self._apply(flow)
             self._follow()
 
-        self.call(lambda: self.kiosk.client.answer_choice(flow_id, choice), done=answered)
+        key = self.flow.get("key")
+        self.call(lambda: self.kiosk.client.answer_choice(flow_id, choice, key), done=answered)
 
     @on(Button.Pressed, "#done")
     def _done(self, event: Button.Pressed) -> None:
