@@ -279,6 +279,10 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
         "请找站内工作人员绑定，或输入手机号和密码。也可致电 {phone}。",
         "Ask staff at the station to bind it, or use your phone number and PIN. Or call {phone}.",
     ),
+    "error.pin_change_required.body": (
+        "这是社区办发的首次密码，请找站内工作人员帮您换成自己的密码。",
+        "This is the first PIN from the office: ask staff at the station to set your own.",
+    ),
     "error.pin_required.body": (
         "这项服务需要输入手机号和密码。",
         "This needs your phone number and PIN.",

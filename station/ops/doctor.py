@@ -91,6 +91,7 @@ async def diagnose_config(config: StationConfig, options: DoctorOptions) -> list
             checks.append(await check_board(config, bc, options))
     checks.append(check_gpio(config, options, daemon_running=running is not None))
     checks.append(await check_radar(config, options, daemon_running=running is not None))
+    checks.append(check_reader(config, daemon_running=running is not None))
     checks.append(check_clock())
     checks += await check_central(config, options)
     return checks
@@ -394,6 +395,31 @@ async def check_radar(
             f"supply, TX/RX crossed, baud {config.occupancy.radar_baud}",
         )
     return Check("radar", "OK", f"{port}: frames arriving")
+
+
+def check_reader(config: StationConfig, *, daemon_running: bool) -> Check:
+    """The card reader's device by its udev id; the daemon raises `reader_offline` while it is
+    gone, this line says what to plug in or fix. Never reads a card (the daemon owns it)."""
+    rc = config.reader
+    if rc is None:
+        return Check("card reader", "OK", "not configured (members use phone number and PIN)")
+    if not _device_present(rc.device):
+        where = "/dev/input/by-id/" if rc.kind == "hid" else "/dev/serial/by-id/"
+        return Check(
+            "card reader",
+            "FAIL",
+            f"{rc.device}: no such device: plug in the {rc.kind} reader, then find its name "
+            f"with `ls -l {where}` and set [reader] device to it",
+        )
+    if not os.access(rc.device, os.R_OK | os.W_OK if rc.kind == "serial" else os.R_OK):
+        return Check(
+            "card reader",
+            "FAIL",
+            f"{rc.device}: present but not readable by this user: add the station user to the "
+            f"{'input' if rc.kind == 'hid' else 'dialout'} group (deploy/install.sh does)",
+        )
+    who = "read by the running daemon" if daemon_running else "the daemon reads it when started"
+    return Check("card reader", "OK", f"{rc.device} present ({rc.kind}; {who})")
 
 
 def _device_present(path: str) -> bool:

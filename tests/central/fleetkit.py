@@ -71,10 +71,12 @@ def live_central(storage: Storage, **settings: Any) -> Iterator[LiveCentral]:
 
 @contextlib.asynccontextmanager
 async def synced_station(
-    central: LiveCentral, tmp_path: Path, station: str, name: str
+    central: LiveCentral, tmp_path: Path, station: str, name: str, **sections: Any
 ) -> AsyncIterator[Harness]:
-    """A simulated station with the services, registered at central and syncing to it."""
+    """A simulated station with the services, registered at central and syncing to it
+    (`sections`: more config tables, e.g. reader={...})."""
     data = services_config(tmp_path / station, open_window_s=0.5)
+    data.update(sections)
     data["station"]["id"] = station
     data["station"]["name"] = name
     data["sync"] = {

@@ -259,7 +259,16 @@ async def test_the_stream_needs_a_known_token(tmp_path: Path) -> None:
 # --- central ----------------------------------------------------------------------------------
 
 
-STATION_ROUTES = {"POST /api/v1/ingest", "GET /api/v1/bundle"}
+STATION_ROUTES = {
+    "POST /api/v1/ingest",
+    "GET /api/v1/bundle",
+    "GET /api/v1/station/commands",
+    "POST /api/v1/station/commands/results",
+    "PUT /api/v1/station/backup",
+    "GET /api/v1/station/backup/latest",
+    "GET /api/v1/station/events",
+}
+"""What only a station's own token may call: the sync exchange, its commands and backups."""
 CENTRAL_PUBLIC = {"GET /healthz"}
 OFFICE_FLOOR = 8
 

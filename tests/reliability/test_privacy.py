@@ -1,4 +1,4 @@
-"""A full phone number never leaves the station, and never shows on its screen.
+"""A full phone number or card number never leaves the station, and never shows on its screen.
 
 tests/station/services/test_privacy_e2e.py already searches a day at one station: its API
 answers, the live stream, log lines, the usage log and the database files. This suite covers
@@ -23,6 +23,7 @@ import pytest
 from rich.console import Console
 
 from central.storage.sqlite import SQLiteStorage
+from drivers.sim.reader import SerialReaderSim
 from station.ops.backup import backup
 from tests.central.fleetkit import LiveCentral, live_central, synced_station
 from tests.reliability.attackkit import Route, routes_of
@@ -44,6 +45,9 @@ COURIER = "+86 150-1357-9246"
 FINDER = "18603692581"
 OWNER = "177 4826 1593"
 STATION = "S900"
+CARD = "0012345678"  # the resident's card, bound by staff and presented to borrow
+STRANGER_CARD = "QR-Mq7-xT42"  # a card nobody bound
+CARD_HOLD_S = 0.3
 _SEPARATORS = re.compile(r"[\s\-+]")
 
 
@@ -69,6 +73,38 @@ def leaks(haystacks: dict[str, str | bytes], typed: Iterable[str]) -> list[tuple
 
 
 # --- sync, central, metrics, telemetry, backup -------------------------------------------------
+
+
+async def present(h: Harness, reader: SerialReaderSim, text: str) -> None:
+    """Present a card once the daemon waits for one, lifted since its last presentation."""
+    await asyncio.sleep(CARD_HOLD_S + 0.05)
+    for _ in range(1000):
+        if h.services.cards._waiter is not None:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.to_thread(reader.present, text)
+
+
+async def card_day(h: Harness, reader: SerialReaderSim, member_id: str) -> None:
+    """Everything that reads a card, once: bind, borrow by card, unknown card, garbage."""
+    staff = await h.staff()
+    bind = staff.post(f"/api/v1/members/{member_id}/cards/read", json={"wait_s": 10})
+    r, _ = await asyncio.gather(bind, present(h, reader, CARD))
+    assert r.status_code == 200, r.text
+    await h.add_tool("LADDER", "A02")
+    ask = h.kiosk.post("/api/v1/cards/identify", json={"purpose": "borrow", "wait_s": 10})
+    r, _ = await asyncio.gather(ask, present(h, reader, CARD))
+    assert r.json()["kind"] == "member", r.text
+    r = await h.kiosk.post(
+        "/api/v1/loans",
+        json={"tool_id": "LADDER"},
+        headers={"X-Member-Session": r.json()["session"]},
+    )
+    assert (await h.finish(r.json()))["state"] == "completed"
+    ask = h.kiosk.post("/api/v1/cards/identify", json={"purpose": "claim", "wait_s": 10})
+    r, _ = await asyncio.gather(ask, present(h, reader, STRANGER_CARD))
+    assert r.json()["code"] == "card_unknown"
+    await asyncio.to_thread(reader.send, f"{CARD[:6]}\x07{CARD[6:]}\r\n".encode())  # garbage
 
 
 async def a_day(h: Harness) -> dict[str, str]:
@@ -165,8 +201,14 @@ async def test_no_number_in_sync_central_metrics_telemetry_or_backup(
     seen: dict[str, str | bytes] = {}
     try:
         with live_central(storage) as central:
-            async with synced_station(central, tmp_path, STATION, "privacy") as h:
+            reader = SerialReaderSim(tmp_path / "card-reader")
+            reader.start()
+            card_reader = {"kind": "serial", "device": reader.path, "hold_s": CARD_HOLD_S}
+            async with synced_station(
+                central, tmp_path, STATION, "privacy", reader=card_reader
+            ) as h:
                 ids = await a_day(h)
+                await card_day(h, reader, ids["member_id"])
                 station_routes = routes_of((await h.kiosk.get("/openapi.json")).json())
                 for role in ("kiosk", "staff", "central"):
                     seen |= await every_get(h.station.url, station_routes, TOKENS[role], ids)
@@ -177,11 +219,16 @@ async def test_no_number_in_sync_central_metrics_telemetry_or_backup(
                 seen["station backup file"] = out.read_bytes()
                 typed = set(h.typed_phones)
                 synced = central.storage.count_events(STATION)
+                assert h.services.cards.status()["garbage"] == 1
+            reader.stop()
             async with central.office() as office:
                 spec = (await office.get("/openapi.json")).json()
             central_routes = routes_of(spec)
             seen |= await every_get(
-                central.url, central_routes, central.office_token, {"station_id": STATION}
+                central.url,
+                central_routes,
+                central.office_token,
+                {"station_id": STATION, "view": "summary"},
             )
             for i, page in enumerate(await office_pages(central)):
                 seen[f"office event query, page {i}"] = page
@@ -199,6 +246,18 @@ async def test_no_number_in_sync_central_metrics_telemetry_or_backup(
     everything = "\n".join(v for v in seen.values() if isinstance(v, str))
     assert PIN not in everything
     assert leaks(seen, typed) == []
+    assert card_leaks(seen) == []
+
+
+def card_leaks(haystacks: dict[str, str | bytes]) -> list[tuple[str, str]]:
+    """(where, card) for each card number found, as read or in its bytes."""
+    found = []
+    for where, hay in haystacks.items():
+        blob = hay if isinstance(hay, bytes) else hay.encode("utf-8", "replace")
+        for card in (CARD, STRANGER_CARD):
+            if card.encode() in blob:
+                found.append((where, card))
+    return found
 
 
 # --- the touchscreen ------------------------------------------------------------------------

@@ -116,6 +116,7 @@ SIMPLE: dict[str, tuple[str, str, bool]] = {
     "invalid_state": ("error.refused", "error.invalid_state.body", True),
     "door_not_opened": ("error.door_failed", "error.door_failed.body", False),
     "card_unknown": ("error.card_unknown", "error.card_unknown.body", True),
+    "pin_change_required": ("error.refused", "error.pin_change_required.body", False),
     "pin_required": ("error.refused", "error.pin_required.body", True),
     "card_taken": ("error.refused", "error.card_taken.body", False),
     "no_card": ("error.refused", "error.no_card.body", True),

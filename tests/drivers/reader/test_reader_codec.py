@@ -1,4 +1,9 @@
-"""The readers' pure decoders: key events and serial bytes to card texts, and de-bouncing."""
+"""The readers' pure decoders: key events and serial bytes to card texts, and de-bouncing.
+
+The recordings in recordings/ are in `evtest`'s output format with the MSC_SCAN usages a USB
+keyboard interface sends; they were written to that format for these tests, not captured from
+a device (replace them with captures from the station's actual reader when one is at hand).
+"""
 
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ from central.server import BackgroundServer
 from central.storage.sqlite import SQLiteStorage
 from drivers.sim.lockboard import LockBoardSimulator, SimBoardSpec
 from drivers.sim.radar import VirtualRadar
+from drivers.sim.reader import SerialReaderSim
 from launcher.main import main
 from station.config import parse_config
 from station.doors.boards import LearnedAnswers
@@ -238,3 +239,15 @@ async def test_doctor_says_what_a_board_answers_to_an_unlock(tmp_path: Path) -> 
         data["boards"][0]["unlock_answer"] = "status"
         fixed = by_name(await diagnose_config(parse_config(data), DoctorOptions(daemon_url=NOBODY)))
         assert "unlocks answered: status (configured)" in fixed["board B0"].detail
+
+
+async def test_card_reader_line_says_what_to_plug_in(tmp_path: Path) -> None:
+    data = with_data_dir(tmp_path)
+    data["reader"] = {"kind": "hid", "device": "/dev/input/by-id/usb-absent-event-kbd"}
+    line = by_name(await diagnose_config(parse_config(data), DoctorOptions(daemon_url=NOBODY)))
+    reader = line["card reader"]
+    assert reader.status == "FAIL" and "ls -l /dev/input/by-id/" in reader.detail
+    with SerialReaderSim(tmp_path / "card-reader") as sim:
+        data["reader"] = {"kind": "serial", "device": sim.path}
+        checks = await diagnose_config(parse_config(data), DoctorOptions(daemon_url=NOBODY))
+    assert by_name(checks)["card reader"].status == "OK"
