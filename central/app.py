@@ -4,6 +4,7 @@ Every refusal is a 4xx whose `detail` says what was wrong and what to do, becaus
 usually a station's log file or an operator with curl, not a developer with a debugger.
 """
 
+import asyncio
 import json
 import logging
 import time
@@ -22,13 +23,15 @@ from central.backups import install_backups
 from central.commands_api import install_commands
 from central.fleet import Fleet
 from central.fleet_api import install_fleet
+from central.quarantine import BatchRefused, parse_batch
 from central.reminders.api import install_reminders
 from central.reminders.service import Reminders
 from central.reports.api import install_reports
 from central.settings import CentralSettings
 from central.storage.base import EventQuery, SeqConflict, Storage, TokenRecord
-from wire.batch import BatchError, IngestBatch, StationId, decode_batch
+from wire.batch import IngestBatch, StationId
 from wire.event import NUL_REFUSED, SEQ_MAX, IncomingEvent, has_nul
+from wire.headers import NoStore
 
 log = logging.getLogger("central.api")
 
@@ -48,12 +51,14 @@ def create_app(
         title="共享益站 central", version="1", openapi_url=None, docs_url=None, redoc_url=None
     )
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(NoStore, prefixes=("/api/",))
     app.state.storage = storage
     app.state.settings = settings
     fleet = Fleet(storage, settings, clock)
     reminders = Reminders(storage, settings, clock) if settings.reminders else None
     notifier = Notifier(storage, settings, clock, reminders=reminders)
     app.state.notifier = notifier
+    ingest_slots = asyncio.Semaphore(settings.max_concurrent_ingests)
 
     async def holder(request: Request) -> TokenRecord:
         token = bearer(request.headers.get("authorization"))
@@ -95,10 +100,14 @@ def create_app(
     async def ingest(
         request: Request, record: Annotated[TokenRecord, Depends(station_holder)]
     ) -> dict[str, Any]:
+        async with ingest_slots:
+            return await _ingest(request, record)
+
+    async def _ingest(request: Request, record: TokenRecord) -> dict[str, Any]:
         raw = await _read_body(request, settings)
         # Parsing a large batch takes tens of milliseconds: off the event loop, so one
         # station's catch-up does not stall every other station's requests.
-        batch, events = await run_in_threadpool(_parse_batch, raw, settings)
+        batch, events, quarantined = await run_in_threadpool(_parse_batch, raw, settings)
         if batch.station != record.subject:
             log.warning("token of %s tried to write for %s", record.subject, batch.station)
             raise HTTPException(
@@ -127,6 +136,10 @@ def create_app(
         }
         if dropped:
             body["telemetry_dropped"] = dropped
+        if quarantined:
+            for seq, reason in quarantined:
+                log.warning("station %s: event %d quarantined: %s", batch.station, seq, reason)
+            body["quarantined"] = [{"seq": seq, "reason": reason} for seq, reason in quarantined]
         return body
 
     @app.get("/api/v1/bundle")
@@ -237,20 +250,21 @@ def _gunzip(body: bytes, limit: int) -> bytes:
     return out
 
 
-def _parse_batch(raw: bytes, settings: CentralSettings) -> tuple[IngestBatch, list[IncomingEvent]]:
+def _parse_batch(
+    raw: bytes, settings: CentralSettings
+) -> tuple[IngestBatch, list[IncomingEvent], list[tuple[int, str]]]:
     try:
-        batch, events = decode_batch(raw)
-    except BatchError as exc:
-        if exc.invalid_json:
-            raise HTTPException(400, str(exc)) from None
-        raise HTTPException(422, f"batch refused: {exc}") from None
+        parsed = parse_batch(raw, settings.max_event_bytes)
+    except BatchRefused as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    batch, events = parsed.batch, parsed.events
     if len(events) > settings.max_batch_events:
         raise HTTPException(
             413,
             f"batch has {len(events)} events, over the limit of "
             f"{settings.max_batch_events}: lower sync.batch_max_events",
         )
-    return batch, events
+    return batch, events, parsed.quarantined
 
 
 def _telemetry_text(batch: IngestBatch, settings: CentralSettings) -> tuple[str | None, str]:

@@ -270,9 +270,16 @@ class Fleet:
         for r in self.storage.stations():
             status = summary_of(r, now, self.settings)["status"]
             at = num(dig(r.telemetry, "at"))
+            tag = {
+                "station": r.id,
+                "station_name": r.name,
+                "station_status": status,
+                "station_at": at,
+            }
             for item in items_of(dig(r.telemetry, *path)):
-                tag = {"station": r.id, "station_name": r.name, "station_status": status}
-                out.append(tag | {"station_at": at} | item)
+                # Who it is comes from the token the snapshot came with, never from the
+                # snapshot: an item naming another station must not speak for it.
+                out.append(item | tag)
         return out
 
     def alarms(self) -> list[dict[str, Any]]:

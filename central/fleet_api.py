@@ -33,6 +33,20 @@ ASSETS = {
     "dashboard.css": "text/css",
 }
 _CACHE = {"Cache-Control": "public, max-age=3600"}
+PAGE_HEADERS = {
+    # Scripts and data only from central itself; no page may frame the dashboard (a hidden
+    # frame on another site cannot click the office's buttons). Plotly adds inline styles,
+    # and its bundle builds a function from text (no inline or foreign script is allowed).
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
 
 
 def plotly_js() -> Path | None:
@@ -107,11 +121,11 @@ def install_fleet(
 
     @router.get("/dashboard", include_in_schema=False)
     async def dashboard() -> FileResponse:
-        return FileResponse(STATIC / "dashboard.html", media_type="text/html")
+        return FileResponse(STATIC / "dashboard.html", media_type="text/html", headers=PAGE_HEADERS)
 
     @router.get("/dashboard/reports", include_in_schema=False)
     async def reports_page() -> FileResponse:
-        return FileResponse(STATIC / "reports.html", media_type="text/html")
+        return FileResponse(STATIC / "reports.html", media_type="text/html", headers=PAGE_HEADERS)
 
     @router.get("/dashboard/vendor/plotly.min.js", include_in_schema=False)
     async def plotly() -> FileResponse:

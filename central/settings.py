@@ -18,8 +18,14 @@ class CentralSettings(BaseModel):
 
     max_body_bytes: Annotated[int, Field(ge=1024)] = 16 * 1024 * 1024
     """Largest request body as received (gzipped or not); bigger is refused with 413."""
-    max_inflated_bytes: Annotated[int, Field(ge=1024)] = 128 * 1024 * 1024
-    """Largest body after gunzip: a guard against gzip bombs."""
+    max_inflated_bytes: Annotated[int, Field(ge=1024)] = 16 * 1024 * 1024
+    """Largest body after gunzip: a guard against gzip bombs (the station's largest batch,
+    sync.batch_max_bytes, is at most 16 MiB before gzip)."""
+    max_event_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
+    """Largest payload of one event (its JSON text); a bigger one is quarantined, not stored."""
+    max_concurrent_ingests: Annotated[int, Field(ge=1, le=256)] = 4
+    """Uploads read, inflated and stored at once; more wait their turn, so memory is bounded
+    by this many inflated batches whatever the stations send."""
     max_batch_events: Annotated[int, Field(ge=1)] = 50_000
     max_page: Annotated[int, Field(ge=1)] = 1000
     """Most events one query page returns."""

@@ -35,7 +35,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from station.ops.config_audit import secret_problems
+
     config = _config(args.config)
+    problems = secret_problems(config)
+    if problems:
+        print(f"{args.config}: {len(problems)} problem(s):", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
     print(
         f"{args.config}: ok: station {config.station.id}, {len(config.boards)} board(s), "
         f"{len(config.lockers)} locker(s)"

@@ -353,10 +353,21 @@ def format_validation_error(exc: ValidationError, source: str, data: Any = None)
         shown = ""
         if err["type"] not in ("missing", "model_type") and "input" in err:
             value = err["input"]
-            if not isinstance(value, dict | list):
+            if _is_secret(err["loc"]):
+                shown = " (the value is a secret, so it is not shown)"
+            elif not isinstance(value, dict | list):
                 shown = f" (got {value!r})"
         lines.append(f"  {key or '(top level)'}: {msg}{shown}")
     return "\n".join(lines)
+
+
+SECRET_ENDINGS = ("token", "token_sha256", "_key", "secret", "password")
+"""A config key whose name ends so holds a secret: errors never echo its value."""
+
+
+def _is_secret(loc: tuple[Any, ...]) -> bool:
+    names = [str(part).lower() for part in loc if isinstance(part, str)]
+    return any(name.endswith(SECRET_ENDINGS) for name in names)
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:

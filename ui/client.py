@@ -186,20 +186,34 @@ class StationClient:
     async def staff_login(self, staff_no: str, pin: str) -> Json:
         return await self.post("/api/v1/staff/login", {"staff_no": staff_no, "pin": pin})
 
-    async def flow(self, flow_id: str, *, wait: float = 0, state: str | None = None) -> Json:
-        """A door flow; with `wait`, held until its state differs from `state`."""
+    async def flow(
+        self, flow_id: str, *, wait: float = 0, state: str | None = None, key: str | None = None
+    ) -> Json:
+        """A door flow; with `wait`, held until its state differs from `state`. `key` (from
+        the POST that started it) brings its secret result, once."""
         return await self.get(
-            f"/api/v1/flows/{flow_id}", wait=int(wait) or None, state=state, slow=bool(wait)
+            f"/api/v1/flows/{flow_id}",
+            wait=int(wait) or None,
+            state=state,
+            slow=bool(wait),
+            headers={"X-Flow-Key": key} if key else None,
         )
 
-    async def answer_return(self, flow_id: str, condition: str) -> Json:
+    async def answer_return(self, flow_id: str, condition: str, key: str | None = None) -> Json:
         return await self.post(
-            f"/api/v1/flows/{flow_id}/answer", {"condition": condition, "note": ""}
+            f"/api/v1/flows/{flow_id}/answer",
+            {"condition": condition, "note": ""},
+            headers={"X-Flow-Key": key} if key else None,
         )
 
-    async def answer_choice(self, flow_id: str, choice: str) -> Json:
-        """An item-sensor question's answer (see station/api/models_services.AnswerRequest)."""
-        return await self.post(f"/api/v1/flows/{flow_id}/answer", {"choice": choice, "note": ""})
+    async def answer_choice(self, flow_id: str, choice: str, key: str | None = None) -> Json:
+        """An item-sensor question's answer (see station/api/models_services.AnswerRequest);
+        `key` is the flow's, from the POST that started it."""
+        return await self.post(
+            f"/api/v1/flows/{flow_id}/answer",
+            {"choice": choice, "note": ""},
+            headers={"X-Flow-Key": key} if key else None,
+        )
 
     async def tools(self, status: str | None = None) -> list[dict[str, Any]]:
         return await self.get("/api/v1/tools", status=status)

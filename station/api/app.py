@@ -16,7 +16,9 @@ from station.api.auth import Authenticator, Principal
 from station.api.errors import install_error_handlers
 from station.api.routes import ROUTERS
 from station.api.routes.core import Reader
+from station.api.text import unstorable
 from station.runtime import Station
+from wire.headers import NoStore
 
 
 class BodyLimit:
@@ -79,49 +81,24 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts)
 
 
-def _unstorable(value: Any, where: str = "body") -> str | None:
-    """What in a decoded JSON value (keys included) no store downstream can hold, and where: half
-    of a UTF-16 pair, or a NUL character. None if nothing. The answer names the place by clean
-    keys only, since it goes back to the client as UTF-8."""
-    if isinstance(value, str):
-        if any("\ud800" <= ch <= "\udfff" for ch in value):
-            return (
-                f"{where}: text holds a lone UTF-16 surrogate (\\ud800-\\udfff), not a "
-                "unicode character: send the text as UTF-8"
-            )
-        if "\x00" in value:
-            return (
-                f"{where}: text holds a NUL character (\\u0000), which the central office's "
-                "database cannot store: remove it"
-            )
-        return None
-    if isinstance(value, dict):
-        pairs = list(value.items())
-    elif isinstance(value, list):
-        pairs = list(enumerate(value))
-    else:
-        return None
-    for key, item in pairs:
-        found = _unstorable(key, f"{where} (a key)") or _unstorable(item, f"{where}.{key}")
-        if found:
-            return found
-    return None
-
-
 async def storable_text(connection: HTTPConnection) -> None:
     """JSON may escape half of a UTF-16 pair (`"\\ud800"`), which Python decodes into a string
     no UTF-8 file or SQLite database can hold (a 500 deep in a write), or a NUL, which SQLite
     keeps but PostgreSQL at central refuses (the event would never sync). Refused here, for
-    every route, as what they are: the client's bad text."""
-    if not isinstance(connection, Request) or "json" not in connection.headers.get(
-        "content-type", ""
-    ):
+    every route, as what they are: the client's bad text. The request models refuse it too
+    (station/api/text.py), whatever the content type; this names the place in the body and
+    covers the query string."""
+    problem = unstorable(dict(connection.query_params.multi_items()), "query")
+    if problem:
+        raise HTTPException(422, problem)
+    content_type = connection.headers.get("content-type", "").lower()
+    if not isinstance(connection, Request) or "json" not in content_type:
         return
     try:
         data = await connection.json()
     except ValueError:
         return  # not JSON at all: the route's own validation says so
-    problem = _unstorable(data)
+    problem = unstorable(data)
     if problem:
         raise HTTPException(422, problem)
 
@@ -166,6 +143,7 @@ def create_app(station: Station) -> FastAPI:
 
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=station.config.api.max_body_bytes)
+    app.add_middleware(NoStore)
     return app
 
 

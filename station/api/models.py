@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from station.api.text import FreeText, Strict
 from wire.event import WireEvent
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class Health(BaseModel):
@@ -39,7 +36,7 @@ class LockerView(BaseModel):
 
 
 class OpenRequest(Strict):
-    reason: str = Field(min_length=2, max_length=200, description="Why the door is opened")
+    reason: FreeText = Field(min_length=2, max_length=200, description="Why the door is opened")
     allow_faulty: bool = Field(
         default=False, description="Open a locker marked faulty (staff inspecting it)"
     )
@@ -55,7 +52,7 @@ class OpenResponse(BaseModel):
 
 
 class ReleaseRequest(Strict):
-    note: str = Field(min_length=2, max_length=200)
+    note: FreeText = Field(min_length=2, max_length=200)
 
 
 class Alarm(BaseModel):
@@ -71,7 +68,7 @@ class Alarm(BaseModel):
 
 
 class AckRequest(Strict):
-    note: str = Field(default="", max_length=200)
+    note: FreeText = Field(default="", max_length=200)
 
 
 class EventPage(BaseModel):

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from station.api.text import FreeText, Strict
 from station.people.staff import StaffMember
 from station.services.deposits.records import Deposit
 from station.services.lending.records import Approval, Loan, Tool
@@ -38,10 +39,6 @@ DepositView = Deposit
 SupplyView = Supply
 FoundOptions = Options
 StaffView = StaffMember
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 Phone = Field(min_length=8, max_length=24, description="Mainland China mobile number")
@@ -74,6 +71,11 @@ class FlowView(BaseModel):
     result: dict[str, Any]
     error: str | None
     question: dict[str, Any] | None
+    key: str | None = Field(
+        default=None,
+        description="Only in the answer of the POST that started the flow: send it as "
+        "X-Flow-Key to answer the flow and to receive its secret result (once)",
+    )
 
 
 class AnswerRequest(Strict):
@@ -82,7 +84,7 @@ class AnswerRequest(Strict):
 
     condition: Literal["works", "needs_repair", "parts_missing"] | None = None
     choice: Literal["yes", "no", "open_again", "leave_it"] | None = None
-    note: str = Note
+    note: FreeText = Note
 
     @model_validator(mode="after")
     def _one_answer(self) -> AnswerRequest:
@@ -150,7 +152,7 @@ class LookupMember(Strict):
 
 class MemberStatusChange(Strict):
     status: Literal["active", "suspended"]
-    reason: str = Reason
+    reason: FreeText = Reason
 
 
 class PinReset(Strict):
@@ -158,11 +160,11 @@ class PinReset(Strict):
 
 
 class ReasonBody(Strict):
-    reason: str = Reason
+    reason: FreeText = Reason
 
 
 class NoteBody(Strict):
-    note: str = Note
+    note: FreeText = Note
 
 
 class StaffLogin(Strict):
@@ -205,9 +207,9 @@ class ToolFields(Strict):
     name_zh: str = Field(min_length=1, max_length=60)
     name_en: str = Field(min_length=1, max_length=80)
     category: str = Field(min_length=1, max_length=40)
-    condition: str = Field(default="good", max_length=200)
+    condition: FreeText = Field(default="good", max_length=200)
     accessories: list[str] = Field(default_factory=list, max_length=30)
-    safety_notice: str = Field(default="", max_length=1000)
+    safety_notice: FreeText = Field(default="", max_length=1000)
     loan_period: int = Field(ge=1, le=720)
     loan_unit: Literal["hours", "days"] = "days"
     staff_approval_required: bool = False
@@ -222,9 +224,9 @@ class ToolPatch(Strict):
     name_zh: str | None = Field(default=None, min_length=1, max_length=60)
     name_en: str | None = Field(default=None, min_length=1, max_length=80)
     category: str | None = Field(default=None, min_length=1, max_length=40)
-    condition: str | None = Field(default=None, max_length=200)
+    condition: FreeText | None = Field(default=None, max_length=200)
     accessories: list[str] | None = Field(default=None, max_length=30)
-    safety_notice: str | None = Field(default=None, max_length=1000)
+    safety_notice: FreeText | None = Field(default=None, max_length=1000)
     loan_period: int | None = Field(default=None, ge=1, le=720)
     loan_unit: Literal["hours", "days"] | None = None
     staff_approval_required: bool | None = None
@@ -250,19 +252,19 @@ class HandIn(Strict):
         "documents", "keys", "electronics", "wallets", "umbrellas", "clothing", "other"
     ]
     colour: str = Field(min_length=1, max_length=20)
-    place: str = Field(min_length=1, max_length=60)
-    description: str = Field(default="", max_length=200)
+    place: FreeText = Field(min_length=1, max_length=60)
+    description: FreeText = Field(default="", max_length=200)
     finder_phone: str | None = Field(default=None, min_length=8, max_length=24)
 
 
 class ClaimRequest(Strict):
     phone: str = Phone
-    description: str = Field(min_length=2, max_length=300, description="What was lost")
+    description: FreeText = Field(min_length=2, max_length=300, description="What was lost")
 
 
 class RemoveRequest(Strict):
     disposition: Literal["police", "donated", "discarded"]
-    reason: str = Reason
+    reason: FreeText = Reason
 
 
 # --- storage and pickups -----------------------------------------------------------------------
@@ -287,9 +289,9 @@ class WaitingLocker(BaseModel):
 
 class RestockRequest(Strict):
     added: int = Field(ge=1, le=100_000)
-    note: str = Note
+    note: FreeText = Note
 
 
 class CountRequest(Strict):
     count: int = Field(ge=0, le=100_000)
-    note: str = Note
+    note: FreeText = Note

@@ -23,6 +23,7 @@ from drivers.lockboard.serial_bus import BusRegistry
 from station.clock import kernel_clock_synced
 from station.config import BoardConfig, ConfigError, StationConfig, load_config
 from station.doors.boards import LearnedAnswers, bus_timing, open_bus_board, sim_request
+from station.ops.config_audit import secret_problems
 
 Status = Literal["OK", "WARN", "FAIL"]
 
@@ -74,7 +75,7 @@ async def diagnose(config_path: str, options: DoctorOptions | None = None) -> li
 
 
 async def diagnose_config(config: StationConfig, options: DoctorOptions) -> list[Check]:
-    checks = [check_data_dir(config, options)]
+    checks = [check_data_dir(config, options), check_secrets(config)]
     running = await _daemon_url_if_running(config, options)
     if running is not None:
         url, health = running
@@ -94,6 +95,16 @@ async def diagnose_config(config: StationConfig, options: DoctorOptions) -> list
     checks.append(check_clock())
     checks += await check_central(config, options)
     return checks
+
+
+# --- secrets and limits in the config -----------------------------------------------------------
+
+
+def check_secrets(config: StationConfig) -> Check:
+    problems = secret_problems(config)
+    if problems:
+        return Check("secrets", "FAIL", "; ".join(problems))
+    return Check("secrets", "OK", "tokens and keys are distinct and not guessable")
 
 
 # --- data directory and disk ------------------------------------------------------------------

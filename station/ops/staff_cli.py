@@ -48,7 +48,7 @@ def add_staff_commands(sub: Any, default_config: str) -> None:
         "release-guessing",
         help="end a station-wide guessing pause, e.g. when staff logins are paused",
     )
-    p.add_argument("kind", choices=["member_pin", "staff_pin", "code"])
+    p.add_argument("kind", choices=["member_pin", "staff_pin", "code", "claim"])
     p.add_argument("--reason", required=True, help="why (kept in the usage log)")
     p.add_argument("--config", default=default_config)
     p.set_defaults(func=cmd_release_guessing)

@@ -40,6 +40,11 @@ class PeopleConfig(BaseModel):
     """A staff session ends after this long without a request."""
     member_idle_s: Annotated[float, Field(gt=0, le=900)] = 90.0
     """A member's kiosk session ends after this long without a request (or when its flow ends)."""
+    staff_session_max_s: Annotated[float, Field(gt=0, le=86_400)] = 8 * 3600.0
+    """A staff session ends this long after login however busy it is: a token copied off the
+    screen is not good for ever."""
+    member_session_max_s: Annotated[float, Field(gt=0, le=3600)] = 600.0
+    """A member's kiosk session ends this long after identifying, however busy."""
     pin_max_failures: Annotated[int, Field(ge=1, le=20)] = 5
     """Wrong PINs in a row before a member or staff number is locked."""
     lockout_s: Annotated[float, Field(gt=0, le=86_400)] = 300.0
@@ -55,6 +60,9 @@ class PeopleConfig(BaseModel):
     """Wrong staff PINs, all staff numbers together, per window before staff login pauses."""
     station_code_failures: Annotated[int, Field(ge=1, le=10_000)] = 30
     """Wrong pickup codes, all lockers together, per window before pickups by code pause."""
+    station_claims: Annotated[int, Field(ge=1, le=10_000)] = 30
+    """Lost-and-found claims, all items together, per window before claims pause: each claim
+    names a phone number, so a flood of them is someone working through numbers."""
 
     card_alone_for: list[Literal["borrow", "claim", "deposit"]] = ["borrow", "claim"]
     """Actions a card (or QR code) alone may do for its member; every other member action

@@ -153,11 +153,22 @@ class PinAccounts:
         self._hasher = hasher
         self._lockout = lockout
         self._pins = PinCheck(store, hasher, lockout, throttle)
-        self.sessions = SessionStore(clock, self._idle_s(cfg))
+        self.sessions = SessionStore(
+            clock, self._idle_s(cfg), self._max_age_s(cfg), still_allowed=self._still_active
+        )
         self._configure(cfg)
 
     def _idle_s(self, cfg: PeopleConfig) -> float:
         """How long this kind of session lasts without a request."""
+        raise NotImplementedError
+
+    def _max_age_s(self, cfg: PeopleConfig) -> float:
+        """How long this kind of session lasts at most, however busy."""
+        raise NotImplementedError
+
+    def _still_active(self, session: Session) -> bool:
+        """Checked on every use of a session: a person switched off (by a bundle from
+        central, the CLI or staff) is logged out at once, whichever way the switch came."""
         raise NotImplementedError
 
     def _configure(self, cfg: PeopleConfig) -> None:

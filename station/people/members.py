@@ -15,6 +15,7 @@ from station.people.config import PeopleConfig
 from station.people.credentials import Holder, PinAccounts, PinTable
 from station.people.phone import PhoneId, PhoneKey, label, mask
 from station.people.pins import check_new_pin
+from station.people.sessions import Session
 from station.refusals import Refusal, invalid_state, not_found
 from station.store import Tx, record
 
@@ -76,6 +77,16 @@ class MemberService(PinAccounts):
     def _configure(self, cfg: PeopleConfig) -> None:
         self._key = PhoneKey(cfg.phone_hash_key) if cfg.phone_hash_key else None
         self.cards = CardBook(self._store, cfg.phone_hash_key)
+
+    def _max_age_s(self, cfg: PeopleConfig) -> float:
+        return cfg.member_session_max_s
+
+    def _still_active(self, session: Session) -> bool:
+        """A member suspended (by staff or a bundle) while at the screen loses the session."""
+        rows = self._store.query(
+            "SELECT 1 FROM members WHERE id = ? AND status = 'active'", (session.subject,)
+        )
+        return bool(rows)
 
     @property
     def available(self) -> bool:

@@ -9,12 +9,13 @@ recognised everywhere) plus the first 3 and last 4 digits for the usual masked d
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from station.refusals import invalid
 from wire.identity import national_number, phone_hash
 
-__all__ = ["PhoneId", "PhoneKey", "label", "mask", "normalise", "phone_hash"]
+__all__ = ["PhoneId", "PhoneKey", "label", "mask", "mask_in_text", "normalise", "phone_hash"]
 
 
 def normalise(raw: str) -> str:
@@ -72,3 +73,22 @@ class PhoneKey:
 
     def __repr__(self) -> str:
         return "PhoneKey(<secret>)"
+
+
+_IN_TEXT = re.compile(
+    r"(?<![0-9])(?:(?:\+|00)?86[\s\-]?)?(1[3-9][0-9])((?:[\s\-]?[0-9]){8})(?![0-9])"
+)
+"""A mainland mobile number inside free text, as people write it: with or without +86, with
+spaces or dashes between the digits."""
+
+
+def mask_in_text(text: str) -> str:
+    """Free text (a reason, a hand-in's place) with every mobile number in it masked to
+    `138****5678`: staff type "called 13812345678" into a reason, and free text is shown,
+    streamed and synced."""
+
+    def masked(m: re.Match[str]) -> str:
+        rest = re.sub(r"[\s\-]", "", m.group(2))
+        return mask(m.group(1), rest[-4:])
+
+    return _IN_TEXT.sub(masked, text)

@@ -4,12 +4,18 @@ Sessions live in the daemon's memory only: a restart logs everybody out, which i
 shared touchscreen wants. Tokens are 256-bit random strings; only their SHA-256 is kept, so a
 memory dump does not hand out live tokens. Idle time is measured on the monotonic clock, so a
 wall-clock jump (NTP after boot) neither ends nor prolongs a session.
+
+A session also has an absolute lifetime (`max_age_s`, however busy it is), and the service
+that owns it may say on every use whether its person is still allowed (`still_allowed`: a
+staff account deactivated by a bundle or locally, a suspended member): a session whose person
+was switched off ends at its next use, whichever way the switch came.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,10 +38,21 @@ class Session:
 
 
 class SessionStore:
-    def __init__(self, clock: Clock, idle_s: float) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        idle_s: float,
+        max_age_s: float = float("inf"),
+        still_allowed: Callable[[Session], bool] | None = None,
+    ) -> None:
         self._clock = clock
         self.idle_s = idle_s
+        self.max_age_s = max_age_s
+        self._still_allowed = still_allowed
         self._sessions: dict[str, Session] = {}
+
+    def _over(self, session: Session, now: float) -> bool:
+        return now - session.last_used >= self.idle_s or now - session.created >= self.max_age_s
 
     def create(self, subject: str, label: str, **data: Any) -> tuple[str, Session]:
         token = secrets.token_urlsafe(32)
@@ -51,7 +68,10 @@ class SessionStore:
         if session is None:
             return None
         now = self._clock.monotonic()
-        if now - session.last_used >= self.idle_s:
+        if self._over(session, now):
+            return None
+        if self._still_allowed is not None and not self._still_allowed(session):
+            del self._sessions[key]
             return None
         if touch:
             session.last_used = now
@@ -70,7 +90,7 @@ class SessionStore:
     def expire(self) -> list[Session]:
         """Drop idle sessions and return them, for the log."""
         now = self._clock.monotonic()
-        gone = [k for k, s in self._sessions.items() if now - s.last_used >= self.idle_s]
+        gone = [k for k, s in self._sessions.items() if self._over(s, now)]
         return [self._sessions.pop(k) for k in gone]
 
     def __len__(self) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 from station.people.config import PeopleConfig
 from station.people.credentials import Holder, PinAccounts, PinTable
 from station.people.pins import PinHasher, check_new_pin
+from station.people.sessions import Session
 from station.refusals import Refusal, invalid
 from station.store import Store, Tx, record
 
@@ -90,6 +91,9 @@ class StaffService(PinAccounts):
     def _idle_s(self, cfg: PeopleConfig) -> float:
         return cfg.staff_idle_s
 
+    def _max_age_s(self, cfg: PeopleConfig) -> float:
+        return cfg.staff_session_max_s
+
     async def add(self, staff_no: str, name: str, pin: str, actor: str) -> StaffMember:
         name = _check_new_staff(staff_no, name, pin)
         pin_hash = await self._hasher.hash(pin)
@@ -119,6 +123,12 @@ class StaffService(PinAccounts):
         staff = await self._pins.check(STAFF_PINS, subject, subject, via, pin, load, succeeded)
         token, _ = self.sessions.create(staff.staff_no, staff.actor, staff=staff)
         return token, staff
+
+    def _still_active(self, session: Session) -> bool:
+        rows = self._store.query(
+            "SELECT 1 FROM staff WHERE staff_no = ? AND active = 1", (session.subject,)
+        )
+        return bool(rows)
 
     async def logout(self, token: str) -> bool:
         session = self.sessions.end(token)

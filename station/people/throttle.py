@@ -51,7 +51,10 @@ class GuessKind:
 MEMBER_PIN = GuessKind("member_pin", "pin_failed", "member:", "wrong member PINs")
 STAFF_PIN = GuessKind("staff_pin", "pin_failed", "staff:", "wrong staff PINs")
 CODE = GuessKind("code", "code_wrong", None, "wrong pickup codes")
-KINDS = {k.name: k for k in (MEMBER_PIN, STAFF_PIN, CODE)}
+CLAIM = GuessKind("claim", "claim_submitted", None, "lost-and-found claims")
+"""Every claim counts, not only wrong ones: a claim names a phone number, and nobody at the
+kiosk can tell a true one from a guess."""
+KINDS = {k.name: k for k in (MEMBER_PIN, STAFF_PIN, CODE, CLAIM)}
 
 
 class GuessThrottle:
@@ -165,9 +168,10 @@ class GuessThrottles:
         member_pin: int,
         staff_pin: int,
         code: int,
+        claim: int,
         window_s: float,
     ) -> None:
-        limits = {MEMBER_PIN: member_pin, STAFF_PIN: staff_pin, CODE: code}
+        limits = {MEMBER_PIN: member_pin, STAFF_PIN: staff_pin, CODE: code, CLAIM: claim}
         self.by_kind = {
             kind.name: GuessThrottle(store, alarms, kind, limit, window_s)
             for kind, limit in limits.items()
@@ -184,6 +188,10 @@ class GuessThrottles:
     @property
     def code(self) -> GuessThrottle:
         return self.by_kind[CODE.name]
+
+    @property
+    def claim(self) -> GuessThrottle:
+        return self.by_kind[CLAIM.name]
 
     def sweep(self, tx: Tx) -> None:
         for throttle in self.by_kind.values():

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 import logging
+import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,7 +71,11 @@ class Flow:
     error: str | None = None
     question: dict[str, Any] | None = None
     secret_keys: frozenset[str] = frozenset()
-    """Result keys (a pickup code) that only the polling kiosk sees, never the live stream."""
+    """Result keys (a pickup code) that go once to the holder of `key`, never anywhere else."""
+    key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    """The flow's capability: returned only by the POST that started the flow. Whoever holds
+    it may answer the flow's question and receives its secret result, once; every other
+    client (another kiosk screen, the live stream, staff) sees the flow without secrets."""
     context: dict[str, Any] = field(default_factory=dict)
     """The service's own facts about this flow (tool id, reservation); not shown."""
     journal: dict[str, Any] | None = None
@@ -79,7 +85,11 @@ class Flow:
     _answer: asyncio.Future[dict[str, Any]] | None = None
     _on_finish: list[Callable[[Flow], None]] = field(default_factory=list)
 
-    def view(self, include_secrets: bool) -> dict[str, Any]:
+    def holds(self, key: str | None) -> bool:
+        """Whether `key` is this flow's capability (compared in constant time)."""
+        return key is not None and hmac.compare_digest(key.encode(), self.key.encode())
+
+    def view(self, include_secrets: bool = False) -> dict[str, Any]:
         result = dict(self.result)
         if not include_secrets:
             for key in self.secret_keys:
@@ -96,6 +106,25 @@ class Flow:
             "error": self.error,
             "question": self.question,
         }
+
+    def view_for(self, key: str | None) -> dict[str, Any]:
+        """The flow as the caller holding `key` may see it: a secret result goes to the
+        capability's holder the first time it is there, and is then forgotten by the station,
+        so nobody (that holder included) can read it again."""
+        if (
+            self.state not in TERMINAL
+            or not self.holds(key)
+            or not any(k in self.result for k in self.secret_keys)
+        ):
+            return self.view()
+        out = self.view(include_secrets=True)
+        for secret in self.secret_keys:
+            self.result.pop(secret, None)
+        return out
+
+    def started_view(self) -> dict[str, Any]:
+        """What the POST that started the flow answers: the flow and its capability."""
+        return {**self.view_for(self.key), "key": self.key}
 
 
 class FlowSteps(Protocol):

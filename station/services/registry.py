@@ -161,13 +161,16 @@ def build_services(
         member_pin=people.station_member_pin_failures,
         staff_pin=people.station_staff_pin_failures,
         code=people.station_code_failures,
+        claim=people.station_claims,
         window_s=people.guess_window_s,
     )
     members = MemberService(store, people, hasher, lockout, clock, throttles.member_pin)
     staff = StaffService(store, people, hasher, lockout, clock, throttles.staff_pin)
     codes = CodeBook(store, hasher, throttles.code)
     lending = LendingService(store, svc.lending, lockers, flows)
-    lostfound = LostFoundService(store, svc.lost_found, lockers, flows, codes, members.phone_id)
+    lostfound = LostFoundService(
+        store, svc.lost_found, lockers, flows, codes, members.phone_id, throttles.claim
+    )
     storage = StorageService(store, svc.storage, lockers, flows, codes)
     pickups = PickupService(
         store,

@@ -157,8 +157,10 @@ class SyncService:
             return SyncRound(ok=True)
         async with self._lock:
             outcome = await self._upload_round()
+            # The bundle is fetched whatever the upload did: an upload central refuses must
+            # not keep a deactivated staff account active here.
+            await self._bundle_round_if_due()
             if outcome.ok:
-                await self._bundle_round_if_due()
                 await self._command_round()
                 await self._prune_if_due()
             return outcome

@@ -128,7 +128,11 @@ async def test_due_tomorrow_and_overdue_reach_the_member_and_nothing_leaks(
             "/api/v1/returns", json={"tool_id": "SAW-1"}, headers={"X-Member-Session": session}
         )
         ret = await west.finish(r.json())
-        await west.kiosk.post(f"/api/v1/flows/{ret['id']}/answer", json={"condition": "good"})
+        await west.kiosk.post(
+            f"/api/v1/flows/{ret['id']}/answer",
+            json={"condition": "good"},
+            headers={"X-Flow-Key": ret["key"]},
+        )
         ladder_due = await borrow(west, "LADDER-2")
         assert ladder_due - drill_due > 2.5 * DAY
         # the station names the borrower as central computed it from the number

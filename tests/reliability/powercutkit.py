@@ -258,9 +258,10 @@ class Visitors:
             return opened
         await asyncio.sleep(self.rng.uniform(0.0, 0.15))
         self.station.sim.close_door(channel(flow["locker"]))
-        return await self._follow(
+        done = await self._follow(
             flow["id"], {"completed", "awaiting_answer", "failed", "abandoned"}
         )
+        return {**done, "key": flow["key"]}
 
     async def _identify(self, phone: str) -> str:
         r = await self._call("POST", "/api/v1/members/identify", json={"phone": phone, "pin": PIN})
@@ -293,7 +294,10 @@ class Visitors:
         )
         if flow and flow["state"] == "awaiting_answer":
             r = await self._call(
-                "POST", f"/api/v1/flows/{flow['id']}/answer", json={"condition": "works"}
+                "POST",
+                f"/api/v1/flows/{flow['id']}/answer",
+                json={"condition": "works"},
+                headers={"X-Flow-Key": flow["key"]},
             )
             if r.status_code == 200 and r.json()["state"] == "completed":
                 self.ack.returned.add(tool)

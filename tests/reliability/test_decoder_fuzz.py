@@ -147,7 +147,7 @@ def _ingest(raw: bytes) -> str:
     settings_ = CentralSettings()
     try:
         body = _gunzip(raw, settings_.max_inflated_bytes)
-        batch, events = _parse_batch(body, settings_)
+        batch, events, _ = _parse_batch(body, settings_)
     except HTTPException as exc:
         assert 400 <= exc.status_code < 500, exc
         assert isinstance(exc.detail, str) and exc.detail

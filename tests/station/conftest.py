@@ -163,15 +163,21 @@ class Harness:
     # --- flows and doors ----------------------------------------------------------------------
 
     async def follow(
-        self, flow_id: str, until: Callable[[dict], bool] | set[str], within: float = 15.0
+        self,
+        flow_id: str,
+        until: Callable[[dict], bool] | set[str],
+        within: float = 15.0,
+        key: str | None = None,
     ) -> dict:
-        """Poll a flow (long-polling the way a screen would) until `until` holds."""
+        """Poll a flow (long-polling the way a screen would) until `until` holds; `key` (the
+        POST's capability) brings the secret result, as the screen that started it gets it."""
         check = until if callable(until) else (lambda f: f["state"] in until)
+        headers = {"X-Flow-Key": key} if key else {}
         async with asyncio.timeout(within):
             state = None
             while True:
                 params = {"wait": 5, "state": state} if state else {}
-                r = await self.kiosk.get(f"/api/v1/flows/{flow_id}", params=params)
+                r = await self.kiosk.get(f"/api/v1/flows/{flow_id}", params=params, headers=headers)
                 assert r.status_code == 200, r.text
                 flow = r.json()
                 if check(flow):
@@ -183,11 +189,13 @@ class Harness:
 
     async def finish(self, flow: dict, final: set[str] | None = None) -> dict:
         """Wait for the door to open, close it, and wait for the flow to end."""
-        opened = await self.follow(flow["id"], {"open", "cancelled", "failed"})
+        key = flow.get("key")
+        opened = await self.follow(flow["id"], {"open", "cancelled", "failed"}, key=key)
         if opened["state"] != "open":
             return opened
         self.close(flow["locker"])
-        return await self.follow(flow["id"], final or {"completed", "awaiting_answer"})
+        done = await self.follow(flow["id"], final or {"completed", "awaiting_answer"}, key=key)
+        return {**done, "key": key}
 
     async def sweep(self, advance_s: float = 0.0) -> None:
         """Move the fake clock and run the services' housekeeping once."""

@@ -48,6 +48,7 @@ class FlowScreen(KioskScreen):
         self.flow = dict(flow)
         self.subject = subject
         self._drawing = asyncio.Lock()
+        self._secret_asked = False
 
     @property
     def state(self) -> str:
@@ -101,13 +102,31 @@ class FlowScreen(KioskScreen):
     def _follow(self) -> None:
         if self.state not in TERMINAL and self.state != "awaiting_answer":
             self.run_worker(self._poll, group="follow", exclusive=True)
+        elif self.state == "completed":
+            self.run_worker(self._fetch_secret, group="secret", exclusive=True)
+
+    async def _fetch_secret(self) -> None:
+        """The stream may tell of the end first, without the flow's secret result (a pickup
+        code), which the daemon gives once, to this screen's key: ask for it."""
+        if not self.flow.get("key") or self._secret_asked:
+            return
+        self._secret_asked = True
+        try:
+            flow = await self.kiosk.api(
+                self.kiosk.client.flow(str(self.flow["id"]), key=self.flow.get("key"))
+            )
+        except (DaemonUnreachable, ApiError):
+            return
+        self._apply(flow)
 
     async def _poll(self) -> None:
         flow_id = str(self.flow["id"])
         while self.state not in TERMINAL and self.state != "awaiting_answer":
             try:
                 flow = await self.kiosk.api(
-                    self.kiosk.client.flow(flow_id, wait=WAIT_S, state=self.state)
+                    self.kiosk.client.flow(
+                        flow_id, wait=WAIT_S, state=self.state, key=self.flow.get("key")
+                    )
                 )
             except DaemonUnreachable:
                 return
@@ -115,6 +134,8 @@ class FlowScreen(KioskScreen):
                 self.app.push_screen(ErrorScreen(refusal(exc, self.kiosk.info.help_phone)))
                 return
             self._apply(flow)
+        if self.state == "completed":
+            await self._fetch_secret()
 
     def on_flow_update(self, message: FlowUpdate) -> None:
         if message.flow.get("id") == self.flow.get("id"):
@@ -126,9 +147,12 @@ class FlowScreen(KioskScreen):
         to it."""
         before, before_result = self.state, self.flow.get("result") or {}
         result = {**before_result, **(flow.get("result") or {})}
-        self.flow = {**self.flow, **flow, "result": result}
+        # The key came with the POST only: later views (null there) must not drop it.
+        self.flow = {**self.flow, **flow, "result": result, "key": self.flow.get("key")}
         if self.state != before or (self.state == "completed" and result != before_result):
             self._show()
+        if self.state == "completed" and before != "completed" and not self._secret_asked:
+            self.run_worker(self._fetch_secret, group="secret", exclusive=True)
 
     def on_live_event(self, message: LiveEvent) -> None:
         if message.locker == self.locker and message.type.startswith("door_"):
@@ -208,7 +232,8 @@ class FlowScreen(KioskScreen):
             self._apply(flow)
             self._follow()
 
-        self.call(lambda: self.kiosk.client.answer_return(flow_id, condition), done=answered)
+        key = self.flow.get("key")
+        self.call(lambda: self.kiosk.client.answer_return(flow_id, condition, key), done=answered)
 
     @on(Button.Pressed, ".choices Button")
     def _choose(self, event: Button.Pressed) -> None:
@@ -220,7 +245,8 @@ class FlowScreen(KioskScreen):
             self._apply(flow)
             self._follow()
 
-        self.call(lambda: self.kiosk.client.answer_choice(flow_id, choice), done=answered)
+        key = self.flow.get("key")
+        self.call(lambda: self.kiosk.client.answer_choice(flow_id, choice, key), done=answered)
 
     @on(Button.Pressed, "#done")
     def _done(self, event: Button.Pressed) -> None:

@@ -22,6 +22,7 @@ from station.api.models import (
     Problem,
     ReleaseRequest,
 )
+from station.live import view_of
 from station.runtime import Station
 from wire.event import WireEvent
 
@@ -151,17 +152,19 @@ async def list_events(
 
 @router.websocket("/api/v1/stream")
 async def stream(ws: WebSocket) -> None:
-    """Live door, alarm and occupancy changes: every committed usage-log event, as JSON.
+    """Live door, alarm and occupancy changes: committed usage-log events, as JSON.
 
     Authenticate with `Authorization: Bearer` or `?token=`. The first message is a snapshot of
-    the lockers; then one message per event (`{"kind": "event", "event": {...}}`).
+    the lockers; then one message per event (`{"kind": "event", "event": {...}}`). Staff and
+    central get every event whole; the kiosk gets doors, occupancy and flows, and other events
+    without actor or payload (station/live.py).
     """
     principal = websocket_principal(ws)
     if principal is None:
         await ws.close(code=4401, reason="missing or unknown token")
         return
     st: Station = ws.app.state.station
-    queue, unsubscribe = st.live.subscribe()
+    queue, unsubscribe = st.live.subscribe(view_of(principal.role))
     await ws.accept()
     sender = asyncio.create_task(_send_all(ws, queue, st))
     try:

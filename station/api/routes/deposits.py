@@ -45,7 +45,7 @@ async def deposit(
     flow = await svc.storage.deposit(
         body.kind, body.size, ctx.member if ctx else None, who.actor, on_finish
     )
-    return flow.view(include_secrets=True)
+    return flow.started_view()
 
 
 @router.get("/deposits", response_model=list[DepositView], responses=refusals())
@@ -89,4 +89,4 @@ async def pickup(body: PickupRequest, who: Kiosk, svc: Svc) -> dict[str, Any]:
     """Locker and code open the door. 403 `wrong_code` (tries_left); 410 `code_expired`,
     `code_used`, `code_exhausted`; 404 `no_pickup`."""
     flow = await svc.pickups.pickup(body.locker, body.code, who.actor)
-    return flow.view(include_secrets=True)
+    return flow.started_view()

@@ -126,7 +126,7 @@ async def borrow(body: BorrowRequest, _: Kiosk, ctx: MemberCtx, svc: Svc) -> dic
     flow = await svc.lending.borrow(
         body.tool_id, ctx.member, svc.end_member_session_when_done(ctx.token)
     )
-    return flow.view(include_secrets=True)
+    return flow.started_view()
 
 
 @router.post(
@@ -138,11 +138,14 @@ async def borrow(body: BorrowRequest, _: Kiosk, ctx: MemberCtx, svc: Svc) -> dic
 async def return_tool(
     body: BorrowRequest, who: Kiosk, ctx: OptionalMember, svc: Svc
 ) -> dict[str, Any]:
-    """Return a tool (anyone may; a member session makes the member the returner)."""
+    """Return a tool. Anyone may; a return by the borrower (their member session) is verified,
+    anyone else's is recorded as unverified and the tool waits for staff to check it."""
     actor = ctx.member.label if ctx else who.actor
     on_finish = svc.end_member_session_when_done(ctx.token) if ctx else []
-    flow = await svc.lending.return_tool(body.tool_id, actor, on_finish)
-    return flow.view(include_secrets=True)
+    flow = await svc.lending.return_tool(
+        body.tool_id, actor, on_finish, member_id=ctx.member.id if ctx else None
+    )
+    return flow.started_view()
 
 
 @router.get("/loans", response_model=list[LoanView], responses=refusals())

@@ -61,7 +61,7 @@ async def hand_in(body: HandIn, who: Kiosk, svc: Svc) -> dict[str, Any]:
         finder_phone=body.finder_phone,
         actor=who.actor,
     )
-    return flow.view(include_secrets=True)
+    return flow.started_view()
 
 
 @router.get("/found", response_model=list[FoundPublic], responses=refusals())

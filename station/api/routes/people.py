@@ -255,6 +255,6 @@ async def release_throttle(kind: str, body: ReasonBody, who: Staff, svc: Svc) ->
     of this kind be checked again at once; earlier wrong guesses no longer count."""
     throttle = svc.throttles.by_kind.get(kind)
     if throttle is None:
-        raise not_found(f"guessing budget '{kind}' (member_pin, staff_pin or code)")
+        raise not_found(f"guessing budget '{kind}' (member_pin, staff_pin, code or claim)")
     await svc.store.write(lambda tx: throttle.release(tx, who.actor, body.reason))
     return await throttle_view(throttle)

@@ -58,12 +58,7 @@ def borrow_refusal(
             overdue=[asdict(loan) for loan in late],
         )
     if len(mine) >= max_loans:
-        return Refusal(
-            "denied",
-            "loan_limit",
-            f"you already have {len(mine)} tools out; the limit is {max_loans}",
-            limit=max_loans,
-        )
+        return loan_limit(len(mine), max_loans)
     if not door_usable:
         return Refusal(
             "conflict",
@@ -72,6 +67,15 @@ def borrow_refusal(
             locker=tool.locker,
         )
     return None
+
+
+def loan_limit(held: int, max_loans: int) -> Refusal:
+    return Refusal(
+        "denied",
+        "loan_limit",
+        f"you already have {held} tools out or being taken out; the limit is {max_loans}",
+        limit=max_loans,
+    )
 
 
 def return_refusal(tool: Tool, door_usable: bool) -> Refusal | None:
@@ -115,3 +119,12 @@ def return_report(answer: dict[str, Any] | None) -> ReturnReport:
     return ReturnReport(
         "unreported", note, "maintenance", "returned without a condition report: check it"
     )
+
+
+def unverified(report: ReturnReport) -> ReturnReport:
+    """A return by someone other than the borrower: whatever they said, the tool waits for
+    staff to see it in the locker before it is lent again (the door may have closed on
+    nothing)."""
+    why = "returned by someone other than the borrower: staff check the locker"
+    reason = f"{report.reason}; {why}" if report.reason else f"{why} (said: {report.condition})"
+    return ReturnReport(report.condition, report.note, "maintenance", reason)

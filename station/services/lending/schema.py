@@ -58,5 +58,11 @@ LENDING_SCHEMA = Schema(
             used_at REAL
         );
         """,
+        # Who holds a reservation, so the loan limit counts reserved and started loans
+        # together; and whether a return was made by the borrower.
+        """
+        ALTER TABLE tools ADD COLUMN reserved_by TEXT;
+        ALTER TABLE loans ADD COLUMN return_verified INTEGER;
+        """,
     ],
 )

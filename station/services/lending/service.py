@@ -23,12 +23,15 @@ from station.services.lending.rules import (
     EDITABLE,
     borrow_refusal,
     check_tool_id,
+    loan_limit,
     period_s,
     return_refusal,
 )
 from station.services.lending.steps import (
+    LIMIT_REACHED,
     LoanSteps,
     ReturnSteps,
+    held_loans,
     settle_cut_loans,
     unreserve,
 )
@@ -358,6 +361,18 @@ class LendingService:
                     f"{row['name_en']} was just taken",
                     status=row["status"],
                 )
+            # The limit counts loans started and tools reserved (door opening) together, in
+            # the transaction that reserves: concurrent or quick successive borrows cannot
+            # each find room under it.
+            held = held_loans(tx, member.id)
+            if held >= self._cfg.max_loans:
+                tx.append(
+                    "loan_refused",
+                    actor=member.label,
+                    locker=locker,
+                    payload={"tool_id": tool_id, "reason": "loan_limit"},
+                )
+                return LIMIT_REACHED
             approval_id = None
             if row["staff_approval_required"]:
                 ap = tx.conn.execute(
@@ -375,9 +390,9 @@ class LendingService:
                     return -1
                 approval_id = ap[0]
             tx.conn.execute(
-                "UPDATE tools SET status = 'reserved', status_reason = ?, updated_at = ?"
-                " WHERE id = ?",
-                (f"being borrowed by {member.label}", tx.now(), tool_id),
+                "UPDATE tools SET status = 'reserved', status_reason = ?, reserved_by = ?,"
+                " updated_at = ? WHERE id = ?",
+                (f"being borrowed by {member.label}", member.id, tx.now(), tool_id),
             )
             tx.append(
                 "loan_requested",
@@ -388,6 +403,8 @@ class LendingService:
             return approval_id
 
         approval = await self._store.write(reserve)
+        if approval == LIMIT_REACHED:
+            raise loan_limit(self._cfg.max_loans, self._cfg.max_loans)
         if approval == -1:
             raise Refusal(
                 "denied",
@@ -422,9 +439,18 @@ class LendingService:
             raise
 
     async def return_tool(
-        self, tool_id: str, actor: str, on_finish: list[Callable[[Flow], None]]
+        self,
+        tool_id: str,
+        actor: str,
+        on_finish: list[Callable[[Flow], None]],
+        member_id: str | None = None,
     ) -> Flow:
-        """Open the door of a tool on loan so anyone can put it back."""
+        """Open the door of a tool on loan so anyone can put it back.
+
+        A return by the borrower (identified: `member_id`) is verified. Anyone else's is
+        recorded as unverified: the loan ends, but the tool waits in maintenance whatever the
+        returner says until staff have looked in the locker (POST /tools/{id}/repaired), since
+        nothing may have been put back."""
         tool = await self.get_tool(tool_id)
         refusal = return_refusal(tool, self._door_usable(tool.locker))
         if refusal is not None:
@@ -433,6 +459,7 @@ class LendingService:
             f"{_LOAN_SELECT} WHERE loans.tool_id = ? AND loans.returned_at IS NULL", (tool_id,)
         )
         loan = Loan.from_row(rows[0], self._now())
+        verified = member_id is not None and member_id == rows[0]["member_id"]
         locker = tool.locker
         assert locker is not None  # a usable door has a locker
         await self._store.write(
@@ -440,7 +467,12 @@ class LendingService:
                 "return_requested",
                 actor=actor,
                 locker=locker,
-                payload={"tool_id": tool_id, "loan_id": loan.id, "borrower": loan.member_label},
+                payload={
+                    "tool_id": tool_id,
+                    "loan_id": loan.id,
+                    "borrower": loan.member_label,
+                    "verified": verified,
+                },
             )
         )
         return self._flows.start(
@@ -449,7 +481,11 @@ class LendingService:
             actor=actor,
             reason=f"return of tool {tool_id}",
             steps=ReturnSteps(
-                self._store, tool_id=tool_id, loan=loan, answer_wait_s=self._cfg.answer_wait_s
+                self._store,
+                tool_id=tool_id,
+                loan=loan,
+                answer_wait_s=self._cfg.answer_wait_s,
+                verified=verified,
             ),
             context={
                 "message_open": f"Door {locker} is open: put the {tool.name_en} in and close "

@@ -12,7 +12,7 @@ from typing import Any
 from station.people.members import Member
 from station.services.flows import Flow, FlowRunner, log_at_door, unsettled_flows
 from station.services.lending.records import Loan, LoanStarted
-from station.services.lending.rules import CONDITIONS, period_s, return_report
+from station.services.lending.rules import CONDITIONS, period_s, return_report, unverified
 from station.store import Store, Tx
 
 
@@ -48,6 +48,20 @@ def start_loan(
         payload={"loan_id": loan_id, "tool_id": tool_id, "due_at": due, **payload},
     )
     return LoanStarted(loan_id=loan_id, tool_id=tool_id, due_at=due)
+
+
+LIMIT_REACHED = -2
+"""What the reserving transaction answers when the member's loan limit is reached."""
+
+
+def held_loans(tx: Tx, member_id: str) -> int:
+    """A member's loans started and not returned, plus tools reserved for them right now."""
+    row = tx.conn.execute(
+        "SELECT (SELECT COUNT(*) FROM loans WHERE member_id = ? AND returned_at IS NULL)"
+        " + (SELECT COUNT(*) FROM tools WHERE status = 'reserved' AND reserved_by = ?)",
+        (member_id, member_id),
+    ).fetchone()
+    return int(row[0])
 
 
 def unreserve(
@@ -187,11 +201,14 @@ class LoanSteps:
 class ReturnSteps:
     """A return: recorded once the door is seen closed, then the returner says how it is."""
 
-    def __init__(self, store: Store, *, tool_id: str, loan: Loan, answer_wait_s: float) -> None:
+    def __init__(
+        self, store: Store, *, tool_id: str, loan: Loan, answer_wait_s: float, verified: bool
+    ) -> None:
         self._store = store
         self._tool_id = tool_id
         self._loan = loan
         self._answer_wait_s = answer_wait_s
+        self._verified = verified
 
     async def opened(self, flow: Flow) -> None:
         flow.result.update({"loan_id": self._loan.id, "tool_id": self._tool_id})
@@ -210,8 +227,9 @@ class ReturnSteps:
         def returned(tx: Tx) -> None:
             now = tx.now()
             tx.conn.execute(
-                "UPDATE loans SET returned_at = ?, returned_by = ? WHERE id = ?",
-                (now, flow.actor, loan.id),
+                "UPDATE loans SET returned_at = ?, returned_by = ?, return_verified = ?"
+                " WHERE id = ?",
+                (now, flow.actor, int(self._verified), loan.id),
             )
             tx.conn.execute(
                 "UPDATE tools SET status = 'maintenance', status_reason = ?, updated_at = ?"
@@ -227,6 +245,7 @@ class ReturnSteps:
                     "tool_id": tool_id,
                     "borrower": loan.member_label,
                     "late": now > loan.due_at,
+                    "verified": self._verified,
                 },
             )
 
@@ -242,6 +261,8 @@ class ReturnSteps:
             self._answer_wait_s,
         )
         report = return_report(answer)
+        if not self._verified:
+            report = unverified(report)
 
         def record(tx: Tx) -> None:
             tx.conn.execute(

@@ -16,6 +16,7 @@ from typing import Any
 from station.doors.lockers import LockerService
 from station.people.codes import CodeBook, CodeMatch
 from station.people.phone import PhoneId
+from station.people.throttle import GuessThrottle
 from station.refusals import Refusal, invalid, invalid_state, not_found
 from station.services.config import LostFoundConfig
 from station.services.flows import Flow, FlowRunner
@@ -48,7 +49,9 @@ class LostFoundService:
         flows: FlowRunner,
         codes: CodeBook,
         phone_id: Callable[[str], PhoneId],
+        claims_budget: GuessThrottle,
     ) -> None:
+        self._claims_budget = claims_budget
         self._store = store
         self._cfg = cfg
         self._lockers = lockers
@@ -195,16 +198,8 @@ class LostFoundService:
                     "ask staff",
                     status=item["status"],
                 )
-            dup = tx.conn.execute(
-                "SELECT 1 FROM claims WHERE item_id = ? AND claimant_id = ? AND status = 'pending'",
-                (item["id"], claimant.hash),
-            ).fetchone()
-            if dup:
-                raise Refusal(
-                    "conflict",
-                    "duplicate_claim",
-                    f"you already have a claim waiting for staff on item {number}",
-                )
+            # A second claim by the same number is stored like any other: an answer that
+            # differed for a number that had already claimed would tell a stranger whose it is.
             cur = tx.conn.execute(
                 "INSERT INTO claims (item_id, claimant_id, claimant_label, claimant_masked,"
                 " description, status, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?)",
@@ -227,7 +222,8 @@ class LostFoundService:
             row = tx.conn.execute("SELECT * FROM claims WHERE id = ?", (claim_id,)).fetchone()
             return Claim.from_row(row, number)
 
-        return await self._store.write(write)
+        async with self._claims_budget.guard():
+            return await self._store.write(write)
 
     async def claims(self, status: str | None = "pending") -> list[Claim]:
         sql = (

@@ -52,7 +52,9 @@ def cu_config(tmp_path: Path, port: str) -> dict[str, Any]:
 
 
 async def test_running_station_is_healthy_and_boards_come_from_the_daemon(tmp_path: Path) -> None:
-    async with running_station(sim_config_data(tmp_path)) as st:
+    data = sim_config_data(tmp_path)
+    data["people"]["phone_hash_key"] = "Vb3nH8sK1qP6wE0rT5yU2iO7aS4dF9gJ"  # not the placeholder
+    async with running_station(data) as st:
         st.sim.force_open(3)
         await st.wait_for(lambda: st.daemon.boards is not None)
         await st.wait_for(
@@ -68,6 +70,7 @@ async def test_running_station_is_healthy_and_boards_come_from_the_daemon(tmp_pa
     assert board.status == "OK", board.detail
     assert "via daemon" in board.detail and "open: 3" in board.detail
     assert found["data directory"].status == "OK"
+    assert found["secrets"].status == "OK", found["secrets"].detail
     assert exit_code(checks) == 0, format_report(checks)
 
 

@@ -48,9 +48,17 @@ async def start_deposit(h: Harness) -> dict:
 
 
 async def answer(h: Harness, flow: dict, choice: str) -> dict:
-    r = await h.kiosk.post(f"/api/v1/flows/{flow['id']}/answer", json={"choice": choice})
+    r = await h.kiosk.post(
+        f"/api/v1/flows/{flow['id']}/answer",
+        json={"choice": choice},
+        headers={"X-Flow-Key": flow["key"]},
+    )
     assert r.status_code == 200, r.text
-    return await h.follow(flow["id"], {"completed", "cancelled", "abandoned", "failed"})
+    if r.json()["state"] in {"completed", "cancelled", "abandoned", "failed"}:
+        return r.json()  # the answer itself brought the secret result, once
+    return await h.follow(
+        flow["id"], {"completed", "cancelled", "abandoned", "failed"}, key=flow["key"]
+    )
 
 
 async def test_lockers_report_what_they_hold_in_the_api_and_the_stream(tmp_path: Path) -> None:
@@ -108,7 +116,7 @@ async def test_a_deposit_with_something_inside_is_not_asked(tmp_path: Path) -> N
         flow = await start_deposit(h)
         h.sim.set_item(channel(flow["locker"]), True)
         h.close(flow["locker"])
-        done = await h.follow(flow["id"], {"completed", "awaiting_answer"})
+        done = await h.follow(flow["id"], {"completed", "awaiting_answer"}, key=flow["key"])
         assert done["state"] == "completed" and len(done["result"]["code"]) == 6
 
 
@@ -116,7 +124,7 @@ async def deposit_with_bag(h: Harness) -> tuple[str, str]:
     flow = await start_deposit(h)
     h.sim.set_item(channel(flow["locker"]), True)
     h.close(flow["locker"])
-    done = await h.follow(flow["id"], {"completed"})
+    done = await h.follow(flow["id"], {"completed"}, key=flow["key"])
     return flow["locker"], done["result"]["code"]
 
 
@@ -147,7 +155,11 @@ async def test_a_pickup_reminded_opens_once_more_and_all_is_well(tmp_path: Path)
         flow = await start_pickup(h, locker, code)
         h.close(locker)
         await h.follow(flow["id"], {"awaiting_answer"})
-        r = await h.kiosk.post(f"/api/v1/flows/{flow['id']}/answer", json={"choice": "open_again"})
+        r = await h.kiosk.post(
+            f"/api/v1/flows/{flow['id']}/answer",
+            json={"choice": "open_again"},
+            headers={"X-Flow-Key": flow["key"]},
+        )
         assert r.status_code == 200
         await h.follow(flow["id"], {"open"})
         h.sim.set_item(channel(locker), False)  # taken this time

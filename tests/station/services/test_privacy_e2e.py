@@ -96,7 +96,11 @@ async def test_a_day_at_the_station_leaks_no_phone_number(
     # the drill comes back broken
     r = await h.kiosk.post("/api/v1/returns", json={"tool_id": "DRILL"})
     ret = await h.finish(r.json())
-    await h.kiosk.post(f"/api/v1/flows/{ret['id']}/answer", json={"condition": "parts_missing"})
+    await h.kiosk.post(
+        f"/api/v1/flows/{ret['id']}/answer",
+        json={"condition": "parts_missing"},
+        headers={"X-Flow-Key": ret["key"]},
+    )
 
     # staff look at everything a staff member can list
     for path in (

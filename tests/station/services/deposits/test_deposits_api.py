@@ -29,10 +29,10 @@ async def test_deposit_gives_a_code_after_the_door_closes_and_the_code_opens_it(
     )
     flow = r.json()
     assert (flow["kind"], flow["locker"]) == ("deposit", "A14")
-    opened = await h.follow(flow["id"], {"open"})
+    opened = await h.follow(flow["id"], {"open"}, key=flow["key"])
     assert "code" not in opened["result"]
     h.close("A14")
-    done = await h.follow(flow["id"], {"completed"})
+    done = await h.follow(flow["id"], {"completed"}, key=flow["key"])
     code = done["result"]["code"]
     assert len(code) == 6 and code.isdigit()
     assert done["result"]["code_expires_at"] == h.clock.wall() + 12 * 3600

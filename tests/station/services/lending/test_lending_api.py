@@ -83,14 +83,16 @@ async def test_return_asks_the_condition_and_needs_repair_blocks_lending(
     assert asked["state"] == "awaiting_answer"
     assert asked["question"]["choices"] == ["works", "needs_repair", "parts_missing"]
     r = await h.kiosk.post(
-        f"/api/v1/flows/{ret['id']}/answer", json={"condition": "needs_repair", "note": "blunt"}
+        f"/api/v1/flows/{ret['id']}/answer",
+        json={"condition": "needs_repair", "note": "blunt"},
+        headers={"X-Flow-Key": ret["key"]},
     )
     assert r.status_code == 200
     assert r.json()["state"] == "completed"
     assert r.json()["result"]["tool_status"] == "maintenance"
     tool = (await h.kiosk.get("/api/v1/tools/SAW-1")).json()
     assert tool["status"] == "maintenance"
-    assert tool["status_reason"] == "returned: needs repair: blunt"
+    assert tool["status_reason"].startswith("returned: needs repair: blunt; returned by someone")
 
     # a tool in maintenance cannot be lent until staff release it
     r = await borrow(h, "SAW-1", await h.identify(OTHER))
@@ -121,7 +123,11 @@ async def test_return_works_makes_the_tool_available(sim_station: Harness) -> No
         "/api/v1/returns", json={"tool_id": "LADDER"}, headers={"X-Member-Session": session}
     )
     ret = await h.finish(r.json())
-    r = await h.kiosk.post(f"/api/v1/flows/{ret['id']}/answer", json={"condition": "works"})
+    r = await h.kiosk.post(
+        f"/api/v1/flows/{ret['id']}/answer",
+        json={"condition": "works"},
+        headers={"X-Flow-Key": ret["key"]},
+    )
     assert r.json()["result"] == {
         "loan_id": 1,
         "tool_id": "LADDER",
