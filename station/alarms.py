@@ -11,19 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from station.store import Store, Tx
+from wire.alarms import STATION_ALARMS
 
-ALARM_TYPES = (
-    "forced_open",
-    "door_jammed",
-    "door_left_open",
-    "board_offline",
-    "sensor_offline",
-    "pin_lockout",
-    "guessing",
-    "low_stock",
-    "sync_failing",
-    "disk_full",
-)
+ALARM_TYPES = STATION_ALARMS
+"""Every type this station may raise (wire/alarms.py: central knows the same list)."""
 
 
 class AlarmError(Exception):

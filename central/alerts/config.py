@@ -13,21 +13,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from wire.alarms import STATION_ALARMS
 from wire.batch import StationId
 
-STATION_ALARMS = (
-    "forced_open",
-    "door_jammed",
-    "door_left_open",
-    "board_offline",
-    "sensor_offline",
-    "pin_lockout",
-    "guessing",
-    "low_stock",
-    "sync_failing",
-    "disk_full",
-)
-"""The alarm types a station raises (station/alarms.py)."""
 CENTRAL_ALARMS = ("station_offline",)
 """Alarms central raises itself: a station not heard from for `offline_after_s`."""
 ALARM_KINDS = STATION_ALARMS + CENTRAL_ALARMS

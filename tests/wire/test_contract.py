@@ -30,3 +30,19 @@ def test_the_encoder_writes_what_the_decoder_reads() -> None:
     batch = encode_batch("ST-1", 6, [ROW], max_bytes=10_000, telemetry=None)
     body, events = decode_batch(gzip.decompress(batch.body))
     assert [e.seq for e in events] == [7] and body.after == 6
+
+
+def test_every_alarm_the_station_raises_is_one_central_knows() -> None:
+    """Each `raise_alarm(tx, "<type>"...)` in the station names a type of wire/alarms.py."""
+    import re
+    from pathlib import Path
+
+    from wire.alarms import STATION_ALARMS
+
+    root = Path(__file__).resolve().parents[2] / "station"
+    raised = set()
+    for path in root.rglob("*.py"):
+        text = path.read_text()
+        raised |= set(re.findall(r'raise_alarm\(\s*tx,\s*"([a-z_]+)"', text))
+        raised |= set(re.findall(r'^ALARM = "([a-z_]+)"', text, re.M))
+    assert raised and raised <= set(STATION_ALARMS)
