@@ -117,8 +117,11 @@ class HomeScreen(KioskScreen):
                     classes="tile",
                 )
         with Vertical(id="live-strip"):
-            yield DataLabel(rest_text(None), id="rest", classes="strip")
-            yield DataLabel(supplies_text(None, None), id="supplies", classes="strip")
+            # On the panels' small grids the two status lines share one row and the notice
+            # keeps a row of its own (theme.tcss), so the office's notices are still seen.
+            with Vertical(id="status-line"):
+                yield DataLabel(rest_text(None), id="rest", classes="strip")
+                yield DataLabel(supplies_text(None, None), id="supplies", classes="strip")
             yield DataLabel(notice_text(None), id="notice", classes="strip notice")
 
     def on_mount(self) -> None:
