@@ -117,7 +117,7 @@ def install_backups(
     async def own_events(
         who: StationToken,
         after_seq: Annotated[int, Query(ge=0, le=SEQ_MAX)] = 0,
-        after: Annotated[int, Query(ge=0)] = 0,
+        after: Annotated[int, Query(ge=0, le=SEQ_MAX)] = 0,
         limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
     ) -> dict[str, Any]:
         """The calling station's own events with seq > after_seq, paged by central's gid."""

@@ -41,7 +41,7 @@ def install_reminders(
     def service() -> Reminders:
         if reminders is None:
             raise HTTPException(
-                503, "reminders are not set up: add [reminders] to central's settings"
+                409, "reminders are not set up: add [reminders] to central's settings"
             )
         return reminders
 

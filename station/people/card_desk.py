@@ -64,7 +64,7 @@ class CardIdentified:
 
 def no_reader() -> Refusal:
     return Refusal(
-        "unavailable",
+        "conflict",
         "no_reader",
         "this station has no card reader; use your phone number and PIN",
     )

@@ -201,8 +201,11 @@ class Acknowledged:
 
 
 async def listen(station: PoweredStation, ack: Acknowledged, ready: asyncio.Event) -> None:
-    """Follow the live stream like the touchscreen does, until the daemon dies."""
-    url = station.url.replace("http://", "ws://") + f"/api/v1/stream?token={TOKENS['kiosk']}"
+    """Follow the live stream as staff see it (every event, whole), until the daemon dies.
+
+    The kiosk's stream carries only what a screen needs (issue 18); staff's carries every
+    committed event with its id, which is what the log is checked against after a restart."""
+    url = station.url.replace("http://", "ws://") + f"/api/v1/stream?token={TOKENS['staff']}"
     with contextlib.suppress(*HTTP_ERRORS):
         async with websockets.connect(url, open_timeout=10) as ws:
             async for raw in ws:
@@ -237,11 +240,15 @@ class Visitors:
         except HTTP_ERRORS as exc:
             raise StationDied(str(exc)) from exc
 
-    async def _follow(self, flow_id: str, until: set[str]) -> dict[str, Any]:
+    async def _follow(self, flow_id: str, key: str, until: set[str]) -> dict[str, Any]:
+        """Poll with the flow's key, as the screen that started it does: the secret result
+        (a pickup code) comes once, to the first answer after the flow finished."""
         state = None
         while True:
             params = {"wait": 5, "state": state} if state else {}
-            r = await self._call("GET", f"/api/v1/flows/{flow_id}", params=params)
+            r = await self._call(
+                "GET", f"/api/v1/flows/{flow_id}", params=params, headers={"X-Flow-Key": key}
+            )
             assert r.status_code == 200, r.text
             flow = r.json()
             if flow["state"] in until:
@@ -253,13 +260,15 @@ class Visitors:
         if r.status_code != 202:
             return None
         flow = r.json()
-        opened = await self._follow(flow["id"], {"open", "cancelled", "failed", "abandoned"})
+        opened = await self._follow(
+            flow["id"], flow["key"], {"open", "cancelled", "failed", "abandoned"}
+        )
         if opened["state"] != "open":
             return opened
         await asyncio.sleep(self.rng.uniform(0.0, 0.15))
         self.station.sim.close_door(channel(flow["locker"]))
         done = await self._follow(
-            flow["id"], {"completed", "awaiting_answer", "failed", "abandoned"}
+            flow["id"], flow["key"], {"completed", "awaiting_answer", "failed", "abandoned"}
         )
         return {**done, "key": flow["key"]}
 

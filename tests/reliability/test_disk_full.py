@@ -168,7 +168,7 @@ async def test_a_full_disk_keeps_doors_shut_tells_everyone_and_recovers(
 
             taken = await disk.fill(store)
             caplog.clear()
-            caplog.set_level(logging.INFO, logger="station.lockers")
+            caplog.set_level(logging.INFO, logger="station.doors.lockers")
             st.sim.close_door(channel["A03"])  # a change that cannot be saved just now
             committed = store.query("SELECT seq, id FROM events ORDER BY seq")
 
@@ -201,7 +201,7 @@ async def test_a_full_disk_keeps_doors_shut_tells_everyone_and_recovers(
 
             await asyncio.sleep(0.5)  # ten polls of the board, each unable to save
             if disk.mounted:
-                trouble = [r for r in caplog.records if r.name == "station.lockers"]
+                trouble = [r for r in caplog.records if r.name == "station.doors.lockers"]
                 assert len(trouble) <= 2, [r.getMessage() for r in trouble]
                 assert "cannot be saved" in trouble[0].getMessage()
 
