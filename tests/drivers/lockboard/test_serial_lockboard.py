@@ -317,7 +317,7 @@ async def test_losing_the_adapter_mid_exchange_makes_the_unlock_uncertain(
     unlock = asyncio.create_task(board.unlock(6))
     await asyncio.sleep(0.1)
     sim.unplug()
-    with pytest.raises(UnlockUncertain, match="reading failed|no answer"):
+    with pytest.raises(UnlockUncertain, match=r"reading failed|no answer"):
         await unlock
     assert sim.unlocks(6) == 1
 
