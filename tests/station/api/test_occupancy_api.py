@@ -36,9 +36,9 @@ async def test_radar_presence_reaches_api_and_stream(tmp_path: Path) -> None:
             await st.wait_for(
                 lambda: st.daemon.station.occupancy.snapshot().state == "unknown", within=10
             )
-        alarms = st.daemon.station.store.query(
-            "SELECT type, subject FROM alarms WHERE type = 'sensor_offline'"
-        )
+            alarms = st.daemon.station.store.query(
+                "SELECT type, subject FROM alarms WHERE type = 'sensor_offline'"
+            )
         assert alarms == [{"type": "sensor_offline", "subject": "radar"}]
 
 
