@@ -270,8 +270,8 @@ class StationApp(App[None]):
         return self._monotonic() - self._last_touch
 
     def _check_idle(self) -> None:
-        """After the idle time, ask "还需要时间吗？" for 15 s; then Home, but never away from an
-        open door or a door flow still running (the person is busy at the locker)."""
+        """After the idle time, ask whether more time is needed (15 s); then Home, never away
+        from an open door or a running door flow (the person is busy at the locker)."""
         from ui.screens.home import HomeScreen
         from ui.screens.restarting import RestartingScreen
         from ui.screens.still_there import PROMPT_S, StillThereScreen

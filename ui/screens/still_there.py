@@ -1,4 +1,4 @@
-""" "还需要时间吗？": the idle prompt, so time belongs to the person at the screen.
+"""The "still there?" idle prompt, so time belongs to the person at the screen.
 
 After the idle time without a touch, this covers the screen with a large question and a
 countdown; any tap anywhere on it cancels it and gives the person the whole idle time again.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -156,7 +157,9 @@ def test_cli_staff_add_and_list(
         assert [e.actor for e in added] == ["cli"]
     finally:
         store.close()
-    assert "482913" not in (tmp_path / "station.db").read_bytes().decode("latin-1")
+    # The PIN as text of its own, not as six digits inside a random hex id or hash.
+    stored = (tmp_path / "station.db").read_bytes().decode("latin-1")
+    assert not re.search(r"(?<![0-9a-f])482913(?![0-9a-f])", stored)
 
 
 def test_cli_staff_add_without_a_terminal_says_what_to_do(
