@@ -14,6 +14,7 @@ import contextlib
 import logging
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +43,7 @@ class DeviceGone(Exception):
     """The device stopped answering (unplugged); the thread reopens it."""
 
 
-class ThreadedReader:
+class ThreadedReader(ABC):
     """What both backends share: the thread, reconnects, de-bouncing and the counters."""
 
     kind = "reader"
@@ -100,18 +101,19 @@ class ThreadedReader:
 
     # --- for the backends ----------------------------------------------------------------------
 
+    @abstractmethod
     def open(self) -> Any:
         """Open the device (raise OSError if it is not there)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def serve(self, handle: Any) -> None:
         """Read until stopped; call `decoded` for each read; raise DeviceGone or OSError."""
-        raise NotImplementedError
 
+    @abstractmethod
     def close(self, handle: Any) -> None:
-        raise NotImplementedError
+        """Let go of the device."""
 
-    def reset(self) -> None:
+    def reset(self) -> None:  # noqa: B027 (an optional hook: most backends hold nothing)
         """Forget a read under way (called after a disconnect)."""
 
     @property

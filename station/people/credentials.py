@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -136,7 +137,7 @@ class PinCheck:
         return self._dummy_hash
 
 
-class PinAccounts:
+class PinAccounts(ABC):
     """What member and staff accounts share: the store, the hasher, one PIN check, and the
     sessions a right PIN opens (each kind with its own idle time)."""
 
@@ -158,20 +159,20 @@ class PinAccounts:
         )
         self._configure(cfg)
 
+    @abstractmethod
     def _idle_s(self, cfg: PeopleConfig) -> float:
         """How long this kind of session lasts without a request."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _max_age_s(self, cfg: PeopleConfig) -> float:
         """How long this kind of session lasts at most, however busy."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _still_active(self, session: Session) -> bool:
         """Checked on every use of a session: a person switched off (by a bundle from
         central, the CLI or staff) is logged out at once, whichever way the switch came."""
-        raise NotImplementedError
 
-    def _configure(self, cfg: PeopleConfig) -> None:
+    def _configure(self, cfg: PeopleConfig) -> None:  # noqa: B027 (optional hook)
         """Whatever else this kind of account reads from the config."""
 
     def session(self, token: str) -> Session | None:
