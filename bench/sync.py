@@ -1,7 +1,7 @@
 """Sync benchmark: how fast a 100 000-event backlog reaches central, against what HTTP alone costs.
 
 Run: .venv/bin/python bench/sync.py [--events 100000] [--batch 5000] [--no-postgres]
-     [--stations 100] [--share 10000]
+     [--stations 100] [--share 10000] [--index-costs]
 
 Prints, from one run on this machine:
 - catch-up of a station's backlog to a real central server (uvicorn on loopback), events/s,
@@ -10,7 +10,8 @@ Prints, from one run on this machine:
   uvicorn, as the floor set by HTTP, gzip transfer and the event loop;
 - central's storage ingest alone (storage.ingest of the decoded rows), events/s, on SQLite and
   PostgreSQL, beside the plain bulk load of the same rows into a bare table (executemany on
-  SQLite, COPY on PostgreSQL) as the floor set by the database.
+  SQLite, COPY on PostgreSQL) as the floor set by the database; on SQLite also storage.ingest
+  with the fleet's folds (history and report figures) that the ingest route runs per batch.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ if str(ROOT) not in sys.path:
 
 from central.app import create_app  # noqa: E402
 from central.auth import new_token, token_hash  # noqa: E402
+from central.fleet import Fleet  # noqa: E402
 from central.server import BackgroundServer  # noqa: E402
+from central.settings import CentralSettings  # noqa: E402
 from central.storage.base import EVENT_COLUMNS, Storage, row_tuple  # noqa: E402
 from central.storage.pg_cluster import ClusterUnavailable, ThrowawayCluster  # noqa: E402
 from central.storage.sqlite import SQLiteStorage  # noqa: E402
@@ -79,12 +82,17 @@ def batch_bodies(store: Store, max_events: int, max_bytes: int) -> list[tuple[in
         cursor = batch.last_seq
 
 
+CPU: dict[str, float] = {}
+"""Process CPU seconds of the last catch_up and ingest_rate (every thread of this process)."""
+
+
 async def catch_up(store: Store, url: str, token: str, batch: int) -> float:
     config = SyncConfig(url=url, token=token, batch_max_events=batch, heartbeat_s=3600)
     sync = SyncService(store, config, STATION, store.clock)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     outcome = await sync.catch_up()
     elapsed = time.perf_counter() - started
+    CPU["catch_up"] = time.process_time() - cpu
     await sync.aclose()
     if not outcome.ok or sync.status()["pending"]:
         raise SystemExit(f"catch-up failed: {outcome}")
@@ -124,19 +132,30 @@ def decoded(bodies: list[tuple[int, bytes]]) -> list[tuple[int, list[IncomingEve
 
 
 def ingest_rate(
-    storage: Storage, batches: list[tuple[int, list[IncomingEvent]]], stations: int = 1
+    storage: Storage,
+    batches: list[tuple[int, list[IncomingEvent]]],
+    stations: int = 1,
+    fold: bool = False,
 ) -> float:
     """Events/s of storage.ingest; with stations > 1 each station sends the same batches,
-    interleaved batch by batch the way many stations' uploads arrive at central."""
+    interleaved batch by batch the way many stations' uploads arrive at central. With `fold`,
+    each batch is also folded into the fleet history and report figures as the ingest route
+    does (Fleet.ingested): all of central's storing work for a batch."""
     names = [STATION] if stations == 1 else [f"{STATION}-{k:03d}" for k in range(stations)]
     for name in names:
         storage.add_station(name, "bench", token_hash(new_token()), time.time())
+    fleet = Fleet(storage, CentralSettings(), time.time)
     n = sum(len(evs) for _, evs in batches) * len(names)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for after, events in batches:
         for name in names:
-            storage.ingest(name, after, events, None, time.time())
-    return n / (time.perf_counter() - started)
+            result = storage.ingest(name, after, events, None, time.time())
+            if fold:
+                whole = (after, events) if result.stored == len(events) else None
+                fleet.ingested(name, None, whole)
+    elapsed = time.perf_counter() - started
+    CPU["ingest"] = time.process_time() - cpu
+    return n / elapsed
 
 
 def sqlite_bare_rate(path: Path, batches: list[tuple[int, list[IncomingEvent]]]) -> float:
@@ -194,6 +213,56 @@ def pg_copy_schema_rate(conninfo: str, batches: list[tuple[int, list[IncomingEve
         return n / (time.perf_counter() - started)
 
 
+def pg_index_costs(
+    cluster: ThrowawayCluster, batches: list[tuple[int, list[IncomingEvent]]]
+) -> dict[str, float]:
+    """COPY of the same batches into a copy of the events table's columns and defaults with
+    one of its indexes at a time: what each index costs a COPY, against the same table with
+    none (which still draws `gid` from its sequence) and with all of them.
+
+    The bare-table target (>= 0.45) is bounded by COPY into the same schema; this says which
+    index takes how much of the difference."""
+    import psycopg
+
+    from central.storage.postgres import PostgresStorage
+
+    conninfo = cluster.create_database("index_costs")
+    PostgresStorage(conninfo).close()
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        indexes = conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'events'"
+            " ORDER BY indexname"
+        ).fetchall()
+        n = sum(len(evs) for _, evs in batches)
+        statement = f"COPY {{table}} ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
+        cases: list[tuple[str, list[str]]] = [("no index (gid from its sequence)", [])]
+        cases += [(name, [definition]) for name, definition in indexes]
+        cases.append(("every index", [d for _, d in indexes]))
+        out: dict[str, float] = {}
+        for number, (label, definitions) in enumerate(cases):
+            table = f"events_case_{number}"
+            conn.execute(f"CREATE TABLE {table} (LIKE events INCLUDING DEFAULTS)")
+            for definition in definitions:
+                name = definition.split(" INDEX ", 1)[1].split(" ON ", 1)[0]
+                conn.execute(
+                    definition.replace(f" {name} ON ", f" {name}_{number} ON ", 1).replace(
+                        " public.events ", f" public.{table} ", 1
+                    )
+                )
+            started = time.perf_counter()
+            for _, events in batches:
+                with (
+                    conn.transaction(),
+                    conn.cursor() as cur,
+                    cur.copy(statement.format(table=table)) as copy,
+                ):
+                    for e in events:
+                        copy.write_row(row_tuple(STATION, e, 0.0))
+            out[label] = n / (time.perf_counter() - started)
+            conn.execute(f"DROP TABLE {table}")
+    return out
+
+
 def rate(n: int, seconds: float) -> str:
     return f"{n / seconds:>10,.0f} events/s  ({seconds:6.2f} s)"
 
@@ -205,6 +274,7 @@ def measure(
     stations: int = 1,
     share: int = 10_000,
     say: Any = print,
+    index_costs: bool = False,
 ) -> dict[str, float]:
     """Every figure of this benchmark, keyed by name (events/s); `say` hears the progress.
 
@@ -251,6 +321,7 @@ def measure(
             station.close()
             assert storage.count_events(STATION) == events
             out[f"catch_up_{name}"] = events / seconds
+            out[f"catch_up_cpu_{name}"] = events / CPU["catch_up"]
             say(f"  sync catch-up, central on {name:<10} {rate(events, seconds)}")
             storage.close()
         with BackgroundServer(sink_app()) as sink:
@@ -261,7 +332,23 @@ def measure(
         batches = decoded(bodies)
         say("\ncentral storage ingest alone (decoded batches, one transaction each):")
         out["ingest_SQLite"] = ingest_rate(SQLiteStorage(tmp / "ingest.db"), batches)
+        out["ingest_cpu_SQLite"] = events / CPU["ingest"]
         say(f"  SQLite storage.ingest               {out['ingest_SQLite']:>10,.0f} events/s")
+        out["ingest_fold_SQLite"] = ingest_rate(
+            SQLiteStorage(tmp / "ingest-fold.db"), batches, fold=True
+        )
+        out["ingest_fold_cpu_SQLite"] = events / CPU["ingest"]
+        say(f"  SQLite storage.ingest + the folds   {out['ingest_fold_SQLite']:>10,.0f} events/s")
+        cu, ing, fold = (
+            out["catch_up_cpu_SQLite"],
+            out["ingest_cpu_SQLite"],
+            out["ingest_fold_cpu_SQLite"],
+        )
+        say(
+            "  per CPU second (this process, every thread; the machine's other load does not"
+            f" count):\n    catch-up {cu:,.0f}, storage.ingest {ing:,.0f}, + the folds"
+            f" {fold:,.0f} events/CPU-s: catch-up at {cu / ing:.2f} / {cu / fold:.2f} of them"
+        )
         out["bare_SQLite"] = sqlite_bare_rate(tmp / "bare.db", batches)
         say(f"  SQLite plain executemany, bare table {out['bare_SQLite']:>9,.0f} events/s")
         if stations > 1:
@@ -293,6 +380,14 @@ def measure(
                 "  PostgreSQL plain COPY, same schema  "
                 f"{out['copy_schema_PostgreSQL']:>10,.0f} events/s"
             )
+            if index_costs:
+                say("  PostgreSQL COPY with one of the events table's indexes at a time:")
+                for label, value in pg_index_costs(cluster, batches).items():
+                    out[f"copy_index_PostgreSQL {label}"] = value
+                    say(
+                        f"    {label:<36} {value:>10,.0f} events/s,"
+                        f" {value / pg_copy:.2f} of the bare COPY"
+                    )
             if stations > 1:
                 pg = PostgresStorage(cluster.create_database("fleet"))
                 out["ingest_PostgreSQL_fleet"] = ingest_rate(pg, small, stations)
@@ -337,8 +432,20 @@ def main() -> int:
         "--stations", type=int, default=1, help="also ingest as this many stations at central"
     )
     parser.add_argument("--share", type=int, default=10_000, help="events per fleet station")
+    parser.add_argument(
+        "--index-costs",
+        action="store_true",
+        help="also COPY into the events table's columns with one of its indexes at a time",
+    )
     args = parser.parse_args()
-    measure(args.events, args.batch, not args.no_postgres, args.stations, args.share)
+    measure(
+        args.events,
+        args.batch,
+        not args.no_postgres,
+        args.stations,
+        args.share,
+        index_costs=args.index_costs,
+    )
     return 0
 
 

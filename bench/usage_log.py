@@ -6,9 +6,11 @@ committed durably (WAL, synchronous=FULL, foreign keys on) by the Store's one wr
 real system clock (it asks the kernel whether NTP has synchronised on every append, as on a
 station). The comparison writes the very same rows with plain sqlite3 and the same pragmas, one
 transaction each, reading `time.time()`, so the ratio is the Store's own cost (Tx, event
-objects, the clock question, the writer thread), not the disk's. Both
-are measured again after the events table was pre-filled with `--prefill * --scale` events (a
-year of usage log at scale 10) to show how the cost grows with the log.
+objects, the clock question, the writer thread), not the disk's. The two take turns two steps
+at a time and the figure is the median of the paired rounds' ratios (this machine's fsync
+swings from 0.2 to 8 ms within seconds: blocks run one after the other measured the disk).
+Both are measured again after the events table was pre-filled with `--prefill * --scale`
+events (a year of usage log at scale 10) to show how the cost grows with the log.
 
     python bench/usage_log.py [--loans 300] [--prefill 100000] [--scale 1]
 """
@@ -18,11 +20,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +67,13 @@ def loan_statements(
     conn.execute(RETURN_SQL, (now, loan[2], tool))
     conn.execute(TOOL_SQL, ("available", now, tool))
     return "loan_returned"
+
+
+INSERT_TOOL = (
+    "INSERT INTO tools (id, name_zh, name_en, category, loan_period, loan_unit, locker,"
+    " status, created_at, updated_at) VALUES (:id, :name_zh, :name_en, :category,"
+    " :loan_period, :loan_unit, :locker, :status, :created_at, :updated_at)"
+)
 
 
 def tool_rows(now: float) -> list[dict[str, Any]]:
@@ -152,7 +164,8 @@ def prefill(conn: sqlite3.Connection, count: int, clock: FakeClock) -> None:
 
 def open_raw(path: Path, store_path: Path) -> sqlite3.Connection:
     """A bare database with the Store's own schema (copied), opened with the Store's pragmas."""
-    conn = sqlite3.connect(path, isolation_level=None)
+    # Shared with the worker thread of the diagnostic series, one caller at a time.
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
@@ -166,18 +179,85 @@ def open_raw(path: Path, store_path: Path) -> sqlite3.Connection:
     return conn
 
 
-async def store_rate(store: Store, loans: int, first: int) -> float:
-    started = time.perf_counter()
-    for n in range(first, first + loans):
-        await store.write(store_loan(n))
-    return loans / (time.perf_counter() - started)
+def settle(*conns: sqlite3.Connection) -> None:
+    """After a bulk load: fold each WAL into its database and flush the disk, so the first
+    block measured does not pay for the load's writeback (a fresh run starts the same way)."""
+    for conn in conns:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    os.sync()
 
 
-def raw_rate(conn: sqlite3.Connection, loans: int, first: int, boot_id: str) -> float:
-    started = time.perf_counter()
-    for n in range(first, first + loans):
-        raw_loan(conn, n, boot_id)
-    return loans / (time.perf_counter() - started)
+BLOCK = 2
+"""Loan steps in one block: a borrow and its return. The sides take turns block by block, so
+each Store block is paired with a raw block run within milliseconds of it."""
+
+
+async def _alternate(
+    store: Store, raw: sqlite3.Connection, rounds: int, first: int, boot_id: str
+) -> dict[str, list[float]]:
+    """Seconds of each block per side, the order rotating every round (no side always runs
+    right after another's WAL checkpoint). One event loop throughout, as the daemon has."""
+    loop = asyncio.get_running_loop()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="raw-writer")
+    took: dict[str, list[float]] = {"store": [], "raw": [], "inline": [], "thread": []}
+    sides = ("store", "raw", "inline", "thread")
+    for k in range(rounds):
+        n = first + k * BLOCK
+        for side in sides[k % 4 :] + sides[: k % 4]:
+            t = time.perf_counter()
+            for m in range(n, n + BLOCK):
+                if side == "store":  # as the daemon writes: awaited, on the writer thread
+                    await store.write(store_loan(m))
+                elif side == "raw":
+                    raw_loan(raw, m, boot_id)
+                elif side == "inline":  # the Store's code on this thread, no writer thread
+                    store.write_sync(store_loan(m + 1_000_000))
+                else:  # raw sqlite3 on one awaited worker thread
+                    await loop.run_in_executor(pool, raw_loan, raw, m + 1_000_000, boot_id)
+            took[side].append(time.perf_counter() - t)
+    pool.shutdown()
+    return took
+
+
+def interleaved(
+    store: Store, raw: sqlite3.Connection, loans: int, first: int, boot_id: str
+) -> dict[str, float]:
+    """`loans` loan steps each for the Store and raw sqlite3, taking turns a block (a borrow
+    and its return) at a time, with two diagnostic series beside them: the Store called inline
+    (its code without its writer thread) and raw sqlite3 on one awaited worker thread (what
+    any asyncio daemon that keeps fsyncs off its loop pays). The figure is the median over
+    rounds of raw's block time over the Store's: a disk that stalls stalls both sides of a
+    round alike, and a stall that hits one side of one round moves a median not at all. The
+    rates are loans over each side's median block time."""
+    rounds = max(10, loans // BLOCK)
+    took = asyncio.run(_alternate(store, raw, rounds, first, boot_id))
+    med = statistics.median
+    s, r, i, t = took["store"], took["raw"], took["inline"], took["thread"]
+
+    def ratio(a: list[float], b: list[float]) -> float:
+        return med(y / x for x, y in zip(a, b, strict=True))
+
+    return {
+        "store": BLOCK / med(s),
+        "raw": BLOCK / med(r),
+        "inline": BLOCK / med(i),
+        "raw_thread": BLOCK / med(t),
+        "ratio": ratio(s, r),
+        "ratio_inline": ratio(i, r),
+        "ratio_thread": ratio(s, t),
+        # What the Store adds to a step, in microseconds, paired the same way.
+        "extra_us": med((x - y) * 1e6 / BLOCK for x, y in zip(s, r, strict=True)),
+        "extra_inline_us": med((x - y) * 1e6 / BLOCK for x, y in zip(i, r, strict=True)),
+        "spread": pct_ratio(r),
+        "blocks": float(rounds),
+        "next": float(first + rounds * BLOCK),
+    }
+
+
+def pct_ratio(values: list[float]) -> float:
+    """How much raw's block time varies in the run: its 90th percentile over its 10th."""
+    ordered = sorted(values)
+    return ordered[len(ordered) * 9 // 10] / ordered[len(ordered) // 10]
 
 
 def measure(loans: int = 300, prefill_events: int = 100_000, scale: int = 1) -> dict[str, float]:
@@ -186,37 +266,44 @@ def measure(loans: int = 300, prefill_events: int = 100_000, scale: int = 1) -> 
     boot_id = read_boot_id()
     with tempfile.TemporaryDirectory(prefix="bench-usage-") as tmp:
         store = Store(Path(tmp) / "station.db", clock, [LENDING_SCHEMA])
-        store.write_now(lambda tx: tx.db["tools"].insert_all(tool_rows(clock.wall())))
+        store.write_now(lambda tx: tx.conn.executemany(INSERT_TOOL, tool_rows(clock.wall())))
         raw = open_raw(Path(tmp) / "raw.db", store.path)
         raw.executemany(
-            "INSERT INTO tools (id, name_zh, name_en, category, loan_period, loan_unit, locker,"
-            " status, created_at, updated_at) VALUES (:id, :name_zh, :name_en, :category,"
-            " :loan_period, :loan_unit, :locker, :status, :created_at, :updated_at)",
+            INSERT_TOOL,
             tool_rows(clock.wall()),
         )
+        settle(store._conn, raw)
         out: dict[str, float] = {}
-        # Alternate the two so a noisy neighbour hurts both alike; keep the median of 3.
-        per = max(2, loans // 3 // 2 * 2)  # even: every borrow in a run is brought back
-        s_runs, r_runs = [], []
-        for rep in range(3):
-            s_runs.append(asyncio.run(store_rate(store, per, rep * per)))
-            r_runs.append(raw_rate(raw, per, rep * per, boot_id))
-        out["store"], out["raw"] = sorted(s_runs)[1], sorted(r_runs)[1]
+        empty = interleaved(store, raw, loans, 0, boot_id)
+        out.update(empty)
         count = prefill_events * scale
         t = time.perf_counter()
         history = FakeClock(wall=time.time())
         prefill(store._conn, count, history)
         prefill(raw, count, history)
+        settle(store._conn, raw)
         out["prefill_s"] = time.perf_counter() - t
         out["prefilled"] = float(count)
-        s_runs, r_runs = [], []
-        for rep in range(3, 6):
-            s_runs.append(asyncio.run(store_rate(store, per, rep * per)))
-            r_runs.append(raw_rate(raw, per, rep * per, boot_id))
-        out["store_full"], out["raw_full"] = sorted(s_runs)[1], sorted(r_runs)[1]
+        full = interleaved(store, raw, loans, int(empty["next"]), boot_id)
+        out.update({f"{k}_full": v for k, v in full.items()})
         raw.close()
         store.close()
     return out
+
+
+def report(r: dict[str, float], suffix: str) -> str:
+    s, raw, inline = r[f"store{suffix}"], r[f"raw{suffix}"], r[f"inline{suffix}"]
+    return (
+        f"Store {s:8.0f} loans/s   raw sqlite3 {raw:8.0f} loans/s   "
+        f"ratio {r[f'ratio{suffix}']:.2f} (median of {r[f'blocks{suffix}']:.0f} paired rounds;"
+        f" raw's p90/p10 step time {r[f'spread{suffix}']:.1f}x)\n"
+        f"               per step (paired medians): raw {1e6 / raw:,.0f} us; the Store adds "
+        f"{r[f'extra_us{suffix}']:+,.0f} us, of which its code "
+        f"{r[f'extra_inline_us{suffix}']:+,.0f} us (called inline: {inline:.0f}/s, ratio "
+        f"{r[f'ratio_inline{suffix}']:.2f})\n"
+        f"               raw sqlite3 on one worker thread, awaited: "
+        f"{r[f'raw_thread{suffix}']:.0f}/s; Store/that {r[f'ratio_thread{suffix}']:.2f}"
+    )
 
 
 def main() -> None:
@@ -226,14 +313,14 @@ def main() -> None:
     ap.add_argument("--scale", type=int, default=1)
     args = ap.parse_args()
     r = measure(args.loans, args.prefill, args.scale)
-    print(f"usage log: loans (event + loan row + tool row, durable commit), {args.loans} each")
-    print(f"  empty log:   Store {r['store']:8.0f} loans/s   raw sqlite3 {r['raw']:8.0f} loans/s")
-    print(f"               ratio Store/raw {r['store'] / r['raw']:.2f}")
-    print(f"  after {r['prefilled']:,.0f} events pre-filled ({r['prefill_s']:.1f} s):")
     print(
-        f"               Store {r['store_full']:8.0f} loans/s   "
-        f"raw sqlite3 {r['raw_full']:8.0f} loans/s   ratio {r['store_full'] / r['raw_full']:.2f}"
+        f"usage log: loan steps (event + loan row + tool row, durable commit), {args.loans} "
+        f"each side, taking turns {BLOCK} steps at a time"
     )
+    print(f"  empty log:   {report(r, '')}")
+    print(f"  after {r['prefilled']:,.0f} events pre-filled ({r['prefill_s']:.1f} s):")
+    print(f"               {report(r, '_full')}")
+    print(f"FIGURES {json.dumps(r)}")
 
 
 if __name__ == "__main__":

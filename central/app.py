@@ -24,6 +24,7 @@ from central.commands_api import install_commands
 from central.fleet import Fleet
 from central.fleet_api import install_fleet
 from central.quarantine import BatchRefused, parse_batch
+from central.releases import install_releases
 from central.reminders.api import install_reminders
 from central.reminders.service import Reminders
 from central.reports.api import install_reports
@@ -105,9 +106,13 @@ def create_app(
 
     async def _ingest(request: Request, record: TokenRecord) -> dict[str, Any]:
         raw = await _read_body(request, settings)
-        # Parsing a large batch takes tens of milliseconds: off the event loop, so one
-        # station's catch-up does not stall every other station's requests.
-        batch, events, quarantined = await run_in_threadpool(_parse_batch, raw, settings)
+        # Decoding, storing and folding a large batch take tens of milliseconds: off the event
+        # loop, so one station's catch-up does not stall every other station's requests, and
+        # in one trip (each trip to the thread pool and back is a wait for a thread's turn).
+        return await run_in_threadpool(_take_batch, raw, record)
+
+    def _take_batch(raw: bytes, record: TokenRecord) -> dict[str, Any]:
+        batch, events, quarantined = _parse_batch(raw, settings)
         if batch.station != record.subject:
             log.warning("token of %s tried to write for %s", record.subject, batch.station)
             raise HTTPException(
@@ -117,16 +122,15 @@ def create_app(
             )
         telemetry, dropped = _telemetry_text(batch, settings)
         try:
-            result = await run_in_threadpool(
-                storage.ingest, batch.station, batch.after, events, telemetry, clock()
-            )
+            result = storage.ingest(batch.station, batch.after, events, telemetry, clock())
         except SeqConflict as exc:
             log.error("%s", exc)
             raise HTTPException(409, str(exc)) from None
-        await run_in_threadpool(fleet.ingested, batch.station, None if dropped else batch.telemetry)
-        await run_in_threadpool(notifier.ingested, batch.station)
+        whole = (batch.after, events) if events and result.stored == len(events) else None
+        fleet.ingested(batch.station, None if dropped else batch.telemetry, whole)
+        notifier.ingested(batch.station)
         if reminders is not None:
-            await run_in_threadpool(reminders.ingested, batch.station)
+            reminders.ingested(batch.station)
         body: dict[str, Any] = {
             "station": batch.station,
             "acked_seq": result.acked_seq,
@@ -197,6 +201,7 @@ def create_app(
     install_fleet(app, fleet, office_holder)
     install_commands(app, storage, clock, station_holder, office_holder)
     install_backups(app, storage, settings, clock, station_holder)
+    install_releases(app, storage, settings, clock, station_holder, office_holder)
     install_reports(app, storage, settings, clock, office_holder)
     install_alerts(app, storage, clock, office_holder)
     install_reminders(app, reminders, office_holder)

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from central.auth import new_token, token_hash
 from central.bundles import bundle_body, load_bundle_files
+from central.office_cli import OFFICE_COMMANDS, add_office_commands, run_office_command
 from central.settings import CentralSettings
 from central.storage import StationExists, Storage, StorageError, UnknownStation, open_storage
 from wire.bundle import BundleError
@@ -308,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = actions.add_parser("export", help="members.json -> CSV for the office (no phone numbers)")
     p.add_argument("members", help="a members.json written by `members import`")
     p.set_defaults(func=cmd_members_export)
+    add_office_commands(sub)
     return parser
 
 
@@ -321,6 +323,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.verbose:
         logging.getLogger().setLevel(logging.DEBUG)
+    if args.command in OFFICE_COMMANDS:
+        return run_office_command(args)  # over HTTP to a running central: no database
     station = getattr(args, "station", None)
     if isinstance(station, str) and not _valid_station(station):
         _say(f"error: station id '{station}' must be 1-64 letters, digits, '_' or '-'")

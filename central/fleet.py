@@ -10,15 +10,16 @@ that hides the rest of the fleet.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from central.releases import station_updates
 from central.rollup import HOUR, hour_of
 from central.settings import CentralSettings
-from central.storage.base import StationRecord, Storage
+from central.storage.base import IncomingEvent, StationRecord, Storage
 from wire.telemetry import OCCUPANCY_STATE, SAMPLE_PATHS, dig
 
 log = logging.getLogger("central.fleet")
@@ -204,19 +205,25 @@ class Fleet:
 
     # --- as batches arrive -------------------------------------------------------------------
 
-    def ingested(self, station: str, telemetry: dict[str, Any] | None) -> None:
+    def ingested(
+        self,
+        station: str,
+        telemetry: dict[str, Any] | None,
+        stored: tuple[int, Sequence[IncomingEvent]] | None = None,
+    ) -> None:
         """After a batch is stored: fold newly contiguous events (history and reports), keep a
         sample, prune.
 
-        Called off the event loop. A failure here is logged and left for the next batch (the
-        fold resumes from its stored position); it never fails the station's upload.
+        `stored` is the batch's `after` and events when every one of them was new: the folds
+        take them from there instead of reading them back. Called off the event loop. A
+        failure here is logged and left for the next batch (the fold resumes from its stored
+        position); it never fails the station's upload.
         """
         now = self.clock()
         try:
-            while self.storage.rollup(station, _ROLLUP_CHUNK) == _ROLLUP_CHUNK:
-                pass
-            while self.storage.fold_reports(station, _ROLLUP_CHUNK) == _ROLLUP_CHUNK:
-                pass
+            if self.storage.fold_log(station, _ROLLUP_CHUNK, stored) == _ROLLUP_CHUNK:
+                while self.storage.fold_log(station, _ROLLUP_CHUNK) == _ROLLUP_CHUNK:
+                    pass
             if telemetry is not None:
                 self.storage.add_sample(
                     station, now, sample_of(telemetry), self.settings.sample_every_s
@@ -232,12 +239,15 @@ class Fleet:
     # --- the office's questions ------------------------------------------------------------
 
     def overview(self) -> dict[str, Any]:
-        """Every station's summary, with its office commands pending and finished."""
+        """Every station's summary, with its office commands pending and finished and its
+        software: the version it runs, the one it should run, its newest update result."""
         now = self.clock()
         rows = [summary_of(r, now, self.settings) for r in self.storage.stations()]
         commands = self.storage.command_counts()
+        updates = station_updates(self.storage)
         for row in rows:
             row["commands"] = commands.get(row["id"], _NO_COMMANDS)
+            row["update"] = updates.get(row["id"])
         count = {
             s: sum(1 for r in rows if r["status"] == s) for s in ("online", "offline", "never")
         }

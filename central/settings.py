@@ -55,6 +55,13 @@ class CentralSettings(BaseModel):
     """Backups kept per station; older ones are deleted when a new one arrives."""
     max_backup_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024 * 1024
 
+    # --- software releases (central/releases.py) ---
+    release_dir: str = ""
+    """Where uploaded releases' wheels are kept, one folder per version; empty: central
+    holds no releases (uploads and stations' downloads answer 404 saying so)."""
+    max_release_bytes: Annotated[int, Field(ge=1024)] = 256 * 1024 * 1024
+    """Largest single file of a release."""
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

@@ -222,6 +222,22 @@ ensure_dir() {
         die "cannot create $target"
 }
 
+# Give an existing file this mode and owner (its content is the technician's or a secret).
+ensure_attrs() {
+    local dest="$1" mode="$2" owner="$3" target ids
+    LAST_CHANGED=0
+    target="$ROOT$dest"
+    [[ -f "$target" ]] || return 0
+    ids=$(numeric_owner "$owner")
+    if has_attrs "$target" "$mode" "$ids"; then
+        unchanged "$dest (mode $mode, $owner)"
+        return 0
+    fi
+    changing "fix $dest (mode $mode, $owner)" || return 0
+    chown "$ids" "$target" || die "cannot fix $target"
+    chmod "$mode" "$target" || die "cannot fix $target"
+}
+
 ensure_symlink() {
     local link_target="$1" dest="$2"
     LAST_CHANGED=0
@@ -242,6 +258,8 @@ station_packages() {
         # libpam-systemd: the kiosk's logind session (PAMName=station-kiosk).
         # python3-evdev: the touch bridge runs with the system python3.
         packages+=(udev fake-hwclock libpam-systemd cage foot fonts-noto-cjk python3-evdev)
+        # The kiosk's voice: espeak-ng renders the prompts, aplay (alsa-utils) plays them.
+        packages+=(espeak-ng alsa-utils)
         # gpiozero's pin factory for every Pi model including the Pi 5; Raspberry Pi OS has
         # it, plain Debian does not (gpiozero then falls back to another factory).
         if apt-cache show python3-lgpio >/dev/null 2>&1; then packages+=(python3-lgpio); fi
@@ -274,8 +292,10 @@ step_packages() {
 
 step_users() {
     local conf="station.conf" users=(station station-kiosk)
-    local members=(station:dialout station:gpio station-kiosk:station station-kiosk:video
-        station-kiosk:render station-kiosk:input)
+    # The daemon reads what the kiosk reads (group station-kiosk); the kiosk is NOT in group
+    # station, which alone may read the daemon's secrets in /etc/station/secrets/.
+    local members=(station:dialout station:gpio station:station-kiosk station-kiosk:video
+        station-kiosk:render station-kiosk:input station-kiosk:audio)
     if [[ "$ROLE" == central ]]; then
         conf="station-central.conf" users=(station-central) members=()
     fi
@@ -288,6 +308,16 @@ step_users() {
     for pair in "${members[@]}"; do
         in_group "${pair%%:*}" "${pair##*:}" || missing+=("${pair%%:*} in group ${pair##*:}")
     done
+    if [[ "$ROLE" == station ]] && in_group station-kiosk station; then
+        # Stations installed before the secrets were split had the kiosk in group station.
+        if changing "remove station-kiosk from group station (the daemon's secrets)"; then
+            if [[ -n "$ROOT" ]]; then
+                gpasswd -Q "$ROOT" -d station-kiosk station >/dev/null
+            else
+                gpasswd -d station-kiosk station >/dev/null
+            fi || die "cannot remove station-kiosk from group station"
+        fi
+    fi
     if [[ ${#missing[@]} -eq 0 ]]; then
         unchanged "users ${users[*]} and their groups"
         return
@@ -386,6 +416,24 @@ step_files() {
     done
     ensure_file "$DEPLOY/kiosk/pam-station-kiosk" /etc/pam.d/station-kiosk 644
     ensure_file "$DEPLOY/modules-load/station.conf" /etc/modules-load.d/station.conf 644
+    step_releases
+}
+
+# The units start $PREFIX/releases/current/bin/station. `station update` points `current` at
+# the release central targets (one environment per version beside it); until the first
+# update it points at the environment this script builds. A `current` already pointing at a
+# release is left alone: the station runs what central gave it (see docs/operations.md).
+step_releases() {
+    local current="$PREFIX/releases/current"
+    ensure_dir "$PREFIX/releases" 755
+    # Relative, so that it also resolves inside an install into --root.
+    if [[ -L "$ROOT$current" && $(readlink "$ROOT$current") != ../venv ]]; then
+        unchanged "$current -> $(readlink "$ROOT$current") (a release from central)"
+        note "this checkout is in $PREFIX/venv; the station runs $(readlink "$ROOT$current")"
+        return 0
+    fi
+    ensure_symlink ../venv "$current"
+    [[ $LAST_CHANGED -eq 0 ]] || CODE_CHANGED=1
 }
 
 step_config() {
@@ -396,12 +444,49 @@ step_config() {
             root:station-central
         return
     fi
-    # Group station: the daemon and the kiosk read the config (it holds API tokens), no one
-    # else does.
-    ensure_dir /etc/station 750 root:station
-    ensure_config "$DEPLOY/station.example.toml" /etc/station/station.toml 640 root:station
-    ensure_dir /etc/station/kiosk 750 root:station
-    ensure_config "$DEPLOY/kiosk/foot.ini" /etc/station/kiosk/foot.ini 640 root:station
+    # station.toml holds no secret: group station-kiosk (the kiosk and the daemon) reads it.
+    # The kiosk's token is in a file of its own beside it; the daemon's secrets (staff and
+    # central tokens, the sync token, the fleet-wide phone_hash_key) are in secrets/, which
+    # only group station (the daemon alone) may read. split-secrets.py moves any secret
+    # written inline in station.toml (the example's, or an older station's) into those files.
+    ensure_dir /etc/station 750 root:station-kiosk
+    ensure_config "$DEPLOY/station.example.toml" /etc/station/station.toml 640 root:station-kiosk
+    ensure_attrs /etc/station/station.toml 640 root:station-kiosk
+    ensure_dir /etc/station/secrets 750 root:station
+    split_secrets
+    ensure_attrs /etc/station/kiosk.token 640 root:station-kiosk
+    local file
+    for file in "$ROOT"/etc/station/secrets/*; do
+        [[ -f "$file" ]] && ensure_attrs "${file#"$ROOT"}" 640 root:station
+    done
+    ensure_dir /etc/station/kiosk 750 root:station-kiosk
+    ensure_config "$DEPLOY/kiosk/foot.ini" /etc/station/kiosk/foot.ini 640 root:station-kiosk
+    ensure_attrs /etc/station/kiosk/foot.ini 640 root:station-kiosk
+}
+
+# Move secrets written inline in station.toml into their own files (deploy/split-secrets.py
+# says what it moved, or nothing).
+split_secrets() {
+    local config="$ROOT/etc/station/station.toml" plan line
+    local args=(--root "$ROOT")
+    [[ -f "$config" ]] || args+=(--read "$DEPLOY/station.example.toml")
+    plan=$("$PYTHON" "$DEPLOY/split-secrets.py" "${args[@]}" --dry-run) ||
+        die "cannot plan moving the secrets out of station.toml (see above)"
+    if [[ -z "$plan" ]]; then
+        unchanged "no secret written inline in /etc/station/station.toml"
+        return 0
+    fi
+    while read -r line; do
+        CHANGES=$((CHANGES + 1))
+        if [[ $DRY_RUN -eq 1 ]]; then printf '    would %s\n' "$line"; fi
+    done <<<"$plan"
+    [[ $DRY_RUN -eq 0 ]] || return 0
+    local ids_daemon ids_kiosk
+    ids_daemon=$(numeric_owner root:station)
+    ids_kiosk=$(numeric_owner root:station-kiosk)
+    "$PYTHON" "$DEPLOY/split-secrets.py" --root "$ROOT" --daemon-gid "${ids_daemon##*:}" \
+        --kiosk-gid "${ids_kiosk##*:}" | sed 's/^/    changed: /' ||
+        die "cannot move the secrets out of station.toml (see above)"
 }
 
 step_data() {
@@ -442,7 +527,8 @@ role_units() {
         printf '%s\n' station-central.service
     else
         printf '%s\n' station.service station-kiosk.service station-touch.service \
-            station-backup.service station-backup.timer
+            station-backup.service station-backup.timer \
+            station-update.service station-update.timer
     fi
 }
 
@@ -461,7 +547,8 @@ step_units() {
 # station-touch.service has no [Install] section: udev starts it when a touchscreen appears;
 # station-backup.service is started by its timer.
 enabled_units() {
-    role_units | grep -v -e '^station-touch\.service$' -e '^station-backup\.service$'
+    role_units | grep -v -e '^station-touch\.service$' -e '^station-backup\.service$' \
+        -e '^station-update\.service$'
 }
 
 systemctl_target() {
@@ -512,7 +599,7 @@ step_enable() {
     # to start once the config is edited.
     if [[ $CODE_CHANGED -eq 1 || $UNITS_CHANGED -eq 1 ]] && live_system; then
         local units
-        mapfile -t units < <(role_units | grep -v '^station-backup\.')
+        mapfile -t units < <(role_units | grep -v -e '^station-backup\.' -e '^station-update\.')
         run systemctl try-restart "${units[@]}"
     fi
 }

@@ -9,19 +9,30 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import tomllib
 from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    ValidationError,
+    model_validator,
+)
 
+from station.config_paths import DEMO_CONFIG as DEMO_CONFIG
+from station.config_paths import STATION_NAME, STATION_NAME_EN, ConfigFileError, read_config_file
+from station.config_paths import SYSTEM_CONFIG as SYSTEM_CONFIG
+from station.config_paths import default_config_path as default_config_path
 from station.occupancy.config import OccupancyConfig
 from station.people.config import PeopleConfig, ReaderConfig
+from station.secret_files import SecretFileError, resolve_secrets
 from station.services.config import ServicesConfig
 from station.sync.config import SyncConfig
-from station.ui_config import UiConfig
+from station.ui_config import SettingError, UiConfig, ui_section, ui_table
 
 Role = Literal["kiosk", "staff", "central"]
 Protocol = Literal["cu", "dip8", "modbus", "gpio", "sim"]
@@ -40,8 +51,8 @@ class Section(BaseModel):
 
 class StationInfo(Section):
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
-    name: str = "共享益站"
-    name_en: str = "Shared Benefit Station"
+    name: str = STATION_NAME
+    name_en: str = STATION_NAME_EN
     data_dir: Path = Path("/var/lib/station")
     help_phone: str = ""
     """Number shown to users when something goes wrong (a service number, not a member's)."""
@@ -224,7 +235,7 @@ class StationConfig(Section):
     timeouts: Timeouts = Timeouts()
     boards: list[BoardConfig]
     lockers: list[LockerConfig]
-    ui: UiConfig = UiConfig()
+    ui: Annotated[UiConfig, PlainValidator(ui_section), PlainSerializer(ui_table)] = UiConfig()
     people: PeopleConfig = PeopleConfig()
     reader: ReaderConfig | None = None
     services: ServicesConfig = ServicesConfig()
@@ -295,42 +306,22 @@ def _no_repeats(table: str, values: list[str], what: str) -> None:
         raise ValueError(f"{table}: {what} repeated: {', '.join(dup)}")
 
 
-SYSTEM_CONFIG = Path("/etc/station/station.toml")
-"""Where an installed station keeps its config (deploy/install.sh puts it there)."""
-DEMO_CONFIG = Path("var/demo/station.toml")
-"""Where `station demo` writes its config, relative to the folder it was started in."""
+def load_config(path: str | Path, *, kiosk: bool = False) -> StationConfig:
+    """Read and check a TOML config file, or raise ConfigError saying what to fix.
 
-
-def default_config_path() -> Path:
-    """The config a command uses without --config: $STATION_CONFIG if set, else the installed
-    station's file, else (on a developer's machine with no installed station) the demo's."""
-    chosen = os.environ.get("STATION_CONFIG")
-    if chosen:
-        return Path(chosen)
-    if SYSTEM_CONFIG.exists() or not DEMO_CONFIG.exists():
-        return SYSTEM_CONFIG
-    return DEMO_CONFIG
-
-
-def load_config(path: str | Path) -> StationConfig:
-    """Read and check a TOML config file, or raise ConfigError saying what to fix."""
+    Secrets named by `<key>_file` are read from their files (station/secret_files.py). With
+    `kiosk` (the touchscreen) the daemon's secrets are left out unread: the kiosk user may
+    read only the kiosk's own token.
+    """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{path}: no such file; pass --config FILE (or set STATION_CONFIG), or copy "
-            f"deploy/station.example.toml there; `station demo` writes {DEMO_CONFIG}"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
+        data = read_config_file(path)
+    except ConfigFileError as exc:
+        raise ConfigError(str(exc)) from None
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    except RecursionError:
-        # tomllib recurses per nesting level: `a = [[[[...` thousands deep exhausts the stack.
-        raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from None
+        data = resolve_secrets(data, path.parent, kiosk=kiosk)
+    except SecretFileError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     return parse_config(data, source=str(path))
 
 
@@ -344,16 +335,20 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> StationConfi
 def format_validation_error(exc: ValidationError, source: str, data: Any = None) -> str:
     lines = [f"{source}: {exc.error_count()} problem(s):"]
     for err in exc.errors():
-        key = _dotted(err["loc"])
+        loc = tuple(err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
+        error = err.get("ctx", {}).get("error")
+        if isinstance(error, SettingError):  # a section that checks itself names its key
+            loc, msg = (*loc, error.key), error.problem
+        key = _dotted(loc)
+        if err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             msg = "unknown key (check the spelling against deploy/station.example.toml)"
         elif err["type"] == "missing":
             msg = "required key is missing"
         shown = ""
         if err["type"] not in ("missing", "model_type") and "input" in err:
             value = err["input"]
-            if _is_secret(err["loc"]):
+            if _is_secret(loc):
                 shown = " (the value is a secret, so it is not shown)"
             elif not isinstance(value, dict | list):
                 shown = f" (got {value!r})"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -29,7 +30,6 @@ from station.occupancy.assembly import build_occupancy
 from station.occupancy.schema import OCCUPANCY_SCHEMA
 from station.ops import systemd
 from station.ops.disk_watch import DiskWatch
-from station.ops.doctor import DoctorOptions, diagnose_config
 from station.ops.host_health import HostProbe
 from station.ops.log_ring import LogRing
 from station.people.card_desk import build_reader
@@ -104,7 +104,11 @@ class Daemon:
         self.boards = await build_boards(cfg, pin_factory=self._pin_factory)
         self._closers.append(self.boards.close)
         alarms = AlarmService(store)
-        live = LiveHub()
+        if store.behind is not None:
+            behind = store.behind.message(store.path)
+            log.error("%s", behind)
+            await store.write(lambda tx: alarms.raise_alarm(tx, "database_behind", "store", behind))
+        live = LiveHub(help_phone=cfg.station.help_phone)
         store.subscribe(live.publish_events)
         lockers = LockerService(cfg, store, alarms, self.boards.drivers, self.clock)
         await lockers.start()
@@ -128,11 +132,32 @@ class Daemon:
         self._closers.append(services.stop)
 
         async def diagnostics(lines: int) -> dict[str, Any]:
+            # The doctor is a tool (and talks HTTP): loaded when central asks for it.
+            from station.ops.doctor import DoctorOptions, diagnose_config
+
             checks = await diagnose_config(cfg, DoctorOptions(daemon_url=self.url))
             return {"doctor": [asdict(c) for c in checks], "log": ring.lines(lines)}
 
+        def apply_live(new: StationConfig) -> None:
+            """The office's settings (apply_settings) into the running parts at once."""
+            lockers.retime(new.timeouts)
+            services.flows.retime(new.timeouts.open_window_s)
+            services.lockout.reconfigure(new.people)
+            services.members.retime(new.people)
+            services.staff.retime(new.people)
+            occupancy.retune(new.occupancy)
+            telemetry.use_config(new)
+            live.set_facts(help_phone=new.station.help_phone)
+
         remote = RemoteCommands(
-            store, self.clock, cfg, lockers, services.members, diagnostics=diagnostics
+            store,
+            self.clock,
+            cfg,
+            lockers,
+            services.members,
+            services.staff,
+            diagnostics=diagnostics,
+            apply_live=apply_live,
         )
         await remote.recover()
         # Each sync batch carries a compact telemetry snapshot taken at send time, and the
@@ -190,6 +215,13 @@ class Daemon:
             log_config=None,  # uvicorn's lines go through the root handler (journald priorities)
             lifespan="off",
             ws_ping_interval=20,
+            # Longer than the touchscreen keeps an idle connection (ui/client.py): a server
+            # that closes it first races the UI's next request, which then fails as if the
+            # daemon had gone.
+            timeout_keep_alive=15,
+            # The live stream's events are small and go over loopback or the LAN to the
+            # panel: compressing each one costs the loop more than the bytes it saves.
+            ws_per_message_deflate=False,
         )
         self._server = _Server(cfg)
         task = asyncio.create_task(self._server.serve(), name="http")
@@ -237,6 +269,17 @@ def _async(fn: Callable[[], None]) -> Callable[[], Awaitable[None]]:
     return run
 
 
+def _settle_heap() -> None:
+    """Once started: collect the start's garbage, then freeze what is left out of the garbage
+    collector's reach. The ~80 000 objects imports and start leave (modules, classes, the app)
+    live as long as the daemon; a full collection walks them all (66 ms here), and one comes
+    at a moment the collector picks, e.g. in the middle of a door opening. Frozen, the full
+    collections that follow walk only what was made since. Here, not in Daemon.start: a test
+    process that starts many daemons would freeze every one's objects for good."""
+    gc.collect()
+    gc.freeze()
+
+
 def _record_start(tx: Any, cfg: StationConfig) -> None:
     tx.conn.execute(
         "INSERT INTO meta(key, value) VALUES ('station_id', ?) "
@@ -262,6 +305,7 @@ async def run(config: StationConfig) -> int:
     except Exception:
         await daemon.stop()
         raise
+    _settle_heap()
     await stop.wait()
     log.info("stopping")
     await daemon.stop()

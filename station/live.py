@@ -43,7 +43,7 @@ _KIOSK_EVENT_KEYS = ("seq", "type", "ts", "locker")
 def kiosk_view(message: Message) -> Message | None:
     """A stream message as the kiosk may see it, or None if it may not see it at all."""
     if message.get("kind") != "event":
-        return message  # snapshot, occupancy, flows (published without secrets), gaps
+        return message  # snapshot, occupancy, flows (published without secrets), station, gaps
     event = message["event"]
     if not str(event.get("type", "")).startswith(KIOSK_EVENT_PREFIXES):
         return None
@@ -64,9 +64,19 @@ def view_of(role: str) -> View:
 
 
 class LiveHub:
-    def __init__(self, queue_size: int = 256) -> None:
+    def __init__(self, queue_size: int = 256, *, help_phone: str = "") -> None:
         self._queues: dict[asyncio.Queue[Message], View] = {}
         self._size = queue_size
+        self.facts: Message = {"help_phone": help_phone}
+        """What the touchscreen shows of the station's settings: in every snapshot, and
+        published (`{"kind": "station", ...}`) when the office changes one remotely."""
+
+    def set_facts(self, **facts: Any) -> None:
+        """New values of the settings the screens show; connected screens hear of a change."""
+        changed = {**self.facts, **facts}
+        if changed != self.facts:
+            self.facts = changed
+            self.publish({"kind": "station", **changed})
 
     def publish_events(self, events: list[Event]) -> None:
         for ev in events:

@@ -40,3 +40,37 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 _dir_key = pytest.StashKey[Path]()
+
+
+LONG_MODULES = (
+    "tests/ui/test_layout_walks.py",
+    "tests/ui/screens/test_member_screens_grids.py",
+    "tests/reliability/test_api_fuzz.py",
+    "tests/reliability/test_power_cut.py",
+    "tests/ui/test_snapshots.py",
+    "tests/ui/test_maintenance.py",
+    "tests/ui/screens/test_tap_table.py",
+    "tests/reliability/test_power_cut_staff.py",
+    "tests/deploy/test_lean_install.py",
+    "tests/deploy/test_install.py",
+    "tests/deploy/test_units.py",
+)
+"""The modules that take longest (`pytest --durations=0`), longest first.
+
+xdist hands whole modules to workers in collection order (`--dist loadscope`, with
+`--no-loadscope-reorder`: by default it would sort modules by their number of tests, which puts
+the one-test power-cut modules last), each worker taking the next module when it is nearly
+done with its own. Collected first, the long ones start side by side and the many short
+modules fill the gaps (longest first is the classic way to balance); a long module collected
+last would run alone at the end while the other workers idle.
+"""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {path: i for i, path in enumerate(LONG_MODULES)}
+
+    def key(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return rank.get(path, len(LONG_MODULES))
+
+    items.sort(key=key)  # stable: the rest keep their order

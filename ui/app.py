@@ -14,7 +14,7 @@ import shlex
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -25,9 +25,11 @@ from ui.i18n import Translator
 from ui.messages import FlowUpdate, LiveEvent, LockersChanged, OccupancyChanged
 from ui.settings import UiConfig
 from ui.state import LiveState
+from ui.voice import Player, SilentPlayer, Voice
 
 if TYPE_CHECKING:
     from station.config import StationConfig
+    from ui.settings import KioskConfig
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -91,6 +93,7 @@ class StationApp(App[None]):
         monotonic: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         idle_check_s: float = 0.5,
+        player: Player | None = None,
     ) -> None:
         super().__init__()
         self.wall = wall
@@ -100,6 +103,8 @@ class StationApp(App[None]):
         self.ui = ui
         self.info = info
         self.i18n = Translator(ui.language, ui.timezone)
+        self.voice = Voice(player or SilentPlayer("no player given"), self.i18n)
+        """Spoken prompts and key clicks (ui/voice); silent unless a player is given."""
         self.live = LiveState()
         self.member: MemberSession | None = None
         self.staff: StaffSession | None = None
@@ -108,29 +113,60 @@ class StationApp(App[None]):
         self._last_touch = monotonic()
         self._idle_check_s = idle_check_s
         self._refreshing = False
+        self._daemon_run: object = None
+        """The `daemon` id of the stream's last snapshot: a new one means the daemon restarted."""
 
     # --- life ---------------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        from ui.screens.home import HomeScreen
+        """The app starts on "the station is restarting" until the daemon answers; Home is
+        built then (`go_home`), not under it now: a Home built at start was styled again when
+        the restarting screen left it, and composed while nothing could be shown yet."""
         from ui.screens.restarting import RestartingScreen
 
         self.title = self.i18n.t("app.title")
-        self.push_screen(HomeScreen())
         self.push_screen(RestartingScreen())
         self.run_worker(self.stream.run(self._stream_message, self._stream_state), group="stream")
         self.set_interval(self._idle_check_s, self._check_idle)
 
     async def on_unmount(self) -> None:
+        self.voice.close()
         await self.client.aclose()
+
+    @property
+    def showing(self) -> bool:
+        """Whether there is a screen to show news on. While the app shuts down its screens are
+        closed before its workers are cancelled: a stream callback or an API worker finishing
+        in that gap must do nothing rather than fail on an empty screen stack."""
+        return self.is_running and bool(self.screen_stack)
+
+    def now(self) -> float:
+        """The app's monotonic clock (the idle timers' and the door reminders')."""
+        return self._monotonic()
+
+    @property
+    def tick_s(self) -> float:
+        """How often timers that read `now()` look at it."""
+        return self._idle_check_s
 
     # --- the live stream ----------------------------------------------------------------------
 
     def _stream_message(self, message: dict[str, Any]) -> None:
+        if not self.showing:
+            return
         event = self.live.apply(message)
         kind = message.get("kind")
         if kind == "snapshot":
+            run = message.get("daemon")
+            if self._daemon_run is not None and run != self._daemon_run:
+                # The stream came back from a daemon that restarted in between: every
+                # session it held is gone, so start again as after any restart.
+                self.daemon_lost()
+            self._daemon_run = run
+            self._station_facts(message.get("station"))
             self._tell(LockersChanged())
+        elif kind == "station":
+            self._station_facts(message)
         elif kind == "flow" and isinstance(message.get("flow"), dict):
             self._tell(FlowUpdate(message["flow"]))
         elif kind == "occupancy" and self.live.occupancy is not None:
@@ -141,11 +177,19 @@ class StationApp(App[None]):
             self._refreshing = True
             self.run_worker(self._refresh_lockers(), group="lockers")
 
+    def _station_facts(self, facts: Any) -> None:
+        """The help phone as the daemon has it now (the office may change it remotely)."""
+        phone = facts.get("help_phone") if isinstance(facts, dict) else None
+        if isinstance(phone, str) and phone != self.info.help_phone:
+            self.info = replace(self.info, help_phone=phone)
+
     def _tell(self, message: LiveEvent | LockersChanged | FlowUpdate | OccupancyChanged) -> None:
         """Live news goes to the screen on top; screens below catch up when resumed. Under the
         idle prompt, the screen it covers keeps following its door."""
         from ui.screens.still_there import StillThereScreen
 
+        if not self.showing:
+            return
         self.screen.post_message(message)
         if isinstance(self.screen, StillThereScreen) and len(self.screen_stack) > 1:
             self.screen_stack[-2].post_message(message)
@@ -169,6 +213,8 @@ class StationApp(App[None]):
         from ui.screens.restarting import RestartingScreen
 
         self.connected = up
+        if not self.showing:
+            return
         if not up and not isinstance(self.screen, RestartingScreen):
             self.daemon_lost()
         elif up and isinstance(self.screen, RestartingScreen):
@@ -180,7 +226,7 @@ class StationApp(App[None]):
 
         self.member = None
         self.staff = None
-        if not isinstance(self.screen, RestartingScreen):
+        if self.showing and not isinstance(self.screen, RestartingScreen):
             self.push_screen(RestartingScreen())
 
     def recovered(self) -> None:
@@ -197,7 +243,8 @@ class StationApp(App[None]):
         """
         try:
             return await call
-        except DaemonUnreachable:
+        except DaemonUnreachable as exc:
+            log.warning("daemon unreachable: %s", exc)
             self.daemon_lost()
             raise
 
@@ -243,13 +290,24 @@ class StationApp(App[None]):
 
         self.forget_member()
         self.forget_staff()
+        self.voice.hush()
         if reset_language and self.i18n.language != self.ui.language:
             self.i18n.language = self.ui.language
             self._retranslate_all()
-        while len(self.screen_stack) > 1 and not isinstance(self.screen, HomeScreen):
+        if not self.showing:
+            return
+        if not any(isinstance(s, HomeScreen) for s in self.screen_stack):
+            # The first time (at start): Home takes the place of the screen above Textual's
+            # own default one, so nothing below it is shown again on the way.
+            while len(self.screen_stack) > 2:
+                self.pop_screen()
+            if len(self.screen_stack) == 2:
+                self.switch_screen(HomeScreen())
+            else:
+                self.push_screen(HomeScreen())
+            return
+        while not isinstance(self.screen, HomeScreen):
             self.pop_screen()
-        if not isinstance(self.screen, HomeScreen):
-            self.switch_screen(HomeScreen())
 
     def toggle_language(self) -> None:
         self.i18n.toggle()
@@ -276,8 +334,8 @@ class StationApp(App[None]):
         from ui.screens.restarting import RestartingScreen
         from ui.screens.still_there import PROMPT_S, StillThereScreen
 
-        if isinstance(self.screen, RestartingScreen):
-            return
+        if not self.showing or isinstance(self.screen, RestartingScreen):
+            return  # closing down (no screen left), or waiting for the daemon
         idle = self.idle_for()
         timeout = self.ui.staff_idle_timeout_s if self.staff is not None else self.ui.idle_timeout_s
         at_home = isinstance(self.screen, HomeScreen) and self.member is None
@@ -325,9 +383,11 @@ class StationApp(App[None]):
         return super().on_event(event)
 
 
-def build_app(config: StationConfig) -> StationApp:
-    """The app exactly as `station ui` runs it, for the station this config describes."""
+def build_app(config: StationConfig | KioskConfig, *, silent: bool = False) -> StationApp:
+    """The app exactly as `station ui` runs it, for the station this config describes;
+    `silent` leaves the voice out (the web mode's tabs, see `web_server`)."""
     from ui.settings import connection_of
+    from ui.voice import open_player
 
     conn = connection_of(config)
     info = StationInfo(
@@ -342,6 +402,7 @@ def build_app(config: StationConfig) -> StationApp:
         LiveStream(conn.base_url, conn.token, reconnect_max_s=config.ui.reconnect_max_s),
         config.ui,
         info,
+        player=SilentPlayer("--silent") if silent else open_player(config.ui),
     )
 
 
@@ -353,7 +414,8 @@ def web_server(config_path: str, ui: UiConfig) -> Any:
     """The textual-serve server for `--web`: every browser tab runs `python -m ui` itself.
 
     textual-serve is the `[web]` extra: a station's kiosk runs the terminal UI and never needs
-    it, so the base install leaves it out.
+    it, so the base install leaves it out. The tabs' apps are `--silent`: a prompt would come
+    out of this machine's speaker, not the browser's, once per open tab.
     """
     try:
         from textual_serve.server import Server
@@ -364,25 +426,28 @@ def web_server(config_path: str, ui: UiConfig) -> Any:
             "--with-web)"
         ) from exc
 
-    command = shlex.join([sys.executable, "-m", "ui", "--config", str(Path(config_path).resolve())])
+    command = shlex.join(
+        [sys.executable, "-m", "ui", "--silent", "--config", str(Path(config_path).resolve())]
+    )
     title = Translator(ui.language).t("app.title")
     return Server(command, host=ui.web_bind, port=ui.web_port, title=title)
 
 
-def main(config_path: str, web: bool = False) -> int:
+def main(config_path: str, web: bool = False, silent: bool = False) -> int:
     """Entry point for `station ui [--web] --config FILE` (and `python -m ui`).
 
     With `web`, the same app is served to browsers by textual-serve (for a Chromium kiosk or
     staff on a laptop): each browser tab gets its own app process with the same config file.
     A config the UI cannot use stops it with exit code 2 and the reason, before any screen.
+    The config is read as the kiosk reads it (ui/settings.py: the sections the UI uses, no
+    pydantic); the daemon's secrets are left out unread.
     """
-    from station.config import ConfigError, load_config
-    from ui.settings import NoKioskToken
+    from ui.settings import NoKioskToken, UiConfigError, read_kiosk_config
 
     try:
-        config = load_config(config_path)
-        app = build_app(config)
-    except (ConfigError, NoKioskToken) as exc:
+        config = read_kiosk_config(config_path)
+        app = build_app(config, silent=silent or web)
+    except (UiConfigError, NoKioskToken) as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
     if web:
@@ -399,12 +464,15 @@ def main(config_path: str, web: bool = False) -> int:
 
 def cli(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ui", description="the station touchscreen")
-    from station.config import default_config_path
+    from station.config_paths import default_config_path
 
     parser.add_argument("--config", default=str(default_config_path()))
     parser.add_argument("--web", action="store_true", help="serve the UI to browsers")
+    parser.add_argument(
+        "--silent", action="store_true", help="no spoken prompts or key clicks (as [ui] mute)"
+    )
     args = parser.parse_args(argv)
-    return main(args.config, web=args.web)
+    return main(args.config, web=args.web, silent=args.silent)
 
 
 __all__ = ["MemberSession", "StaffSession", "StationApp", "StationInfo", "build_app", "main"]

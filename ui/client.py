@@ -13,10 +13,10 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
-import httpx
-from websockets.asyncio.client import connect
+import httpcore
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
 log = logging.getLogger(__name__)
@@ -64,17 +64,66 @@ class StationClient:
         self.token = token
         self._timeout = timeout
         self._slow_timeout = slow_timeout
-        self._http: httpx.AsyncClient | None = None
+        self._http: httpcore.AsyncConnectionPool | None = None
 
-    def _client(self) -> httpx.AsyncClient:
+    def _client(self) -> httpcore.AsyncConnectionPool:
+        # httpcore (httpx's own transport) rather than httpx: this client sends JSON to one
+        # daemon and needs none of httpx's models, cookies or redirects, which were 1.9 MB of
+        # the touchscreen's RSS (docs/benchmarks.md). The daemon is on this machine or the
+        # LAN over plain HTTP: an https daemon_url gets its certificate checked against
+        # certifi's CA bundle as before; a plain one loads no bundle (3.3 MB for a TLS
+        # context it would never use).
         if self._http is None:
-            self._http = httpx.AsyncClient(base_url=self.base_url, timeout=self._timeout)
+            tls = None
+            if urlsplit(self.base_url).scheme == "https":
+                import ssl
+
+                import certifi
+
+                tls = ssl.create_default_context(cafile=certifi.where())
+            self._http = httpcore.AsyncConnectionPool(
+                ssl_context=tls,
+                max_connections=20,
+                # Idle connections are dropped well before the daemon drops them (15 s), so a
+                # tap never goes out on a connection the daemon is closing.
+                keepalive_expiry=5.0,
+            )
         return self._http
 
     async def aclose(self) -> None:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        wait_s: float,
+    ) -> _Answer:
+        # As httpx did: whatever in the path is not URL-safe is percent-encoded (UTF-8),
+        # escapes already there are kept.
+        url = self.base_url + quote(path, safe="/%:@!$&'()*+,;=-._~")
+        if params:
+            url += "?" + urlencode({k: _query_value(v) for k, v in params.items()}, doseq=True)
+        sent = [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
+        if body is not None:
+            sent.append((b"Content-Type", b"application/json"))
+        response = await self._client().request(
+            method,
+            url,
+            headers=sent,
+            content=body,
+            extensions={
+                "timeout": {"connect": wait_s, "read": wait_s, "write": wait_s, "pool": wait_s}
+            },
+        )
+        reason = response.extensions.get("reason_phrase", b"")
+        return _Answer(response.status, response.content, reason.decode("ascii", "replace"))
 
     async def request(
         self,
@@ -89,17 +138,30 @@ class StationClient:
     ) -> Json:
         """One API call; `slow` allows for routes that hold the answer (a flow long-poll)."""
         headers = {**(headers or {}), "Authorization": f"Bearer {token or self.token}"}
-        try:
-            response = await self._client().request(
-                method,
-                path,
-                json=json_body,
-                params=params,
-                headers=headers,
-                timeout=self._slow_timeout if slow else self._timeout,
-            )
-        except httpx.TransportError as exc:
-            raise DaemonUnreachable(f"{method} {path}: {exc.__class__.__name__}: {exc}") from None
+        body = None
+        if json_body is not None:  # as httpx sent it: compact UTF-8, no NaN
+            text = json.dumps(json_body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            body = text.encode("utf-8")
+        # A read may go again once when the connection broke under it (the daemon closed
+        # a kept-alive connection, or restarted): only a second failure means it is away.
+        # Anything else goes once: an unlock must not be sent twice.
+        tries = 2 if method == "GET" else 1
+        for attempt in range(1, tries + 1):
+            try:
+                response = await self._send(
+                    method,
+                    path,
+                    body=body,
+                    params=params,
+                    headers=headers,
+                    wait_s=self._slow_timeout if slow else self._timeout,
+                )
+                break
+            except (httpcore.RemoteProtocolError, httpcore.ReadError) as exc:
+                if attempt == tries:
+                    raise DaemonUnreachable(_unreachable(method, path, exc)) from None
+            except TRANSPORT_ERRORS as exc:
+                raise DaemonUnreachable(_unreachable(method, path, exc)) from None
         if response.status_code >= 400:
             raise _api_error(response)
         if response.status_code == 204 or not response.content:
@@ -145,8 +207,8 @@ class StationClient:
 
     async def health(self) -> Json:
         try:
-            response = await self._client().get("/healthz")
-        except httpx.TransportError as exc:
+            response = await self._send("GET", "/healthz", wait_s=self._timeout)
+        except TRANSPORT_ERRORS as exc:
             raise DaemonUnreachable(f"GET /healthz: {exc}") from None
         if response.status_code >= 400:
             raise _api_error(response)
@@ -236,9 +298,22 @@ class StationClient:
     async def found(self, category: str | None = None, since: float | None = None) -> Json:
         return await self.get("/api/v1/found", category=category, since=since)
 
-    async def claim(self, number: str, phone: str, description: str) -> Json:
+    async def claim(
+        self,
+        number: str,
+        phone: str | None,
+        description: str,
+        member_session: str | None = None,
+    ) -> Json:
+        """A claim by the phone number typed, or by the member of `member_session` (a card)."""
+        body = {"description": description, **({"phone": phone} if phone else {})}
+        headers = {"X-Member-Session": member_session} if member_session else None
+        return await self.post(f"/api/v1/found/{number}/claims", body, headers=headers)
+
+    async def change_own_pin(self, pin: str, member_session: str) -> Json:
+        """A member replaces the first PIN from the office; the daemon ends the session."""
         return await self.post(
-            f"/api/v1/found/{number}/claims", {"phone": phone, "description": description}
+            "/api/v1/members/me/pin", {"pin": pin}, headers={"X-Member-Session": member_session}
         )
 
     async def deposit(self, kind: str, size: str | None, member_session: str | None) -> Json:
@@ -248,8 +323,17 @@ class StationClient:
     async def pickup_lockers(self) -> list[dict[str, Any]]:
         return await self.get("/api/v1/pickups/lockers")
 
-    async def pickup(self, locker: str, code: str) -> Json:
-        return await self.post("/api/v1/pickups", {"locker": locker, "code": code})
+    async def pickup(self, code: str) -> Json:
+        """The code alone opens the door of its locker."""
+        return await self.post("/api/v1/pickups", {"code": code})
+
+    async def pickups_waiting(self, token: str) -> list[dict[str, Any]]:
+        """Staff: what waits to be picked up, and where each code stands (never the code)."""
+        return await self.get("/api/v1/pickups", token=token)
+
+    async def reissue_code(self, locker: str, reason: str, token: str) -> Json:
+        """Staff: a new code for what waits in `locker`; the old one stops working."""
+        return await self.post(f"/api/v1/pickups/{locker}/reissue", {"reason": reason}, token=token)
 
     async def supplies(self) -> list[dict[str, Any]]:
         return await self.get("/api/v1/supplies")
@@ -280,7 +364,41 @@ class StationClient:
         return status
 
 
-def _api_error(response: httpx.Response) -> ApiError:
+TRANSPORT_ERRORS = (
+    httpcore.TimeoutException,
+    httpcore.NetworkError,
+    httpcore.ProtocolError,
+    httpcore.ProxyError,
+    httpcore.UnsupportedProtocol,
+    OSError,
+)
+"""What httpcore raises when the daemon cannot be reached or answers no HTTP."""
+
+
+class _Answer:
+    """The daemon's answer, read whole."""
+
+    __slots__ = ("content", "reason_phrase", "status_code")
+
+    def __init__(self, status_code: int, content: bytes, reason_phrase: str) -> None:
+        self.status_code = status_code
+        self.content = content
+        self.reason_phrase = reason_phrase
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+def _query_value(value: Any) -> Any:
+    """A query parameter as httpx wrote it: true/false for booleans."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return [_query_value(v) for v in value]
+    return value
+
+
+def _api_error(response: _Answer) -> ApiError:
     try:
         body = response.json()
     except ValueError:
@@ -301,12 +419,17 @@ def stream_url(base_url: str) -> str:
     return urlunsplit((scheme, parts.netloc, path, "", ""))
 
 
+def _unreachable(method: str, path: str, exc: Exception) -> str:
+    return f"{method} {path}: {exc.__class__.__name__}: {exc}"
+
+
 class LiveStream:
     """Keeps one WebSocket to the daemon's live stream open, reconnecting with a back-off.
 
     `on_state(True)` is called once the daemon's first message (the locker snapshot) arrived
-    on a new connection, `on_state(False)` each time a connection is lost or cannot be made,
-    so the UI can show a "restarting" screen exactly while the daemon is away.
+    on a new connection, `on_state(False)` each time a connection cannot be made (a dropped
+    connection is retried once at once first), so the UI can show a "restarting" screen
+    exactly while the daemon is away.
     """
 
     def __init__(
@@ -324,25 +447,30 @@ class LiveStream:
         self.connected = False
         self.refused = False
         """True while the daemon turns the stream's token away (a wrong [ui] token)."""
+        self.connection: ClientConnection | None = None
+        """The WebSocket open now, if any."""
 
     async def run(
         self, on_message: Callable[[Message], None], on_state: Callable[[bool], None]
     ) -> None:
         delay = self._min
         while True:
+            delivered = False
             try:
                 async with connect(
                     self.url,
                     additional_headers={"Authorization": f"Bearer {self._token}"},
                     open_timeout=5,
                     ping_interval=10,
-                    ping_timeout=10,
+                    ping_timeout=20,
                     max_size=4 * 1024 * 1024,
                 ) as ws:
+                    self.connection = ws
                     async for raw in ws:
                         message = _decode(raw)
                         if message is None:
                             continue
+                        delivered = True
                         if not self.connected:
                             self.connected = True
                             self.refused = False
@@ -356,6 +484,13 @@ class LiveStream:
                 log.warning("live stream refused: %s", exc)
             except (OSError, TimeoutError, WebSocketException) as exc:
                 log.info("live stream lost: %s", exc)
+            self.connection = None
+            if delivered:
+                # A connection that worked has dropped: try again at once before telling the
+                # UI, which would end the person's session. A busy daemon that missed a ping
+                # takes the retry; one that restarted refuses it, or its snapshot names a new
+                # run (`daemon`), which the app checks.
+                continue
             self._lost(on_state)
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._max)

@@ -113,8 +113,8 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     "receipt.deposit.code": ("您的取件码：", "Your pickup code:"),
     "receipt.deposit.until": ("请在 {until} 前取件", "Pick up before {until}"),
     "receipt.deposit.keep": (
-        "请记下或拍下取件码，取件时在首页输入。",
-        "Write the code down or take a photo; enter it on the Home screen to pick up.",
+        "请记下或拍下取件码。取件时点首页的「取件」，输入取件码。",
+        "Write the code down or take a photo. To pick up, tap Pick up on Home and type it.",
     ),
     "receipt.pickup": ("取件完成，谢谢！", "Picked up. Thank you!"),
     "receipt.pickup.item_left": (
@@ -135,8 +135,6 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     "lost.handin.hint": ("捡到东西放这里", "You found something"),
     "lost.find": ("查找失物", "Find a lost item"),
     "lost.find.hint": ("看看有没有您丢的", "See what was found"),
-    "lost.pickup": ("凭码取件", "Pick up with code"),
-    "lost.pickup.hint": ("已获批准的认领", "Your claim was approved"),
     "lost.category": ("这是什么物品？", "What is it?"),
     "lost.colour": ("它是什么颜色？", "What colour is it?"),
     "lost.place": ("在哪里捡到的？", "Where was it found?"),
@@ -183,8 +181,6 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     "storage.bag.hint": ("凭取件码取回", "Get it back with a code"),
     "storage.phone": ("手机充电", "Charge a phone"),
     "storage.phone.hint": ("柜内有充电线", "Cables are inside"),
-    "storage.pickup": ("凭码取件", "Pick up with code"),
-    "storage.pickup.hint": ("取回寄存的物品", "Get your things back"),
     "storage.size": ("需要多大的柜子？", "Which size of locker?"),
     "storage.size.S": ("小柜", "Small"),
     "storage.size.M": ("中柜", "Medium"),
@@ -200,10 +196,8 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
         "After you close the door you get a code to get your phone back.",
     ),
     "storage.open": ("打开柜门", "Open a door"),
-    "pickup.locker": ("请点选收据上的柜号", "Tap the locker number on your receipt"),
-    "pickup.none": ("目前没有待取的物品", "Nothing is waiting to be picked up"),
+    "pickup.code": ("请输入8位取件码", "Type the 8-digit pickup code"),
     "pickup.locker_id": ("{locker} 号柜", "Locker {locker}"),
-    "pickup.for_locker": ("{locker} 号柜", "Locker {locker}"),
     # --- home -------------------------------------------------------------------------------
     "home.welcome": ("欢迎使用，请点选服务", "Welcome. Tap a service."),
     "home.borrow": ("借工具", "Borrow a tool"),
@@ -211,7 +205,9 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     "home.return": ("还工具", "Return a tool"),
     "home.return.hint": ("归还借用的工具", "Bring back a borrowed tool"),
     "home.lost": ("失物招领", "Lost and found"),
-    "home.lost.hint": ("交还 · 查找 · 取件", "Hand in · Find · Pick up"),
+    "home.lost.hint": ("交还 · 查找", "Hand in · Find"),
+    "home.pickup": ("取件", "Pick up"),
+    "home.pickup.hint": ("输入取件码", "Type your code"),
     "home.storage": ("寄存充电", "Store or charge"),
     "home.storage.hint": ("寄存物品或给手机充电", "Leave a bag or charge a phone"),
     "home.rest": ("休息区", "Rest area"),
@@ -283,8 +279,18 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
         "Ask staff at the station to bind it, or use your phone number and PIN. Or call {phone}.",
     ),
     "error.pin_change_required.body": (
-        "这是社区办发的首次密码，请找站内工作人员帮您换成自己的密码。",
-        "This is the first PIN from the office: ask staff at the station to set your own.",
+        "请先换掉社区办发的首次密码：输入手机号和首次密码，再设自己的密码。",
+        "First replace the PIN from the office: type your number and that PIN, then choose yours.",
+    ),
+    "first_pin.title": ("设置自己的密码", "Choose your own PIN"),
+    "first_pin.new": (
+        "这是社区办发的首次密码，请设一个自己的6位密码",
+        "This PIN came from the office: choose your own 6 digits",
+    ),
+    "first_pin.done": ("新密码已生效", "Your new PIN is set"),
+    "first_pin.done.body": (
+        "请用手机号和新密码再验证一次，即可继续。",
+        "Identify once more with your number and the new PIN to go on.",
     ),
     "error.pin_required.body": (
         "这项服务需要输入手机号和密码。",
@@ -305,8 +311,27 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     "error.not_staff_badge.body": ("这张卡不是工作证。", "This card is not a staff badge."),
     "error.door_failed": ("柜门没有打开", "The door did not open"),
     "error.door_failed.body": (
-        "已通知工作人员。请换一个柜门再试，或致电 {phone}。",
-        "Staff have been told. Try another locker, or call {phone}.",
+        "已通知工作人员。请稍后再试，或致电 {phone}。",
+        "Staff have been told. Please try later, or call {phone}.",
+    ),
+    "error.door_failed.loan": (
+        "已通知工作人员，这件工具暂时取不出，没有算您借用。请选择其他工具，或致电 {phone}。",
+        "Staff have been told. This tool cannot come out now and is not on loan to you. "
+        "Choose another tool, or call {phone}.",
+    ),
+    "error.door_failed.return": (
+        "已通知工作人员，工具还没有算归还。请把工具交给站内工作人员，或致电 {phone}。",
+        "Staff have been told; the tool is not returned yet. Hand it to staff at the "
+        "station, or call {phone}.",
+    ),
+    "error.door_failed.pickup": (
+        "已通知工作人员。您的取件码仍然有效，请稍后再试，或致电 {phone}。",
+        "Staff have been told. Your code still works: try again later, or call {phone}.",
+    ),
+    "error.door_failed.again": (
+        "已通知工作人员。请点「重试」，本站会换一个柜门；或致电 {phone}。",
+        "Staff have been told. Tap Try again and the station will use another locker, "
+        "or call {phone}.",
     ),
     "error.board_offline": ("部分柜门暂停使用", "Some lockers are out of service"),
     "error.board_offline.body": (
@@ -326,6 +351,15 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     "error.code.tries": (
         "取件码不正确，还可以再试 {tries} 次。",
         "Wrong code. You can try {tries} more times.",
+    ),
+    "error.code.check": (
+        "请核对收据或短信上的8位数字。",
+        "Check the 8 digits on your receipt or message.",
+    ),
+    "error.codes_locked.body": (
+        "取件码错误次数过多，本屏暂停取件，请于 {until} 后再试。已通知工作人员，也可致电 {phone}。",
+        "Too many wrong codes: pickups at this screen pause until {until}. Staff have been "
+        "told; you can also call {phone}.",
     ),
     "error.refused": ("无法办理", "This cannot be done"),
     "error.refused.body": ("{reason}", "{reason}"),
@@ -351,33 +385,42 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     ),
     "error.approval": ("需要工作人员批准", "Staff approval needed"),
     "error.approval.body": (
-        "这件工具需要工作人员先批准。请联系工作人员：{phone}。",
-        "This tool needs staff approval first. Please contact staff: {phone}.",
+        "这件工具需要工作人员先批准。请找站内工作人员批准后再借，或致电 {phone}。",
+        "This tool needs staff approval first. Ask staff at the station to approve it, then "
+        "borrow it again, or call {phone}.",
     ),
+    "tools.approval.title": ("需要工作人员批准", "Staff approval needed"),
+    "tools.approval.how": (
+        "借这件工具前，需要工作人员先批准。还没有批准？请找站内工作人员，或致电 {phone}。",
+        "Staff must approve this tool for you before you borrow it. Not approved yet? Ask "
+        "staff at the station, or call {phone}.",
+    ),
+    "tools.approval.go": ("已获批准，继续", "Approved: go on"),
     "error.tool_unavailable": ("这件工具现在不能借", "This tool is not available"),
     "error.tool_unavailable.body": (
         "它刚被借走或正在维修，请选择其他工具。",
         "It was just taken or is being repaired. Please choose another.",
+    ),
+    "error.pickup_unavailable.body": (
+        "这个柜门现在打不开，已通知工作人员。您的取件码仍然有效，请稍后再试，或致电 {phone}。",
+        "That door cannot open now; staff have been told. Your code still works: try again "
+        "later, or call {phone}.",
     ),
     "error.locker_unavailable.body": (
         "这个柜门现在打不开，已通知工作人员。请选择其他项目，或致电 {phone}。",
         "That door cannot open now; staff have been told. Choose another, or call {phone}.",
     ),
     "error.code.expired": (
-        "取件码已过期。请致电 {phone}，工作人员会帮您取出。",
-        "The code has expired. Call {phone}; staff will help you get your things.",
+        "取件码已过期。请致电 {phone}，工作人员会给您新的取件码。",
+        "The code has expired. Call {phone}; staff will give you a new code.",
     ),
     "error.code.used": (
         "这个取件码已经用过了。",
         "This code has already been used.",
     ),
     "error.code.exhausted": (
-        "错误次数过多，取件码已失效。请致电 {phone}。",
-        "Too many wrong tries: the code no longer works. Please call {phone}.",
-    ),
-    "error.no_pickup.body": (
-        "这个柜子里没有待取的物品，请核对柜号。",
-        "Nothing waits in that locker. Please check the locker number.",
+        "这个取件码已停用。请致电 {phone}，工作人员会给您新的取件码。",
+        "This code was blocked. Please call {phone}; staff will give you a new one.",
     ),
     "error.claimed": ("无法认领", "Cannot claim this"),
     "error.claimed.body": (
@@ -400,6 +443,10 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     "error.members_unavailable.body": (
         "本站暂时无法验证身份，请致电 {phone}。",
         "This station cannot check members right now. Please call {phone}.",
+    ),
+    "error.station_restoring.body": (
+        "本站正在等待工作人员恢复数据，暂停服务。请致电 {phone}。",
+        "This station is waiting for staff to restore its data and is paused. Please call {phone}.",
     ),
     "error.not_found.body": (
         "没有找到，可能刚被处理。请返回重试。",
@@ -440,9 +487,9 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     "maint.members.title": ("会员", "Member"),
     "maint.members.phone": ("请居民输入手机号（11位）", "Resident: type your mobile number"),
     "maint.members.pin": ("请居民设一个6位密码", "Resident: choose a 6-digit PIN"),
-    "maint.members.pin_again": ("请再输入一次同一个密码", "Type the same PIN again"),
-    "maint.members.differ": ("两次密码不一样", "The two PINs differ"),
-    "maint.members.differ.body": (
+    "pin.again": ("请再输入一次同一个密码", "Type the same PIN again"),
+    "pin.differ": ("两次密码不一样", "The two PINs differ"),
+    "pin.differ.body": (
         "请重新设密码，两次输入同一个。",
         "Please choose the PIN again and type it twice.",
     ),
@@ -467,7 +514,17 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     ),
     "maint.members.bind": ("绑定卡", "Bind a card"),
     "maint.members.unbind": ("解绑全部卡", "Unbind all"),
-    "maint.members.present_for": ("绑定给 {masked}", "To bind to {masked}"),
+    "maint.members.present_for": ("绑定给 {who}", "To bind to {who}"),
+    "maint.members.badge": ("工作证", "Staff badge"),
+    "maint.members.badge_who": (
+        "工号 {staff_no} {name} · {cards} 个工作证",
+        "Staff {staff_no} {name} · {cards} badge(s)",
+    ),
+    "maint.members.badge_hint": (
+        "绑定后刷工作证再输密码即可登录维护界面。",
+        "With a badge bound, badge + PIN log in here.",
+    ),
+    "maint.members.bind_badge": ("绑定工作证", "Bind a badge"),
     "maint.members.do_deactivate": ("停用", "Deactivate"),
     "card.present": ("请刷卡或出示二维码", "Present your card or QR code"),
     "maint.doors.hint": ("点柜门查看或开门", "Tap a door to see it or open it"),
@@ -480,7 +537,14 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     "maint.door.faulty": ("故障", "faulty"),
     "maint.door.offline": ("离线", "offline"),
     "maint.door.fault": ("故障原因：{reason}", "Fault: {reason}"),
-    "maint.door.why": ("开门原因（点选即开门）", "Why open it? (a tap opens the door)"),
+    "maint.door.why": ("为什么开门？", "Why open it?"),
+    "maint.door.confirm_title": ("确认开门", "Open the door?"),
+    "maint.door.confirm": ("打开 {locker} 号柜门？", "Open door {locker}?"),
+    "maint.door.confirm_why": (
+        "原因：{reason} · 柜内：{inside}",
+        "Reason: {reason} · Inside: {inside}",
+    ),
+    "maint.door.do_open": ("确认开门", "Open it"),
     "maint.door.release": ("解除故障，恢复使用", "Release: back in service"),
     "maint.reason.restock": ("补货", "Restock"),
     "maint.reason.inspect": ("检查", "Inspect"),
@@ -502,7 +566,20 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     "alarm.low_stock": ("物资不足", "Low stock"),
     "alarm.sync_failing": ("同步失败", "Sync failing"),
     "alarm.disk_full": ("存储已满", "Disk full"),
+    "alarm.database_behind": ("数据库需要恢复", "Database needs restoring"),
     "alarm.reader_offline": ("读卡器离线", "Card reader offline"),
+    "alarm.subject.locker": ("{locker} 号柜门", "door {locker}"),
+    "alarm.subject.member": ("尾号 {last4} 的会员", "member with phone ending {last4}"),
+    "alarm.subject.staff": ("工号 {staff_no} 的工作人员", "staff no. {staff_no}"),
+    "alarm.subject.board": ("锁控板 {board}", "lock board {board}"),
+    "alarm.subject.sensor": ("传感器 {sensor}", "sensor {sensor}"),
+    "alarm.subject.reader": ("读卡器", "card reader"),
+    "alarm.subject.central": ("中心服务器", "central server"),
+    "alarm.subject.data": ("数据存储", "data storage"),
+    "alarm.subject.member_pins": ("会员密码", "member PINs"),
+    "alarm.subject.staff_pins": ("工作人员密码", "staff PINs"),
+    "alarm.subject.codes": ("取件码", "pickup codes"),
+    "alarm.subject.claims": ("失物认领", "lost-item claims"),
     "maint.tool.repaired": ("修好了", "Repaired"),
     "maint.tool.restock": ("上架", "Restock"),
     "maint.tool.assign": ("换柜", "Assign"),
@@ -511,7 +588,7 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     "maint.lost.valuables": ("贵重待取", "Valuables"),
     "maint.lost.expired": ("过期物品", "Expired"),
     "maint.lost.none": ("没有需要处理的", "Nothing to do"),
-    "maint.claim.row": ("{item} · {who} · {what}", "{item} · {who} · {what}"),
+    "maint.claim.row": ("{item} · {what} · 认领人 {who}", "{item} · {what} · claimed by {who}"),
     "maint.found.row": (
         "{number} · {category} · {locker} · {when}",
         "{number} · {category} · {locker} · {when}",
@@ -553,8 +630,25 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
         "{name}（记录 {count}）：实际有多少？",
         "{name} (recorded {count}): how many are there?",
     ),
-    "maint.storage.hint": ("超时未取的寄存", "Deposits past their pickup time"),
-    "maint.storage.none": ("没有超时的寄存", "No overtime deposits"),
+    "maint.storage.hint": (
+        "待取件与超时的寄存：可发新取件码或清理",
+        "Waiting pickups and overtime deposits: new code or clear",
+    ),
+    "maint.storage.none": ("没有待取件或超时的寄存", "Nothing waiting, nothing overtime"),
+    "maint.code.reissue": ("新取件码", "New code"),
+    "maint.code.title": ("新取件码", "New pickup code"),
+    "maint.code.why": (
+        "为什么要新取件码？（旧码将失效）",
+        "Why a new code? (the old one stops working)",
+    ),
+    "maint.code.reason.lost": ("取件码丢了", "Code lost"),
+    "maint.code.reason.expired": ("取件码过期", "Code expired"),
+    "maint.code.reason.not_shown": ("没看到取件码", "Code never seen"),
+    "maint.code.deposit": ("寄存", "deposit"),
+    "maint.code.claim": ("认领", "claim"),
+    "maint.code.active": ("取件码有效至 {until}", "code valid until {until}"),
+    "maint.code.dead": ("取件码已失效", "code no longer works"),
+    "maint.code.row": ("{locker} · {kind} · {state}", "{locker} · {kind} · {state}"),
     "maint.storage.row": (
         "{locker} · {kind} · {who} · {since}",
         "{locker} · {kind} · {who} · {since}",
@@ -577,6 +671,67 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     ),
     "maint.sync.error": ("最近错误：{kind} {detail}", "Last error: {kind} {detail}"),
     "maint.sync.advice": ("建议：{advice}", "What to do: {advice}"),
+    "maint.sync.problem": ("最近错误：{what}", "Last error: {what}"),
+    "maint.sync.detail": ("技术详情（给技术员）：{detail}", "Details for the technician: {detail}"),
+    "maint.sync.bundle.ok": ("正常", "ok"),
+    "maint.sync.bundle.rejected": ("被拒绝，请联系技术员", "refused, call the technician"),
+    "maint.sync.kind.tls": (
+        "与中心的加密连接失败。请检查本机时间是否正确，并联系技术员",
+        "The secure connection to the central office failed. Check the station's clock and "
+        "call the technician",
+    ),
+    "maint.sync.kind.disk": (
+        "本机存储已满。请联系技术员清理空间，记录不会丢失",
+        "The station's storage is full. Call the technician to free space; no record is lost",
+    ),
+    "maint.sync.kind.store": (
+        "本机数据库写入失败。请联系技术员检查存储卡",
+        "The station's database refused a write. Call the technician to check the SD card",
+    ),
+    "maint.sync.kind.timeout": (
+        "中心响应超时（网络慢），会自动重试",
+        "The central office did not answer in time (a slow network); it retries by itself",
+    ),
+    "maint.sync.kind.network": (
+        "连不上中心。请检查 4G 路由器；记录保存在本机，恢复后自动上传",
+        "Cannot reach the central office. Check the 4G router; records wait here and go out "
+        "when the link is back",
+    ),
+    "maint.sync.kind.garbage": (
+        "收到的不是中心的回答（可能是网络登录页）。请检查网络和中心地址",
+        "The answer did not come from the central office (a login page of the network?). "
+        "Check the network and the central address",
+    ),
+    "maint.sync.kind.internal": (
+        "同步程序出错。请把日志交给技术员；记录不会丢失",
+        "Sync hit a bug. Give the log to the technician; no record is lost",
+    ),
+    "maint.sync.kind.auth": (
+        "中心拒绝了本站的令牌。请向中心办公室索取新令牌",
+        "The central office refused this station's token. Ask the office for a new one",
+    ),
+    "maint.sync.kind.forbidden": (
+        "令牌与本站编号不符。请联系技术员",
+        "The token does not belong to this station's number. Call the technician",
+    ),
+    "maint.sync.kind.conflict": (
+        "中心已有本站编号下的不同记录。请联系中心办公室重新登记本站",
+        "The central office holds other records under this station's number. Ask the office "
+        "to register the station again",
+    ),
+    "maint.sync.kind.too_large": (
+        "上传的一批太大，会自动减小后重试",
+        "An upload was too large; it retries in smaller batches by itself",
+    ),
+    "maint.sync.kind.server": (
+        "中心服务器出错，会自动重试，记录不会丢失",
+        "The central office's server failed; it retries by itself and no record is lost",
+    ),
+    "maint.sync.kind.refused": (
+        "中心拒绝了请求（两边版本可能不一致）。请联系技术员升级",
+        "The central office refused the request (the releases may not match). Call the "
+        "technician to update",
+    ),
     "maint.sync.refresh": ("刷新", "Refresh"),
     "maint.sync.unavailable": (
         "本站守护进程未提供同步状态。",
@@ -600,6 +755,13 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
     "selftest.refused": ("{locker} 无法开锁", "{locker}: could not unlock"),
     "selftest.skipped_full": ("{locker} 有物品，跳过", "{locker} holds something: skipped"),
     "selftest.skipped_out": ("{locker} 暂停使用，跳过", "{locker} out of service: skipped"),
+    # --- spoken prompts (ui/voice): short, said once, never a code or a number --------------
+    "voice.door_open": ("{locker} 号柜门已打开。{todo}", "Door {locker} is open. {todo}"),
+    "voice.close_door": ("请关好 {locker} 号柜门", "Please close door {locker}"),
+    "voice.door_closed": ("{locker} 号柜门已关好，谢谢", "Door {locker} is closed. Thank you"),
+    "voice.still_there": ("还需要时间吗？请点一下屏幕", "Do you need more time? Tap the screen"),
+    "voice.code_ok": ("取件码正确", "Code accepted"),
+    "voice.error": ("{title}。{what}", "{title}. {what}"),
     # --- keypad ------------------------------------------------------------------------------
     "keypad.delete": ("⌫ 删除", "⌫ Delete"),
     "keypad.clear": ("清除", "Clear"),
@@ -611,13 +773,16 @@ CATALOGUE: Mapping[str, tuple[str, str]] = {
         "请刷工作证，或输入工号",
         "Present your badge, or type your number",
     ),
-    "keypad.code": ("请输入6位取件码", "Enter the 6-digit pickup code"),
     "keypad.staff_no": ("请输入工号", "Enter your staff number"),
     "keypad.staff_pin": ("请输入工作人员密码", "Enter your staff PIN"),
     "keypad.count": ("请输入数量", "Enter the count"),
     "keypad.finder_phone": (
         "留下手机号以便失主致谢（可跳过）",
         "Leave a number for the owner's thanks (you may skip)",
+    ),
+    "keypad.claim_phone_or_card": (
+        "请刷卡或输入手机号，工作人员核实后联系您",
+        "Present your card or type your number; staff will call you",
     ),
     "keypad.claim_phone": (
         "请输入您的手机号，工作人员核实后会联系您",

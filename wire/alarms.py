@@ -20,4 +20,5 @@ STATION_ALARMS = (
     "low_stock",
     "sync_failing",
     "disk_full",
+    "database_behind",
 )

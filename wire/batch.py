@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -27,6 +28,7 @@ from wire.event import (
     IngestEvent,
     Row,
     encode_event,
+    encode_events,
     may_hold_phone,
     text,
 )
@@ -70,29 +72,37 @@ def encode_batch(
     """Take rows in order until max_bytes of JSON (at least one row), then gzip the batch."""
     head = f'{{"station":{text(station)},"after":{int(after)},"telemetry":'
     head += (text(telemetry) if telemetry is not None else "null") + ',"events":['
-    parts: list[bytes] = []
-    size = len(head) + 2
-    first = last = 0
     rows = list(rows)
-    check = may_hold_phone(row[-1] for row in rows)
-    for row in rows:
-        encoded = encode_event(row, check)
-        if parts and size + len(encoded) + 1 > max_bytes:
-            break
-        parts.append(encoded)
-        size += len(encoded) + 1
-        last = int(row[0])
-        if not first:
-            first = last
-    raw = head.encode() + b",".join(parts) + b"]}"
+    events = encode_events(rows)
+    if len(head) + len(events) < max_bytes or len(rows) <= 1:
+        count, joined = len(rows), events[1:-1]
+    else:
+        count, joined = _fitting(rows, max_bytes - len(head) - 2)
+    first = int(rows[0][0]) if count else 0
+    last = int(rows[count - 1][0]) if count else 0
+    raw = head.encode() + joined + b"]}"
     return Batch(
         after=after,
         first_seq=first,
         last_seq=last,
-        count=len(parts),
+        count=count,
         raw_bytes=len(raw),
         body=gzip.compress(raw, compresslevel=gzip_level, mtime=0),
     )
+
+
+def _fitting(rows: list[Row], room: int) -> tuple[int, bytes]:
+    """How many of the rows fit in `room` bytes of events (at least one), and their JSON."""
+    parts: list[bytes] = []
+    size = 0
+    check = may_hold_phone(row[10] for row in rows)
+    for row in rows:
+        encoded = encode_event(row, check)
+        if parts and size + len(encoded) + 1 > room:
+            break
+        parts.append(encoded)
+        size += len(encoded) + 1
+    return len(parts), b",".join(parts)
 
 
 class IngestBatch(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -116,6 +126,9 @@ class BatchError(ValueError):
 
 
 _decode = msgspec.json.Decoder(IngestBatch).decode
+_SEQ, _TS, _TS_CORRECTED, _MONO = (
+    operator.attrgetter(f) for f in ("seq", "ts", "ts_corrected", "mono")
+)
 
 
 def decode_batch(raw: bytes) -> tuple[IngestBatch, list[IncomingEvent]]:
@@ -126,6 +139,9 @@ def decode_batch(raw: bytes) -> tuple[IngestBatch, list[IncomingEvent]]:
         raise BatchError(str(exc).replace("`$.", "`")) from None
     except msgspec.DecodeError as exc:
         raise BatchError(f"body is not valid JSON ({exc})", invalid_json=True) from None
+    events = _checked(batch, raw)
+    if events is not None:
+        return batch, events
     previous = batch.after
     events = []
     for i, e in enumerate(batch.events):
@@ -140,6 +156,46 @@ def decode_batch(raw: bytes) -> tuple[IngestBatch, list[IncomingEvent]]:
         except ValueError as exc:
             raise BatchError(str(exc)) from None
     return batch, events
+
+
+def _checked(batch: IngestBatch, raw: bytes) -> list[IncomingEvent] | None:
+    """The storage records of a batch that passes what `IngestEvent.incoming` checks, checked
+    for the whole batch at once; None if any event may fail, and the caller goes event by
+    event to say which and why. A sum is finite only if every term is; JSON cannot carry a raw
+    NUL, so a body without an escaped one holds none; a payload is an object if its text starts
+    with a brace (the decoder has proved it one JSON value)."""
+    found = batch.events
+    if not found or b"\\u0000" in raw:
+        return None
+    seqs = list(map(_SEQ, found))
+    if not all(map(operator.lt, [batch.after, *seqs], seqs)):
+        return None
+    corrected = [v for v in map(_TS_CORRECTED, found) if v is not None]
+    times = sum(map(_TS, found)) + sum(map(_MONO, found)) + sum(corrected)
+    if not math.isfinite(times):
+        return None
+    try:
+        events = [
+            IncomingEvent(
+                e.seq,
+                e.id,
+                e.type,
+                e.ts,
+                e.ts_corrected,
+                e.mono,
+                e.boot_id,
+                e.clock_synced,
+                e.actor,
+                e.locker,
+                str(e.payload, "utf-8"),
+            )
+            for e in found
+        ]
+    except UnicodeDecodeError:
+        return None
+    if not all(e.payload[:1] == "{" for e in events):
+        return None
+    return events
 
 
 def batch_schema(ref_template: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 CommandId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
 LockerId = Annotated[str, Field(pattern=r"^[A-Z][0-9]{2}$")]
@@ -67,10 +67,18 @@ class ReleaseLocker(_Part):
 
 
 class LiftLockout(_Part):
-    """End a member's PIN lockout."""
+    """End the PIN lockout of a member (by member id) or of a staff member (by staff
+    number): exactly one of the two."""
 
     kind: Literal["lift_lockout"] = "lift_lockout"
-    member: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
+    member: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")] | None = None
+    staff: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")] | None = None
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> LiftLockout:
+        if (self.member is None) == (self.staff is None):
+            raise ValueError("name either a member or a staff number, not both or neither")
+        return self
 
 
 class ApplySettings(_Part):

@@ -16,6 +16,7 @@ import logging
 import math
 import re
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -51,12 +52,21 @@ NUL_REFUSED = "holds a NUL character (\\u0000), which PostgreSQL cannot store"
 
 _PHONE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 """A mainland China mobile number standing alone (11 digits, 13x..19x)."""
+_PHONE_CANDIDATE = re.compile(r"1[3-9][0-9]{9}")
+"""The same without the lookarounds: its literal prefix lets the regex engine skip ahead, so
+it clears a batch's payloads about twenty times faster than `_PHONE` (which then only looks
+at a text that has a candidate)."""
 
 _text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 """Compact JSON of any value (telemetry, station id): json.dumps with options builds an encoder
 per call."""
 _encode = msgspec.json.Encoder().encode
 _object_keys = msgspec.json.Decoder(dict[str, Raw]).decode
+_json_value = msgspec.json.Decoder(Raw).decode
+"""Checks that a text is one JSON value without building it: a third of `_object_keys`' time."""
+_TS, _TS_CORRECTED, _MONO, _PAYLOAD = (
+    itemgetter(FIELDS.index(f)) for f in ("ts", "ts_corrected", "mono", "payload")
+)
 """Parses only a payload's top level: proves it is one JSON object without building its values."""
 
 
@@ -72,7 +82,8 @@ def _finite(value: float | None) -> float:
 def may_hold_phone(payloads: Iterable[str]) -> bool:
     """Whether any of these payloads holds what looks like a phone number: one search over a
     whole batch, so `encode_event` need not search each payload (it almost never finds one)."""
-    return _PHONE.search("\n".join(payloads)) is not None
+    joined = "\n".join(payloads)
+    return _PHONE_CANDIDATE.search(joined) is not None and _PHONE.search(joined) is not None
 
 
 def _payload(seq: int, etype: str, text: str, phone_check: bool = True) -> str:
@@ -120,8 +131,10 @@ def _masked(value: Any) -> Any:
     return value
 
 
-class _OutEvent(msgspec.Struct):
-    """The encoder's view of one event: the same fields as WireEvent, payload as raw JSON."""
+class _OutEvent(msgspec.Struct, gc=False):
+    """The encoder's view of one event: the same fields as WireEvent, payload as raw JSON.
+    Untracked by the garbage collector (`gc=False`: scalars and text cannot form a cycle), so
+    a batch's 5 000 of them do not set off collections over the whole heap."""
 
     seq: int
     id: str
@@ -158,6 +171,37 @@ def encode_event(row: Row, phone_check: bool = True) -> bytes:
     )
 
 
+def encode_events(rows: Sequence[Row]) -> bytes:
+    """The JSON array of these rows' events, the same bytes as `encode_event` of each joined
+    with commas, in one encoder call. What `encode_event` checks per row is done once for the
+    whole list where that is cheaper: one phone search over every payload, and one sum per time
+    column (a sum is finite only if every term is) instead of three `_finite` calls per event.
+    A list that fails either check goes row by row, as `encode_event` does."""
+    check = may_hold_phone(map(_PAYLOAD, rows))
+    try:
+        corrected = [v for v in map(_TS_CORRECTED, rows) if v is not None]
+        finite = math.isfinite(sum(map(_TS, rows)) + sum(map(_MONO, rows)) + sum(corrected))
+    except (TypeError, OverflowError):
+        finite = False
+    if check or not finite:
+        return b"[" + b",".join(encode_event(row, check) for row in rows) + b"]"
+    events = []
+    for seq, eid, etype, ts, ts_corr, mono, boot, synced, actor, locker, payload in rows:
+        # One JSON value that starts with a brace is an object; anything else (a leading
+        # space included) goes through `_payload`, which says what it is.
+        try:
+            valid = payload[:1] == "{" and _json_value(payload) is not None
+        except (TypeError, msgspec.DecodeError):
+            valid = False
+        raw = Raw(payload) if valid else Raw(_payload(int(seq), etype, payload, False).encode())
+        events.append(
+            _OutEvent(
+                int(seq), eid, etype, ts, ts_corr, mono, boot, bool(synced), actor, locker, raw
+            )
+        )
+    return _encode(events)
+
+
 def text(value: Any) -> str:
     """Compact JSON text of any value, as the encoder writes it."""
     return _text(value)
@@ -177,10 +221,12 @@ def has_nul(value: Any) -> bool:
     return False
 
 
-class IncomingEvent(msgspec.Struct, frozen=True):
+class IncomingEvent(msgspec.Struct, frozen=True, gc=False):
     """One usage-log event as the station sent it; `payload` is JSON object text. A msgspec
     struct rather than a dataclass: central builds one per event received, and a frozen
-    dataclass's __init__ costs several times a struct's."""
+    dataclass's __init__ costs several times a struct's. Untracked by the garbage collector
+    (scalars and text cannot form a cycle): in a catch-up, collections set off by a batch's
+    structs over central's whole heap cost as much again as decoding it (bench/sync.py)."""
 
     seq: int
     id: str
@@ -219,7 +265,7 @@ def _finite_or_none(event: Any, name: str) -> bool:
     return value is None or math.isfinite(value)
 
 
-class IngestEvent(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+class IngestEvent(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True, gc=False):
     """The decoder: one event of an ingest batch, typed field by field (msgspec checks types,
     ranges and lengths in C; `incoming` checks what a type cannot say). The same fields and
     rules as `WireEvent`, which documents them (tests/wire/test_contract.py holds them equal)."""

@@ -23,6 +23,7 @@ TITLES = {
     "low_stock": ("物资不足", "supplies low"),
     "sync_failing": ("同步失败", "sync failing"),
     "disk_full": ("存储已满", "disk full"),
+    "database_behind": ("站点数据库丢失最新记录", "station database lost its newest events"),
     "station_offline": ("站点离线", "station offline"),
 }
 KINDS = {

@@ -20,6 +20,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+import msgspec
+
 from central.rollup import hour_of, session_span, split_hours
 
 REPORT_TYPES = (
@@ -37,6 +39,7 @@ REPORT_TYPES = (
     "notice_shown",
 )
 """The event types the reports are made of."""
+_decode = msgspec.json.decode
 
 DOOR_ALARMS = ("forced_open", "door_jammed", "door_left_open")
 """Alarm types that are a door's: the report's "door alarms"."""
@@ -65,7 +68,10 @@ Key = tuple[int, str, str]
 def _payload(row: dict[str, Any]) -> dict[str, Any]:
     payload = row["payload"]
     if isinstance(payload, str):
-        payload = json.loads(payload)
+        try:
+            payload = _decode(payload)  # a third of json.loads' time on a batch's payloads
+        except msgspec.DecodeError:
+            payload = json.loads(payload)  # what msgspec refuses and json takes (NaN)
     return payload if isinstance(payload, dict) else {}
 
 

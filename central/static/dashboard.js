@@ -65,6 +65,17 @@ function commandsText(c) {
   return `${num(c.pending)} / ${num(finished)}` + (c.refused + c.failed ? ` (${c.refused + c.failed} not done)` : "");
 }
 
+function softwareText(s) {
+  const u = s.update;
+  const running = s.software || "—";
+  if (!u) return running;
+  const parts = [running];
+  if (u.target && u.target !== s.software) parts.push(`→ ${u.target} (${u.stage})`);
+  if (u.held) parts.push(`${u.held} ${u.held_stage}`);
+  if (u.last) parts.push(`last ${u.last.version}: ${u.last.status}` + (u.last.status === "ok" ? "" : ` (${u.last.detail})`));
+  return parts.join(" · ");
+}
+
 function stationRow(s) {
   const tr = el("tr");
   tr.className = `status-${s.status} health-${s.health}`;
@@ -97,6 +108,7 @@ function stationRow(s) {
     el("td", num(s.supplies_low), "num"),
     el("td", s.sync_lag_s === null ? "—" : ago(s.sync_lag_s), "num"),
     el("td", commandsText(s.commands), "num"),
+    el("td", softwareText(s)),
     el("td", pi),
     attention,
   );

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from wire.commands import Command, CommandResult
 from wire.event import IncomingEvent
+from wire.releases import Manifest, RolloutRequest, UpdateReport
 
 TokenKind = Literal["station", "office"]
 OfficeRole = Literal["viewer", "operator"]
@@ -274,6 +275,33 @@ class Storage(ABC):
     @abstractmethod
     def command_counts(self) -> dict[str, dict[str, int]]: ...
 
+    # --- releases, rollouts, update reports (central/storage/sql_releases.py) -------------
+
+    @abstractmethod
+    def add_release(self, manifest: Manifest, by: str, now: float) -> bool:
+        """Keep a release's manifest; False if the version is already held."""
+
+    @abstractmethod
+    def release(self, version: str) -> Manifest | None: ...
+
+    @abstractmethod
+    def releases(self) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def add_rollout(self, rollout_id: str, order: RolloutRequest, by: str, now: float) -> None: ...
+
+    @abstractmethod
+    def rollouts(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Newest first, each with its RolloutRequest as `order`."""
+
+    @abstractmethod
+    def add_update_report(self, report: UpdateReport, now: float) -> bool:
+        """Keep a station's update report; False if already received. UnknownStation."""
+
+    @abstractmethod
+    def update_reports(self, station: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        """Newest first."""
+
     # --- the usage log ------------------------------------------------------------------------
 
     @abstractmethod
@@ -350,6 +378,17 @@ class Storage(ABC):
         """Fold the station's events past its report position, up to what central holds
         contiguously (at most `limit` stored events), into the report figures; the position
         moves in the same transaction. Returns how many events were stepped over."""
+
+    def fold_log(
+        self,
+        station: str,
+        limit: int = 50_000,
+        stored: tuple[int, Sequence[IncomingEvent]] | None = None,
+    ) -> int:
+        """`rollup` and `fold_reports` together (a backend may do both in one transaction, and
+        fold `stored`, a batch just stored whole as (after, events), without reading it back);
+        returns the larger of their counts."""
+        return max(self.rollup(station, limit), self.fold_reports(station, limit))
 
     @abstractmethod
     def report_counts(

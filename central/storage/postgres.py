@@ -28,6 +28,7 @@ from central.storage.history_postgres import (
     REPORTS_STEP,
 )
 from central.storage.sql_commands import COMMANDS_STEP
+from central.storage.sql_releases import RELEASES_STEP
 from central.storage.sql_storage import SQLStorage
 from wire.event import IncomingEvent
 
@@ -43,6 +44,18 @@ page order (gid) instead of sorting every match (bench/central_scale.py). Every 
 each COPY (bench/sync.py: ingest against COPY into a bare table), so the time windows move to a
 BRIN index, a few pages that cost an insert almost nothing (events arrive roughly in time
 order), and the two (station|type, time) b-trees go."""
+
+STATION_TIME_STEP = """
+    CREATE INDEX IF NOT EXISTS events_station_time ON events(station, time);
+"""
+"""One station's time window (the office's events page with `since`/`until` and a station)
+read from one b-tree range instead of a BitmapAnd of the time BRIN with the whole
+events_station_gid range of the station, which read every event the station ever sent
+(EXPLAIN (ANALYZE, BUFFERS) at 10M events: 100 000 index entries for 2 017 rows; 29.7 ms, of
+which 17.3 ms the station's index range). Its cost to a COPY is small: a batch is one station's
+events in time order, so they land in a few leaf pages at the end of the station's range.
+On a big existing database this step builds the index under a write lock (a few minutes per
+10M events); build it first with CREATE INDEX CONCURRENTLY under the same name to avoid that."""
 
 SCHEMA = [
     """
@@ -109,6 +122,8 @@ SCHEMA = [
     ALERTS_STEP,
     REMINDERS_STEP,
     COMMANDS_STEP,
+    RELEASES_STEP,
+    STATION_TIME_STEP,
 ]
 
 _STAGING = """

@@ -9,6 +9,7 @@ another one, so every statement reads the same on both backends.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager, closing
@@ -76,6 +77,15 @@ class SQLBackend(ABC):
         if self.placeholder == "?":
             return statement
         return statement.replace("?", self.placeholder)
+
+    @staticmethod
+    def _hour_bounds(since: float, until: float) -> list[int]:
+        """[since, until) as whole seconds for an integer `hour` column: the same rows
+        (an integer is >= x, or < x, exactly when it is against ceil(x)), and a bound the
+        column's index can take; PostgreSQL compares a BIGINT with a float parameter as
+        double precision, which no b-tree on the column answers (each query read every
+        hour ever folded)."""
+        return [math.ceil(since), math.ceil(until)]
 
     def _exec(self, conn: Connection, statement: str, params: Sequence[Any] = ()) -> Cursor:
         cursor: Cursor = conn.execute(self._sql(statement), params)

@@ -9,6 +9,7 @@ folding the same events.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from central.rollup import FIGURES, ROLLUP_TYPES, fold
@@ -22,33 +23,65 @@ _ADD_HOUR = (
 )
 
 
+@dataclass
+class SharedWindow:
+    """What folds in one transaction read of the log, by the position they start from."""
+
+    types: tuple[str, ...]
+    """Every event type the folds sharing it take."""
+    read: dict[int, tuple[int, int, list[dict[str, Any]]]] = field(default_factory=dict)
+    known: tuple[int, int, int, list[dict[str, Any]]] | None = None
+    """(after, last, how many, the events of `types`) of a batch this ingest stored whole:
+    when a fold stands at `after` and central holds up to `last` contiguously, those events
+    are the whole stretch, and it need not be read back."""
+
+
 class SQLHistory(SQLBackend):
     """Storage's fleet-history methods, written once for both SQL backends."""
 
     def rollup(self, station: str, limit: int = 50_000) -> int:
         with self._tx() as conn:
-            window = self._fold_window(conn, station, "rollup_state", ROLLUP_TYPES, limit)
-            if window is None:
-                return 0
-            upto, stepped, rows = window
-            hours = fold(rows)
-            self._many(
-                conn, _ADD_HOUR, [(station, hour, *h.values()) for hour, h in sorted(hours.items())]
-            )
-            self._set_position(conn, station, "rollup_state", upto)
-            return stepped
+            return self._rollup(conn, station, limit, None)
+
+    def _rollup(
+        self, conn: Connection, station: str, limit: int, shared: SharedWindow | None
+    ) -> int:
+        window = self._fold_window(conn, station, "rollup_state", ROLLUP_TYPES, limit, shared)
+        if window is None:
+            return 0
+        upto, stepped, rows = window
+        hours = fold(rows)
+        self._many(
+            conn, _ADD_HOUR, [(station, hour, *h.values()) for hour, h in sorted(hours.items())]
+        )
+        self._set_position(conn, station, "rollup_state", upto)
+        return stepped
 
     def _fold_window(
-        self, conn: Connection, station: str, state: str, types: tuple[str, ...], limit: int
+        self,
+        conn: Connection,
+        station: str,
+        state: str,
+        types: tuple[str, ...],
+        limit: int,
+        shared: SharedWindow | None = None,
     ) -> tuple[int, int, list[dict[str, Any]]] | None:
         """The next stretch of the station's log a fold keeping its position in `state` must
         take: (last sequence number, how many events it steps over, the events of `types` in
         it), or None when the fold is level with what central holds contiguously. The
-        position's row stays locked until commit."""
+        position's row stays locked until commit. With `shared`, folds of one transaction that
+        stand at the same position read the stretch once (the events of `shared.types`)."""
         acked = self._acked_seq(conn, station, lock=False)
         rolled = self._lock_position(conn, station, state)
         if acked <= rolled:
             return None
+        if shared is not None and rolled not in shared.read and shared.known is not None:
+            after, last, count, events = shared.known
+            if rolled == after and acked == last and count <= limit:
+                shared.read[rolled] = (last, count, events)
+        if shared is not None and rolled in shared.read:
+            upto, stepped, every = shared.read[rolled]
+            return upto, stepped, [r for r in every if r["type"] in types]
         # Step by stored events, not by sequence numbers: a log may jump (a restore, or a
         # faulty station claiming every number up to 2**63), and walking the numbers in
         # between 50,000 at a time would never end.
@@ -63,13 +96,18 @@ class SQLHistory(SQLBackend):
             "SELECT count(*) AS n FROM events WHERE station = ? AND seq > ? AND seq <= ?",
             (station, rolled, upto),
         )
+        read = types if shared is None else shared.types
         rows = self._all(
             conn,
             "SELECT type, time, ts, actor, locker, payload FROM events WHERE station = ?"
-            f" AND seq > ? AND seq <= ? AND type IN ({', '.join('?' * len(types))})",
-            (station, rolled, upto, *types),
+            f" AND seq > ? AND seq <= ? AND type IN ({', '.join('?' * len(read))})",
+            (station, rolled, upto, *read),
         )
-        return upto, int(stepped["n"]), [dict(r) for r in rows]
+        found = [dict(r) for r in rows]
+        if shared is None:
+            return upto, int(stepped["n"]), found
+        shared.read[rolled] = (upto, int(stepped["n"]), found)
+        return upto, int(stepped["n"]), [r for r in found if r["type"] in types]
 
     def _lock_position(self, conn: Connection, station: str, state: str) -> int:
         """How far the station is folded, its row held until commit (a missing row could not be
@@ -94,7 +132,7 @@ class SQLHistory(SQLBackend):
         self, since: float, until: float, station: str | None = None
     ) -> list[dict[str, Any]]:
         sql = "SELECT * FROM station_hourly WHERE hour >= ? AND hour < ?"
-        params: list[Any] = [since, until]
+        params: list[Any] = self._hour_bounds(since, until)
         if station is not None:
             sql += " AND station = ?"
             params.append(station)

@@ -30,6 +30,7 @@ from central.storage.base import (
 )
 from central.storage.sql_commands import SQLCommands
 from central.storage.sql_common import Connection
+from central.storage.sql_releases import SQLReleases
 from central.storage.sql_reminders import SQLReminders
 
 _ADD_TOKEN = "INSERT INTO tokens (sha256, kind, subject, created_at) VALUES (?, ?, ?, ?)"
@@ -45,7 +46,7 @@ _STATIONS = (
 )
 
 
-class SQLStorage(SQLCommands, SQLReminders, Storage):
+class SQLStorage(SQLCommands, SQLReleases, SQLReminders, Storage):
     """Every Storage method but the backend's own life (opening, migrating, closing)."""
 
     # --- hooks ------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from central.storage.history_sqlite import (
     REPORTS_STEP,
 )
 from central.storage.sql_commands import COMMANDS_STEP
+from central.storage.sql_releases import RELEASES_STEP
 from central.storage.sql_storage import SQLStorage
 from wire.event import IncomingEvent
 
@@ -100,6 +101,7 @@ SCHEMA = [
     ALERTS_STEP,
     REMINDERS_STEP,
     COMMANDS_STEP,
+    RELEASES_STEP,
 ]
 
 _INSERT = (

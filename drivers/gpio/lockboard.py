@@ -137,11 +137,13 @@ class GpioLockBoard:
                 f"board '{self.board_id}' has channels 1..{self.channels}; got {channel}"
             )
 
-    async def unlock(self, channel: int) -> None:
+    async def unlock(self, channel: int, before_send: Callable[[], None] | None = None) -> None:
         """Pulse the door's relay once; a second unlock of the same door waits for the first."""
         self._check(channel)
         async with self._busy[channel - 1]:
             self._check(channel)
+            if before_send is not None:
+                await asyncio.to_thread(before_send)
             relay = self._relays[channel - 1]
             try:
                 relay.on()

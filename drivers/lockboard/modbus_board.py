@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -53,6 +54,10 @@ class ModbusLockBoard:
     def bus(self) -> SerialBus:
         return self._bus
 
+    def expect_unlock(self) -> Callable[[], None]:
+        """port.AnnouncesUnlocks: the unlock goes ahead of this bus's reads not yet started."""
+        return self._bus.expect_urgent()
+
     def describe_unlock(self) -> str:
         s = self._spec
         if s.unlock == "flash":
@@ -89,7 +94,8 @@ class ModbusLockBoard:
 
     async def _write(self, function: int, address: int, value: int, what: str) -> None:
         request = modbus.encode_write_single(self._spec.address, function, address, value)
-        await self._ask(request, self._echo(function, address), what)
+        # A write is a lock being driven: it goes ahead of the polls waiting for the bus.
+        await self._ask(request, self._echo(function, address), what, urgent=True)
 
     async def _all_coils_off(self) -> None:
         s = self._spec
@@ -105,10 +111,12 @@ class ModbusLockBoard:
         if not 1 <= channel <= self._spec.channels:
             raise ValueError(f"{self._where} has channels 1..{self._spec.channels}, not {channel}")
 
-    async def unlock(self, channel: int) -> None:
+    async def unlock(self, channel: int, before_send: Callable[[], None] | None = None) -> None:
         """Fire one lock once: the board's pulse function, or coil on, pulse, coil off."""
         self._check(channel)
         s = self._spec
+        if before_send is not None:
+            await asyncio.to_thread(before_send)
         try:
             if s.unlock == "flash":
                 units = max(1, round(s.pulse_ms / 100))

@@ -8,6 +8,7 @@ BoardUnavailable and the service marks its doors unknown.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -25,8 +26,14 @@ class BoardUnavailable(Exception):
 class UnlockUncertain(Exception):
     """An unlock was sent but not confirmed: the board may or may not have fired.
 
-    Never answered by re-sending: the caller watches the door instead.
+    Never answered by re-sending: the caller watches the door instead. `reading` is the
+    board's doors read right after the unlock, where the backend read them (a door that opened
+    briefly is seen in it).
     """
+
+    def __init__(self, message: str, reading: BoardStatus | None = None) -> None:
+        super().__init__(message)
+        self.reading = reading
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +55,15 @@ class LockBoard(Protocol):
     @property
     def channels(self) -> int: ...
 
-    async def unlock(self, channel: int) -> None:
-        """Fire one lock once. Raises UnlockUncertain when the board's answer is missing."""
+    async def unlock(
+        self, channel: int, before_send: Callable[[], None] | None = None
+    ) -> BoardStatus | None:
+        """Fire one lock once. Raises UnlockUncertain when the board's answer is missing.
+
+        `before_send` (blocking: it runs on a worker thread, e.g. the audit's commit) runs
+        just before the command goes out; if it raises, nothing is sent and its error passes
+        through. Returns the board's doors where the backend read them right after the unlock.
+        """
         ...
 
     async def read_status(self) -> BoardStatus:
@@ -58,4 +72,16 @@ class LockBoard(Protocol):
 
     async def close(self) -> None:
         """Release the port or pins; the board is not used again."""
+        ...
+
+
+@runtime_checkable
+class AnnouncesUnlocks(Protocol):
+    """A board on a shared bus that can be told an unlock is coming before it is called, so
+    that a status read which has not started yet does not take the bus just ahead of it (the
+    unlock would wait a whole exchange). GPIO banks have no bus and do not implement it."""
+
+    def expect_unlock(self) -> Callable[[], None]:
+        """Reads not yet started wait (briefly) for the unlock; returns the release for a
+        caller that ends without unlocking."""
         ...

@@ -9,10 +9,15 @@ Errors are translated into the port's two answers, by whether the frame went out
   known to answer unlocks with nothing (answers.py), where the unlock is complete once its
   frame is on the wire and the station watches the door.
 
-A cu unlock never makes the bus blind: it waits only `unlock_wait_s` for its answer, then the
-bus is free for the status read the station sends at once; an answer that comes later is
-still recognised (and learnt from) when it turns up during that read. An unlock answered with
-a status frame returns that frame's doors as a fresh reading. A status read that timed out
+A cu unlock never makes the bus blind: it waits only `unlock_wait_s` for its answer. It goes
+ahead of every status read waiting for the bus, and the board's doors are read right after
+it in the same turn of the bus (one job on its thread, so the door is seen open within one
+exchange); an answer that comes later is still recognised (and learnt from) when it turns up
+during that read, and an acknowledgement naming the unlock's channel heard there confirms the
+unlock (late on a loaded machine is not lost). The unlock returns that reading, or the
+answer's own doors when the board answered with a status frame. On a board known to
+acknowledge, a status frame in the unlock's wait is a poll's late answer, not the unlock's
+(answers.py says when such a board is learnt again). A status read that timed out
 holds off only its own board's next read for one answer window (its late answer would look
 exactly like the next one's); its bus-mates go on at once.
 """
@@ -31,7 +36,14 @@ from drivers.lockboard import cu, dip8
 from drivers.lockboard.answers import Shape, UnlockAnswers
 from drivers.lockboard.feedback import Feedback, readings_for_bits
 from drivers.lockboard.port import BoardStatus, BoardUnavailable, UnlockUncertain
-from drivers.lockboard.serial_bus import BusDown, BusRegistry, NoAnswer, ScanFn, SerialBus
+from drivers.lockboard.serial_bus import (
+    BusDown,
+    BusRegistry,
+    Exchange,
+    NoAnswer,
+    ScanFn,
+    SerialBus,
+)
 from drivers.lockboard.spec import SerialBoardSpec, UnlockAnswer, WireProtocol
 
 log = logging.getLogger(__name__)
@@ -134,6 +146,10 @@ class SerialLockBoard:
         self._answer_s = answer_s
         self._late_until = 0.0
         """Until then, a frame answering an earlier unlock is recognised as its late answer."""
+        self._late_heard: Any = None
+        """The last late unlock answer recognised (read by the unlock's own job)."""
+        self._stale_status: Any = None
+        """A status frame of this board heard in an unlock's wait that did not answer it."""
 
         self._id = board_id
         self._bus = bus
@@ -141,6 +157,14 @@ class SerialLockBoard:
         self._feedback: Feedback = feedback
         self._item_sensors = item_sensors
         self._where = f"board '{board_id}' ({protocol} address {address} on {bus.port})"
+        wire = self._wire
+        self._status_exchange = Exchange(
+            wire.status_request,
+            wire.scan,
+            lambda f: wire.status_bits(f) is not None,
+            answer_s=answer_s,
+            observe=self._late_answer,
+        )
         bus.attach(board_id)
 
     @property
@@ -155,10 +179,18 @@ class SerialLockBoard:
     def bus(self) -> SerialBus:
         return self._bus
 
-    async def unlock(self, channel: int) -> BoardStatus | None:
+    def expect_unlock(self) -> Callable[[], None]:
+        """port.AnnouncesUnlocks: the unlock goes ahead of this bus's reads not yet started."""
+        return self._bus.expect_urgent()
+
+    async def unlock(
+        self, channel: int, before_send: Callable[[], None] | None = None
+    ) -> BoardStatus | None:
         """Fire one lock once; see the module docstring for what each error means.
 
-        Returns the board's doors when its answer was a status frame, else None.
+        `before_send` runs on the bus's thread in the unlock's own turn, just before the frame
+        (the audit's commit: no extra trip between threads). Returns the board's doors read
+        right after (or the answer's own, for a status frame), None if that read failed.
         """
         if not 1 <= channel <= self._channels:
             raise ValueError(f"{self._where} has channels 1..{self._channels}, not {channel}")
@@ -170,58 +202,131 @@ class SerialLockBoard:
             # let its window pass (status reads go on meanwhile) so it never confirms this one.
             await asyncio.sleep(outstanding)
         # An answer may come up to a whole answer window after the unlock's own wait.
-        self._late_until = (
-            time.monotonic() + self._unlock_wait_s + (self._answer_s or self._bus.answer_s)
+        self._late_until = time.monotonic() + self._late_window_s()  # again once sent
+
+        def answers_unlock(frame: Any) -> bool:  # on the bus's thread, as each frame comes
+            shape = wire.unlock_answer_shape(frame, channel)
+            return shape == "ack" or (shape == "status" and self.answers.takes_status)
+
+        unlock = Exchange(
+            request,
+            wire.scan,
+            answers_unlock,
+            answer_s=self._unlock_wait_s,
+            observe=self._status_in_wait,
         )
         try:
-            if not self.answers.waits:
-                await self._bus.send(request)
-                return None
-            frame = await self._bus.transact(
-                request,
-                wire.scan,
-                lambda f: wire.unlock_answer_shape(f, channel) is not None,
-                answer_s=self._unlock_wait_s,
+            frame, trouble, reading = await self._bus.job(
+                partial(self._unlock_and_read, unlock, channel, before_send), urgent=True
             )
         except BusDown as exc:
             raise BoardUnavailable(f"{self._where}: unlock of channel {channel}: {exc}") from exc
-        except NoAnswer as exc:
-            self.answers.silent()
-            if not self.answers.silence_is_uncertain:
-                return None
-            log.warning("%s: unlock of channel %d unconfirmed: %s", self._where, channel, exc)
+        if trouble is not None:
+            log.warning("%s: unlock of channel %d unconfirmed: %s", self._where, channel, trouble)
             raise UnlockUncertain(
-                f"{self._where}: unlock of channel {channel} was sent but not confirmed ({exc}); "
-                "it may have fired: watch the door, do not re-send"
-            ) from exc
-        shape = wire.unlock_answer_shape(frame, channel)
-        assert shape is not None  # the bus only returns frames the match accepted
-        self.answers.heard(shape)
-        self._late_until = 0.0
-        return self._status_from(frame) if shape == "status" else None
+                f"{self._where}: unlock of channel {channel} was sent but not confirmed "
+                f"({trouble}); it may have fired: watch the door, do not re-send",
+                self._status_from(reading) if reading is not None else None,
+            ) from trouble
+        if frame is not None and wire.unlock_answer_shape(frame, channel) == "status":
+            return self._status_from(frame)
+        return self._status_from(reading) if reading is not None else None
+
+    def _late_window_s(self) -> float:
+        """How long after an unlock's frame its answer may still come."""
+        return self._unlock_wait_s + (self._answer_s or self._bus.answer_s)
+
+    def _unlock_and_read(
+        self,
+        unlock: Exchange,
+        channel: int,
+        before_send: Callable[[], None] | None,
+        bus: SerialBus,
+    ) -> tuple[Any, NoAnswer | None, Any]:
+        """On the bus's thread: the unlock, then at once the board's doors (unless the answer
+        was a status frame), as one job. (answer or None, the unlock's NoAnswer when its
+        silence leaves it uncertain or None, status frame or None)."""
+        if before_send is not None:
+            before_send()
+        # The late-answer window counts from the frame, not from before the wait for the bus
+        # and the audit's commit (a slow fsync on a loaded machine would have used it up).
+        self._late_until = time.monotonic() + self._late_window_s()
+        self._late_heard = None
+        self._stale_status = None
+        frame: Any = None
+        trouble: NoAnswer | None = None
+        try:
+            if self.answers.waits:
+                frame = bus.exchange_now(unlock)
+            else:
+                bus.send_now(unlock.request)
+        except NoAnswer as exc:
+            if self._stale_status is not None:  # not silent: a status frame, no ack
+                self.answers.status_instead()
+            else:
+                self.answers.silent()
+            # Judged now: the read below may teach "none", which says nothing of this unlock.
+            trouble = exc if self.answers.silence_is_uncertain else None
+        if frame is not None:
+            shape = self._wire.unlock_answer_shape(frame, None)
+            assert shape is not None  # the bus only returns frames the match accepted
+            self.answers.heard(shape)
+            self._late_until = 0.0
+            if shape == "status":
+                return frame, None, None
+        reading = self._read_on_bus(bus)
+        late = self._late_heard
+        if (
+            trouble is not None
+            and late is not None
+            and self._wire.unlock_answer_shape(late, channel) == "ack"
+        ):
+            # This unlock's own acknowledgement, late for its wait but heard before the
+            # read-back's answer (no other unlock of this board can be outstanding): confirmed.
+            trouble = None
+        return frame, trouble, reading
+
+    def _read_on_bus(self, bus: SerialBus) -> Any:
+        """On the bus's thread: one status read, None when it brought no reading."""
+        late_before = bus.stats.late_answers
+        reading = bus.read_now(self._status_exchange, self._id)
+        if reading is not None and bus.stats.late_answers == late_before:
+            self.answers.board_alive()
+        return reading
+
+    def _status_in_wait(self, frame: Any) -> bool:
+        """A frame heard in an unlock's wait that does not answer it: this board's status
+        frame there (the board is known to acknowledge) is recognised as late, not stray: a
+        timed-out poll's answer, or the board now answering unlocks with status (answers.py)."""
+        if self._wire.status_bits(frame) is None:
+            return False
+        log.info("%s: status frame in an unlock's wait, taken as a late poll answer", self._where)
+        self._stale_status = frame
+        return True
 
     def _late_answer(self, frame: Any) -> bool:
         """A stray frame heard during a status read: is it an earlier unlock's late answer?"""
         if time.monotonic() > self._late_until:
             return False
         shape = self._wire.unlock_answer_shape(frame, None)
-        if shape is None:
-            return False
+        if shape is None or (shape == "status" and not self.answers.takes_status):
+            return False  # on a board known to acknowledge, a status frame answers a poll
         log.info("%s: late unlock answer (%s)", self._where, shape)
         self.answers.heard(shape)
         self._late_until = 0.0
+        self._late_heard = frame
         return True
 
     async def read_status(self) -> BoardStatus:
-        wire = self._wire
+        exchange = self._status_exchange
         late_before = self._bus.stats.late_answers
         try:
             frame = await self._bus.transact(
-                wire.status_request,
-                wire.scan,
-                lambda f: wire.status_bits(f) is not None,
-                answer_s=self._answer_s,
-                observe=self._late_answer,
+                exchange.request,
+                exchange.scan,
+                exchange.match,
+                answer_s=exchange.answer_s,
+                observe=exchange.observe,
                 hold_off=self._id,
             )
         except (BusDown, NoAnswer) as exc:

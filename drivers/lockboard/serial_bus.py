@@ -1,9 +1,17 @@
 """One RS485 bus on one serial adapter: exchanges in lock-step, resync, and surviving a replug.
 
 The rules come from how the boards fail (shared/design/hardware.md):
-- One command in flight per bus. An asyncio.Lock orders callers; the serial I/O itself runs on
-  the bus's own single worker thread, so the event loop never blocks and two exchanges can never
-  interleave on the wire even if a caller is cancelled mid-exchange.
+- One command in flight per bus. The serial I/O runs on the bus's own single thread
+  (`_Worker`), which also keeps the queue of callers: an urgent one (an unlock) goes ahead of
+  every status read still waiting for the bus, the rest in order of arrival; a read already on
+  the wire is never called back. The turn passes on that thread, so the event loop never
+  blocks, an unlock waiting behind a read starts the moment the read ends, and two exchanges
+  can never interleave on the wire even if a caller is cancelled mid-exchange. An unlock and
+  the status read that follows it run as one job on that thread (`job`): no bus-mate's poll
+  between them, and no trip through the event loop. An unlock can be announced while its
+  request is still being handled (`expect_urgent`): a status read that has not started then
+  waits for it (at most URGENT_NOTICE_S) instead of taking the bus for a whole exchange just
+  before the unlock arrives.
 - After a timeout, noise or an unexpected frame, the line is drained before the next command:
   every byte is discarded until the line has been silent for a few character times at the bus's
   baud (with a floor for USB adapters' burst latency). Not for a second answer window: that
@@ -21,11 +29,13 @@ The rules come from how the boards fail (shared/design/hardware.md):
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import termios
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -38,6 +48,11 @@ log = logging.getLogger(__name__)
 
 F = TypeVar("F")
 ScanFn = Callable[[bytes], tuple[list[Any], bytes]]
+
+URGENT_NOTICE_S = 0.05
+"""The longest a status read that has not started waits for an announced unlock (`expect_urgent`):
+half the default poll period. Normally the unlock comes within milliseconds (its request's
+handling) or the request ends and releases the read; this bounds a request that hangs."""
 
 _IO_ERRORS = (OSError, termios.error)  # serial.SerialException is an OSError
 """What a vanished or closed adapter raises: pyserial wraps most errors, tcflush does not."""
@@ -56,6 +71,116 @@ class BusDown(Exception):
 
 class NoAnswer(Exception):
     """The command went out (or may have) but no matching answer came back in time."""
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One command and how to recognise its answer (see SerialBus.transact)."""
+
+    request: bytes
+    scan: ScanFn
+    match: Callable[[Any], bool]
+    answer_s: float | None = None
+    observe: Callable[[Any], bool] | None = None
+
+
+class _Worker:
+    """The bus's one thread and its queue: jobs run one at a time, urgent ones before every
+    other still waiting, each kind in order of arrival. When a job ends the thread takes the
+    next at once: the turn passes on the bus's thread, with no trip through the event loop
+    between two callers (a status read that ends while an unlock waits is followed by the
+    unlock within microseconds, not after the loop has woken twice). A job whose caller gave
+    up before it started (its future cancelled) gives up its place; one that started runs to
+    its end, so two exchanges never interleave on the wire."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._ready = threading.Condition()
+        self._waiting: list[tuple[int, int, Future[Any], Callable[..., Any], tuple[Any, ...]]] = []
+        self._arrivals = 0
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._notices: dict[object, float] = {}
+        """Urgent jobs announced but not yet submitted: their callers' deadlines."""
+        self._held_since: float | None = None
+        """When the job now at the head was first held back for a notice."""
+
+    def expect_urgent(self, within_s: float) -> Callable[[], None]:
+        """An urgent job is on its way (an unlock request being handled): for up to
+        `within_s`, a job that is not urgent and has not started waits for it instead of
+        taking the bus. Returns the release, for a caller that ends without submitting it;
+        the urgent job's submission uses up the oldest notice itself."""
+        token = object()
+        with self._ready:
+            self._notices[token] = time.monotonic() + within_s
+
+        def release() -> None:
+            with self._ready:
+                if self._notices.pop(token, None) is not None:
+                    self._ready.notify()
+
+        return release
+
+    def _hold_s(self, now: float) -> float:
+        """Lock held. How long the non-urgent job at the head must still wait for notices:
+        until the last announced deadline, and never longer in all than the longest notice
+        (a stream of announcements cannot starve the polls)."""
+        for token, deadline in list(self._notices.items()):
+            if deadline <= now:
+                del self._notices[token]
+        if not self._notices:
+            self._held_since = None
+            return 0.0
+        if self._held_since is None:
+            self._held_since = now
+        longest = max(self._notices.values()) - now
+        return min(longest, self._held_since + URGENT_NOTICE_S - now)
+
+    def submit(self, fn: Callable[..., F], args: tuple[Any, ...], urgent: bool) -> Future[F]:
+        future: Future[F] = Future()
+        with self._ready:
+            if self._stopping:
+                raise RuntimeError(f"{self._name}: stopped")
+            self._arrivals += 1
+            if urgent and self._notices:  # the awaited job: its notice is used up
+                del self._notices[next(iter(self._notices))]
+            heapq.heappush(self._waiting, (0 if urgent else 1, self._arrivals, future, fn, args))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name=self._name, daemon=True)
+                self._thread.start()
+            self._ready.notify()
+        return future
+
+    def stop(self) -> None:
+        """No new jobs; the thread ends once those already queued have run."""
+        with self._ready:
+            self._stopping = True
+            self._ready.notify()
+
+    def _serve(self) -> None:
+        while True:
+            with self._ready:
+                while True:
+                    if not self._waiting:
+                        if self._stopping:
+                            return
+                        self._ready.wait()
+                        continue
+                    urgent = self._waiting[0][0] == 0
+                    hold = 0.0 if urgent or self._stopping else self._hold_s(time.monotonic())
+                    if hold <= 0:
+                        break
+                    self._ready.wait(hold)  # an urgent job or a release wakes it early
+                self._held_since = None
+                _, _, future, fn, args = heapq.heappop(self._waiting)
+            if not future.set_running_or_notify_cancel():
+                continue  # its caller gave up its place
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # handed to the caller, as an executor does
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
 
 
 @dataclass
@@ -86,8 +211,7 @@ class SerialBus:
         """Silence that counts as a resynchronised line on this bus."""
         self._slice = max(0.002, min(0.02, self.quiet_s / 2))
         self._serial: serial.Serial | None = None
-        self._lock = asyncio.Lock()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"bus {port}")
+        self._worker = _Worker(f"bus {port}")
         self._retry_at = 0.0
         self._backoff = 0.0
         self._ever_open = False
@@ -128,9 +252,9 @@ class SerialBus:
         if self._closed:
             return
         self._closed = True
-        async with self._lock:
-            await asyncio.get_running_loop().run_in_executor(self._executor, self._drop_port)
-        self._executor.shutdown(wait=False)
+        # Urgent: ahead of every job still waiting, which then finds the bus closed.
+        await asyncio.wrap_future(self._worker.submit(self._drop_port, (), urgent=True))
+        self._worker.stop()
 
     # --- exchanges ----------------------------------------------------------------------------
 
@@ -143,6 +267,7 @@ class SerialBus:
         answer_s: float | None = None,
         observe: Callable[[Any], bool] | None = None,
         hold_off: str | None = None,
+        urgent: bool = False,
     ) -> Any:
         """Send one command and return the first frame `match` accepts.
 
@@ -151,7 +276,8 @@ class SerialBus:
         answer to an earlier command), which is then counted as late rather than stray.
         With `hold_off` (a board's id), a timeout holds that board's next such exchange back
         by one answer window, outside the bus lock: its late answer would look exactly like the
-        next one's, and its bus-mates need not wait for it.
+        next one's, and its bus-mates need not wait for it. `urgent` (a lock being driven) goes
+        ahead of every exchange still waiting for the bus that is not.
         Raises BusDown (nothing sent) or NoAnswer (sent, no matching answer within answer_s).
         """
         window = self._t.answer_s if answer_s is None else answer_s
@@ -160,27 +286,79 @@ class SerialBus:
             if wait > 0:
                 await asyncio.sleep(wait)
         try:
-            return await self._run(self._exchange, request, scan, match, window, observe)
+            return await self._run(
+                self._exchange, request, scan, match, window, observe, urgent=urgent
+            )
         except NoAnswer:
             if hold_off is not None:
                 self._held_until[hold_off] = time.monotonic() + window
             raise
 
-    async def send(self, request: bytes) -> None:
+    def expect_urgent(self) -> Callable[[], None]:
+        """An urgent exchange (an unlock) is coming: status reads not yet started wait for it,
+        for at most URGENT_NOTICE_S. Call from any thread; returns the release for when the
+        caller ends without one (calling it after the exchange was submitted does nothing)."""
+        return self._worker.expect_urgent(URGENT_NOTICE_S)
+
+    async def send(self, request: bytes, *, urgent: bool = False) -> None:
         """Send one command that gets no answer; return once its bytes are on the wire.
 
         Raises BusDown (nothing sent) or NoAnswer (the write failed: it may have gone out).
         """
-        await self._run(self._send_only, request)
+        await self._run(self._send_only, request, urgent=urgent)
 
-    async def _run(self, fn: Callable[..., Any], *args: Any) -> Any:
+    async def job(self, fn: Callable[[SerialBus], F], *, urgent: bool = False) -> F:
+        """Run fn on the bus's worker thread in one turn: its exchanges (exchange_now,
+        send_now, read_now) follow each other with no other caller's between them and no trip
+        through the event loop. `urgent` goes ahead of every status read still waiting.
+
+        Raises BusDown when the bus is closed; fn's own exceptions pass through.
+        """
+        return await self._run(fn, self, urgent=urgent)
+
+    def exchange_now(self, exchange: Exchange) -> Any:
+        """Worker thread only (inside `job`): transact without hold-off; BusDown or NoAnswer.
+        `observe` is shown only the frames heard after the command went out."""
+        ser = self._ready()
+        self._write(ser, exchange.request)
+        return self._await_answer(
+            ser, exchange.scan, exchange.match, self._window(exchange), exchange.observe
+        )
+
+    def send_now(self, request: bytes) -> None:
+        """Worker thread only (inside `job`): as `send`."""
+        self._send_only(request)
+
+    def read_now(self, exchange: Exchange, hold_off: str) -> Any:
+        """Worker thread only (inside `job`): a status read as `transact` with `hold_off` does
+        it, except that a held-back board, a busy line or a missing answer give None (the next
+        poll reads the board) instead of waiting or raising."""
+        if self._held_until.get(hold_off, 0.0) > time.monotonic():
+            return None
+        window = self._window(exchange)
+        try:
+            return self._exchange(
+                exchange.request, exchange.scan, exchange.match, window, exchange.observe
+            )
+        except BusDown:
+            return None
+        except NoAnswer:
+            self._held_until[hold_off] = time.monotonic() + window
+            return None
+
+    def _window(self, exchange: Exchange) -> float:
+        return self._t.answer_s if exchange.answer_s is None else exchange.answer_s
+
+    async def _run(self, fn: Callable[..., Any], *args: Any, urgent: bool = False) -> Any:
         if self._closed:
             raise BusDown(f"{self.port}: bus closed")
-        async with self._lock:
-            if self._closed:
-                raise BusDown(f"{self.port}: bus closed")
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, fn, *args)
+        return await asyncio.wrap_future(self._worker.submit(self._open_only, (fn, args), urgent))
+
+    def _open_only(self, fn: Callable[..., F], args: tuple[Any, ...]) -> F:
+        """Worker thread: fn, unless the bus was closed while it waited for its turn."""
+        if self._closed:
+            raise BusDown(f"{self.port}: bus closed")
+        return fn(*args)
 
     def _ready(
         self, scan: ScanFn | None = None, observe: Callable[[Any], bool] | None = None

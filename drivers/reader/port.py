@@ -150,8 +150,9 @@ class ThreadedReader(ABC):
             try:
                 handle = self.open()
             except (OSError, ValueError) as exc:
-                self.stats.open_failures += 1
+                # The reason first, then the count: a watcher that sees the count sees why.
                 self._note(f"cannot open {self.device}: {exc}")
+                self.stats.open_failures += 1
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, self._reconnect_max)
                 continue

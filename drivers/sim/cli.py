@@ -32,7 +32,7 @@ HELP = """commands (ADDR may be left out when one board is simulated):
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m drivers.sim", description=__doc__.split("\n")[0])
-    p.add_argument("--protocol", choices=("cu", "dip8"), default="cu")
+    p.add_argument("--protocol", choices=("cu", "dip8", "modbus"), default="cu")
     p.add_argument(
         "--boards", default="0", help="comma-separated board addresses on the bus (default 0)"
     )
@@ -93,7 +93,7 @@ def run_command(sim: LockBoardSimulator, line: str, out: TextIO) -> bool:
             print(sim.describe(_optional_address(args, 0)), file=out)
         elif cmd == "heard":
             for rx in sim.received():
-                print(f"{rx.at:.3f} {rx.command}", file=out)
+                print(f"{rx.at:.6f} {rx.command}", file=out)
         else:
             print(f"unknown command {cmd!r}; type 'help'", file=out)
             return True

@@ -86,9 +86,13 @@ class _Board:
     unlock_answer: SimUnlockAnswer = "ack"
     unlock_delay: float = 0.0
     answer_delay: float | None = None
+    """This board's own answer delay; None = the simulator-wide one."""
     coils: set[int] = field(default_factory=set)
     """modbus: channels whose coil is on."""
-    """This board's own answer delay; None = the simulator-wide one."""
+    hold_status: bool = False
+    """The next status answer is held back (see LockBoardSimulator.hold_status_answer)."""
+    held: bytes | None = None
+    """A held status answer, sent just before the board's answer to its next unlock."""
 
     def settle(self, now: float) -> None:
         """Apply auto-close lazily, whenever the board's state is looked at."""
@@ -310,6 +314,15 @@ class LockBoardSimulator:
             for board in boards:
                 board.unlock_answer, board.unlock_delay = shape, max(0.0, delay_s)
 
+    def hold_status_answer(self, address: int | None = None) -> None:
+        """The board's next status answer is late: it is held back (the read that asked for
+        it times out) and sent just before the board's answer to its next unlock, as a late
+        poll answer turns up during the unlock's wait. It holds the doors as they were when
+        the read was heard: a stale reading by the time it arrives."""
+        with self._lock:
+            board = self._board(address)
+            board.hold_status, board.held = True, None
+
     def set_answer_prefix(self, noise: bytes) -> None:
         """Send these bytes just before every answer, until set back to b''."""
         with self._lock:
@@ -473,8 +486,18 @@ class LockBoardSimulator:
                 fired = self._fires(item)
                 self._received.append(Received(now, item, fired))
                 answer = self._answer(item, now, fired)
+                board = self._boards.get(item.board)
+                if board is not None and board.held is not None and fired is not None:
+                    # The late status answer turns up first, during the unlock's wait.
+                    self._queue(now, board.held)
+                    board.held = None
                 if answer is not None:
-                    board = self._boards[item.board]
+                    assert board is not None
+                    if board.hold_status and isinstance(
+                        item, cu.StatusCommand | dip8.ReadAllCommand
+                    ):
+                        board.hold_status, board.held = False, self._answer_prefix + answer
+                        continue
                     own = board.answer_delay
                     delay = self._answer_delay if own is None else own
                     if isinstance(item, cu.UnlockCommand):

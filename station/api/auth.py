@@ -7,10 +7,11 @@ unknown token is 401; a known token whose role may not use the route is 403.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from fastapi import HTTPException, Request, WebSocket, status
+from starlette.concurrency import run_in_threadpool
 
 from station.config import ApiToken
 
@@ -38,9 +39,17 @@ class Authenticator:
         self._resolvers.append(resolver)
 
     def resolve(self, token: str) -> Principal | None:
+        return self.configured(token) or self.from_sessions(token)
+
+    def configured(self, token: str) -> Principal | None:
+        """A token from the config: a hash compare, cheap enough for the event loop."""
         for t in self._tokens:
             if t.matches(token):
                 return Principal(role=t.role, name=t.name)
+        return None
+
+    def from_sessions(self, token: str) -> Principal | None:
+        """A token a resolver knows (a login session); may read the database."""
         for resolver in self._resolvers:
             principal = resolver(token)
             if principal is not None:
@@ -63,15 +72,17 @@ def _unauthorized(detail: str) -> HTTPException:
     )
 
 
-def require(*roles: str) -> Callable[[Request], Principal]:
+def require(*roles: str) -> Callable[[Request], Awaitable[Principal]]:
     """A FastAPI dependency admitting callers whose token has one of `roles`."""
 
-    def dependency(request: Request) -> Principal:
+    async def dependency(request: Request) -> Principal:
+        # Async, so a configured token costs no trip to the thread pool (FastAPI runs a plain
+        # def dependency there); only a session token, which may read the database, goes.
         token = bearer(request.headers.get("authorization"))
         if token is None:
             raise _unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
         auth: Authenticator = request.app.state.auth
-        principal = auth.resolve(token)
+        principal = auth.configured(token) or await run_in_threadpool(auth.from_sessions, token)
         if principal is None:
             raise _unauthorized("unknown or expired token")
         if principal.role not in roles:

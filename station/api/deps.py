@@ -12,23 +12,29 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Path, Request
 
 from station.api.auth import Principal, require
+from station.api.models import documented
 from station.api.models_services import RefusalBody
-from station.people.members import Member
+from station.people.members import Member, pin_change_required
 from station.refusals import Refusal
 from station.services.registry import Services
 
 
 def refusals(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` for the refusal statuses a route may answer."""
-    base = {401: {"model": RefusalBody}, 403: {"model": RefusalBody}}
-    return {**base, **{s: {"model": RefusalBody} for s in statuses}}
+    body = documented(RefusalBody)
+    return {status: body for status in (401, 403, *statuses)}
+
+
+async def services(request: Request) -> Services:
+    """Async on purpose: FastAPI runs a plain def dependency on its thread pool."""
+    return services_of(request)
 
 
 def services_of(request: Request) -> Services:
     return request.app.state.station.services
 
 
-Svc = Annotated[Services, Depends(services_of)]
+Svc = Annotated[Services, Depends(services)]
 Kiosk = Annotated[Principal, Depends(require("kiosk"))]
 Staff = Annotated[Principal, Depends(require("staff"))]
 KioskOrStaff = Annotated[Principal, Depends(require("kiosk", "staff"))]
@@ -38,6 +44,7 @@ ROW_MAX = 2**53
 """The largest row number or sequence the API takes: a bigger one is a 422, not an SQLite
 overflow (SQLite integers end at 2**63 - 1; JSON readers lose precision past 2**53)."""
 RowId = Annotated[int, Path(ge=1, le=ROW_MAX, description="A row number")]
+LockerId = Annotated[str, Path(pattern=r"^[A-Z][0-9]{2}$", description="A locker, like A14")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +63,9 @@ def _session_refusal() -> Refusal:
     )
 
 
-CHANGE_PIN_PATH = "/api/v1/members/me/pin"
-"""The one member route a first PIN from the office may use: choosing the member's own."""
+FIRST_PIN_PATHS = frozenset({"/api/v1/members/me/pin", "/api/v1/members/logout"})
+"""The member routes a first PIN from the office may use: choosing the member's own, and
+ending the session."""
 
 
 def member_session(
@@ -70,12 +78,8 @@ def member_session(
     if session is None:
         raise _session_refusal()
     member = session.data["member"]
-    if member.pin_state == "must_change" and request.url.path != CHANGE_PIN_PATH:
-        raise Refusal(
-            "denied",
-            "pin_change_required",
-            "this is the first PIN from the office: choose your own PIN first",
-        )
+    if member.pin_state == "must_change" and request.url.path not in FIRST_PIN_PATHS:
+        raise pin_change_required()
     return MemberContext(
         token=x_member_session,
         member=session.data["member"],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -15,6 +15,11 @@ class Health(BaseModel):
     station: str
     boards_online: int
     boards_total: int
+    version: str
+    """The software running: `station update` waits for it after switching versions."""
+    quiet: bool
+    """No door open or opening and no door flow under way: `station update` switches
+    versions only then, so nobody standing at a locker sees the daemon restart."""
 
 
 class LockerView(BaseModel):
@@ -80,3 +85,23 @@ class EventPage(BaseModel):
 
 class Problem(BaseModel):
     detail: str
+
+
+def documented(model: type[BaseModel]) -> dict[str, Any]:
+    """An entry of a route's `responses=` that describes `model` as the JSON body, for the
+    OpenAPI description only.
+
+    FastAPI turns each `{"model": M}` entry into a pydantic field of its own (a TypeAdapter
+    with its validator and serializer) on every route, although only the description reads
+    them: the station's ~230 refusal entries cost the daemon 1.5 MB of RSS (docs/benchmarks.md).
+    The schema is written out once per model instead, and every entry shares it."""
+    schema = _SCHEMAS.get(model)
+    if schema is None:
+        schema = model.model_json_schema()
+        if "$defs" in schema:  # a nested model would need its definitions in components
+            raise ValueError(f"{model.__name__}: only flat models can be documented inline")
+        _SCHEMAS[model] = schema
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+_SCHEMAS: dict[type[BaseModel], dict[str, Any]] = {}

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from station.api.text import FreeText, Strict
+from station.people.card_desk import StaffBadge
 from station.people.staff import StaffMember
 from station.services.deposits.records import Deposit
 from station.services.lending.records import Approval, Loan, Tool
@@ -23,6 +24,7 @@ from station.services.lostfound.records import (
     FoundRecord,
     Options,
 )
+from station.services.pickup.records import Reissued, WaitingPickup
 from station.services.supplies.records import Supply
 
 # Response bodies that are a service's typed record as it is: one definition serves the
@@ -37,8 +39,11 @@ ClaimView = Claim
 ApproveResponse = Approved
 DepositView = Deposit
 SupplyView = Supply
+WaitingPickupView = WaitingPickup
+ReissuedView = Reissued
 FoundOptions = Options
 StaffView = StaffMember
+StaffBadgeView = StaffBadge
 
 
 Phone = Field(min_length=8, max_length=24, description="Mainland China mobile number")
@@ -110,6 +115,7 @@ class MemberView(BaseModel):
     status: Literal["active", "suspended"]
     loans: list[LoanView]
     overdue: list[LoanView]
+    max_loans: int = Field(description="Tools this member may have out at once")
     locked_until: float | None
     cards: int = Field(description="How many cards or codes are bound (never their numbers)")
     pin_state: Literal["set", "must_change", "unset"] = Field(
@@ -189,6 +195,8 @@ class StaffCreate(Strict):
     staff_no: str = Field(pattern=r"^[A-Za-z0-9_-]{1,16}$")
     name: str = Field(min_length=1, max_length=40)
     pin: str = Pin
+    role: Literal["staff", "admin"] = "staff"
+    """`admin` may add staff accounts too (station/people/staff.py, may_add_staff)."""
 
 
 class ThrottleView(BaseModel):
@@ -258,7 +266,12 @@ class HandIn(Strict):
 
 
 class ClaimRequest(Strict):
-    phone: str = Phone
+    phone: str | None = Field(
+        default=None,
+        min_length=8,
+        max_length=24,
+        description="The claimant's mobile number; leave out when a member session is sent",
+    )
     description: FreeText = Field(min_length=2, max_length=300, description="What was lost")
 
 
@@ -276,8 +289,12 @@ class DepositRequest(Strict):
 
 
 class PickupRequest(Strict):
-    locker: str = Field(pattern=r"^[A-Z][0-9]{2}$")
-    code: str = Field(pattern=r"^[0-9]{6}$")
+    code: str = Field(pattern=r"^[0-9]{8}$", description="The 8-digit pickup code")
+    locker: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z][0-9]{2}$",
+        description="Optional: only this locker's code opens (the code alone finds its locker)",
+    )
 
 
 class WaitingLocker(BaseModel):

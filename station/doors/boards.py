@@ -14,22 +14,19 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
-from drivers.gpio.lockboard import GpioBankSpec
 from drivers.lockboard.answers import Shape
-from drivers.lockboard.modbus_board import open_modbus_board
 from drivers.lockboard.port import LockBoard
 from drivers.lockboard.serial_board import open_board
 from drivers.lockboard.serial_bus import BusRegistry
 from drivers.lockboard.spec import BusTiming, ModbusBoardSpec, SerialBoardSpec
-from drivers.sim.lockboard import (
-    LockBoardSimulator,
-    SimBoardRequest,
-    SimBoardSpec,
-    start_sim_boards,
-)
 from station.config import PROTOCOL_ANSWER_MS, BoardConfig, StationConfig, Timeouts
+
+if TYPE_CHECKING:  # each backend is imported where a board of its kind is built: a station
+    # on cu boards never loads pymodbus, gpiozero or the simulator
+    from drivers.gpio.lockboard import GpioBankSpec
+    from drivers.sim.lockboard import LockBoardSimulator, SimBoardRequest
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +138,8 @@ def modbus_spec(
 
 
 def gpio_spec(bc: BoardConfig) -> GpioBankSpec:
+    from drivers.gpio.lockboard import GpioBankSpec
+
     if bc.protocol != "gpio":
         raise ValueError(f"board '{bc.id}': protocol '{bc.protocol}' is not a GPIO bank")
     return GpioBankSpec(
@@ -154,6 +153,8 @@ def gpio_spec(bc: BoardConfig) -> GpioBankSpec:
 
 
 def sim_request(bc: BoardConfig) -> SimBoardRequest:
+    from drivers.sim.lockboard import SimBoardRequest, SimBoardSpec
+
     if bc.protocol != "sim":
         raise ValueError(f"board '{bc.id}' has protocol '{bc.protocol}', not 'sim'")
     spec = SimBoardSpec(
@@ -178,6 +179,8 @@ def open_bus_board(
 ) -> LockBoard:
     """The driver of one board on a serial bus (cu, dip8, modbus, or a sim speaking one)."""
     if bc.wire_protocol == "modbus":
+        from drivers.lockboard.modbus_board import open_modbus_board
+
         return open_modbus_board(modbus_spec(bc, port, timeouts), buses)
     learned = answers.get(bc.id) if answers is not None else None
     on_learned = None if answers is None else (lambda shape: answers.learned(bc.id, shape))
@@ -213,6 +216,8 @@ async def build_boards(config: StationConfig, *, pin_factory: Any = None) -> Boa
 
                 boards.drivers[bc.id] = GpioLockBoard(gpio_spec(bc), pin_factory=pin_factory)
             elif bc.wire_protocol == "modbus":
+                from drivers.lockboard.modbus_board import open_modbus_board
+
                 boards.drivers[bc.id] = open_modbus_board(
                     modbus_spec(bc, sim_paths.get(bc.id), config.timeouts), boards.buses
                 )
@@ -241,6 +246,8 @@ def _start_simulators(config: StationConfig, boards: BoardSet) -> dict[str, str]
             baud = bc.effective_baud if bc.sim_wire_time else None
             by_wire_baud.setdefault(baud, []).append(bc)
     paths: dict[str, str] = {}
+    if by_wire_baud:
+        from drivers.sim.lockboard import start_sim_boards
     for baud, configs in by_wire_baud.items():
         sims, started = start_sim_boards([sim_request(bc) for bc in configs], wire_baud=baud)
         by_path = {sim.path: sim for sim in sims}

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from drivers.lockboard.port import (
+    AnnouncesUnlocks,
     BoardStatus,
     BoardUnavailable,
     DoorReading,
@@ -23,8 +24,8 @@ from drivers.lockboard.port import (
 )
 from station.alarms import AlarmService
 from station.clock import Clock
-from station.config import LockerConfig, StationConfig
-from station.store import Store, StoreError, Tx, first_after
+from station.config import LockerConfig, StationConfig, Timeouts
+from station.store import Event, Store, StoreError, Tx, first_after
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,12 @@ class LockerService:
                 await task
         self._tasks = []
 
+    def retime(self, timeouts: Timeouts) -> None:
+        """New windows from the office (apply_settings), used from the next poll and unlock:
+        every window is read where it is used, none is copied at start (the poll period and
+        the bus timings are not remote settings)."""
+        self._t = timeouts
+
     @staticmethod
     def _unlocks_not_seen_open(db: Any) -> list[str]:
         """Lockers whose last unlock has no door_opened after it in the usage log."""
@@ -212,13 +219,25 @@ class LockerService:
             return
         await self._take_status(board_id, status, reconcile)
 
-    async def _take_status(
-        self, board_id: str, status: BoardStatus, reconcile: bool = False
-    ) -> None:
-        """One fresh reading of a board's doors: from a status read, or an unlock's answer."""
+    def _number_reading(self, board_id: str) -> int:
+        """A reading's place in its board's order: taken the moment it is off the bus, before
+        anything is awaited, so one taken later (a poll's) always has the higher number."""
         board = self._boards[board_id]
         board.readings_taken += 1
-        number = board.readings_taken
+        return board.readings_taken
+
+    async def _take_status(
+        self,
+        board_id: str,
+        status: BoardStatus,
+        reconcile: bool = False,
+        number: int | None = None,
+    ) -> None:
+        """One fresh reading of a board's doors: from a status read, or an unlock's answer
+        (`number` from `_number_reading` when the caller awaited something since the read)."""
+        board = self._boards[board_id]
+        if number is None:
+            number = self._number_reading(board_id)
         async with board.applying:
             if number < board.readings_applied:
                 return  # a newer reading was applied while this one waited
@@ -474,13 +493,29 @@ class LockerService:
 
     # --- unlocking ------------------------------------------------------------------------------
 
+    def expect_unlock(self, locker_id: str) -> Callable[[], None]:
+        """A request to open `locker_id` has arrived (the API sees it before its handler runs):
+        its board's bus holds back status reads that have not started, so the unlock does not
+        wait a whole read that began while the request was being handled. Returns the release,
+        for when the request ends (a no-op once the unlock was sent, or where there is no bus,
+        no such locker or nothing to open)."""
+        lk = self._lockers.get(locker_id)
+        if lk is None:
+            return _no_release
+        board = self._boards[lk.cfg.board]
+        if board.online is False or not isinstance(board.driver, AnnouncesUnlocks):
+            return _no_release
+        return board.driver.expect_unlock()
+
     async def open_door(
         self, locker_id: str, *, actor: str, reason: str, allow_faulty: bool = False
     ) -> UnlockResult:
         """Unlock one door once, audited before the command goes out.
 
         The `door_unlocked` event is committed before the frame is sent, so an opening can never
-        happen without its actor and reason in the log, even across a power cut.
+        happen without its actor and reason in the log, even across a power cut. The commit
+        runs in the unlock's own turn of the board's worker (`before_send`), just before the
+        frame: one trip between threads for the audit, the unlock and the reading after it.
         """
         if not reason.strip():
             raise LockerError("an unlock needs a reason")
@@ -511,36 +546,64 @@ class LockerService:
                 )
                 return ev.seq
 
-            seq = await self._store.write(audit)
-            lk.last_unlock_seq = seq
-            sent_at = self._clock.monotonic()
+            audited: list[tuple[int, list[Event]]] = []
+
+            def commit_audit() -> None:  # on the board's worker thread, before the frame
+                audited.append(self._store.write_sync(audit))
+
             # Set before the frame goes out: a door seen open while the unlock is still under
             # way (a relay pulse the driver times, an answer being logged) is this unlock's
             # opening, never a forced one, and clears its pending window.
             before = lk.last_unlock_mono
-            lk.last_unlock_mono = sent_at
-            if lk.door != "open":
-                lk.pending = _Pending(seq=seq, deadline=sent_at + self._t.open_window_s)
-            confirmed = True
+            sent_at = lk.last_unlock_mono = self._clock.monotonic()
+            uncertain: str | None = None
             fresh: BoardStatus | None = None
             try:
-                fresh = await board.driver.unlock(lk.cfg.channel)
+                fresh = await board.driver.unlock(lk.cfg.channel, before_send=commit_audit)
             except UnlockUncertain as exc:
-                confirmed = False
-                await self._log_unlock_trouble("door_unlock_uncertain", locker_id, seq, str(exc))
+                uncertain = str(exc)
+                fresh = exc.reading
             except BoardUnavailable as exc:
-                lk.last_unlock_mono, lk.pending = before, None  # nothing was sent
-                await self._log_unlock_trouble("door_unlock_failed", locker_id, seq, str(exc))
+                lk.last_unlock_mono = before  # nothing was sent
+                if audited:
+                    seq = self._audited(lk, audited[0], None)
+                    await self._log_unlock_trouble("door_unlock_failed", locker_id, seq, str(exc))
                 raise LockerUnavailable(
                     f"locker {locker_id}: the board did not take the command ({exc})"
                 ) from exc
-            if isinstance(fresh, BoardStatus):  # the board answered with its doors: use them
+            except BaseException:
+                if not audited:  # the audit failed (a full disk): nothing was sent
+                    lk.last_unlock_mono = before
+                else:  # cancelled after the frame went out: it counts as an unlock
+                    self._audited(lk, audited[0], sent_at)
+                raise
+            seq = self._audited(lk, audited[0], sent_at)
+            # Numbered now: a poll read after the unlock's job, and taken while the trouble
+            # below is logged, is newer and must not be overridden by this reading.
+            number = self._number_reading(lk.cfg.board) if fresh is not None else None
+            if uncertain is not None:
+                await self._log_unlock_trouble("door_unlock_uncertain", locker_id, seq, uncertain)
+            if isinstance(fresh, BoardStatus):  # the board's doors right after the unlock
                 try:
-                    await self._take_status(lk.cfg.board, fresh)
+                    await self._take_status(lk.cfg.board, fresh, number=number)
                 except Exception:  # the poll that follows reads the board again
                     log.exception("taking board %s's unlock answer failed", lk.cfg.board)
-            board.wake.set()
-            return UnlockResult(locker=locker_id, unlock_seq=seq, confirmed=confirmed)
+                    board.wake.set()
+            else:  # no reading came with the unlock: the poll reads the door at once
+                board.wake.set()
+            return UnlockResult(locker=locker_id, unlock_seq=seq, confirmed=uncertain is None)
+
+    def _audited(
+        self, lk: _Locker, committed: tuple[int, list[Event]], sent_at: float | None
+    ) -> int:
+        """The audit is committed: remember its unlock, tell the listeners of its event and,
+        for a frame sent at `sent_at`, open its window for the door to open."""
+        seq, events = committed
+        self._store.publish(events)
+        lk.last_unlock_seq = seq
+        if sent_at is not None and lk.door != "open":
+            lk.pending = _Pending(seq=seq, deadline=sent_at + self._t.open_window_s)
+        return seq
 
     async def _log_unlock_trouble(self, type: str, locker_id: str, seq: int, error: str) -> None:
         payload = {"unlock_seq": seq, "error": error}
@@ -623,6 +686,10 @@ class LockerService:
             "opening": lk.pending is not None,
             "item_present": lk.item if self._boards[c.board].online is True else None,
         }
+
+
+def _no_release() -> None:
+    """The release of an unlock that was never announced."""
 
 
 def _store_trouble(what: str, exc: StoreError, already: bool) -> bool:

@@ -7,17 +7,17 @@ what the daemon builds.
 from __future__ import annotations
 
 from datetime import tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from drivers.gpio.pir import Pir
-from drivers.gpio.relay import OutputRelay
-from drivers.radar.reader import RadarReader
 from station.clock import Clock
 from station.occupancy.config import OccupancyConfig
 from station.occupancy.relays import RelayName
 from station.occupancy.sources import PirSource, RadarSource, SensorSource
 from station.occupancy.tracker import Alarms, OccupancyTracker
 from station.store import Store
+
+if TYPE_CHECKING:
+    from drivers.gpio.relay import OutputRelay
 
 
 def build_occupancy(
@@ -37,9 +37,15 @@ def build_occupancy(
     sources: list[SensorSource] = []
     relays: dict[RelayName, OutputRelay] = {}
     try:
+        # Each driver is imported where the config has its device: a station without a
+        # radar or GPIO devices never loads pyserial's radar reader or gpiozero.
         if config.pir_pin is not None:
+            from drivers.gpio.pir import Pir
+
             sources.append(PirSource(Pir(config.pir_pin, pin_factory=pin_factory)))
         if config.radar_port:
+            from drivers.radar.reader import RadarReader
+
             reader = RadarReader(
                 config.radar_port,
                 baudrate=config.radar_baud,
@@ -48,6 +54,8 @@ def build_occupancy(
                 **(reader_options or {}),
             )
             sources.append(RadarSource(reader, config.radar_max_cm))
+        if config.fan.pin is not None or config.light.pin is not None:
+            from drivers.gpio.relay import OutputRelay
         if config.fan.pin is not None:
             relays["fan"] = OutputRelay(
                 config.fan.pin, active_high=config.fan.active_high, pin_factory=pin_factory

@@ -8,14 +8,14 @@ cannot be read). A source that keeps returning old or no readings goes stale in 
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from gpiozero import GPIOZeroError
-
-from drivers.gpio.pir import Pir
-from drivers.radar.ld2410 import RadarReport
-from drivers.radar.reader import RadarReader
 from station.occupancy.fusion import SensorReading
+
+if TYPE_CHECKING:  # the drivers come with the sources assembly.py builds for the config
+    from drivers.gpio.pir import Pir
+    from drivers.radar.ld2410 import RadarReport
+    from drivers.radar.reader import RadarReader
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,10 @@ class PirSource:
     name = "pir"
 
     def __init__(self, pir: Pir) -> None:
+        from gpiozero import GPIOZeroError
+
         self.pir = pir
+        self._errors = (GPIOZeroError, OSError)
 
     def start(self) -> None:
         return None
@@ -50,7 +53,7 @@ class PirSource:
     def read(self, now: float) -> SensorReading | None:
         try:
             motion = self.pir.poll()
-        except (GPIOZeroError, OSError) as exc:
+        except self._errors as exc:
             log.warning("PIR on GPIO%s cannot be read: %s", self.pir.pin, exc)
             return None
         return SensorReading("pir", now, motion, {"motion": motion})

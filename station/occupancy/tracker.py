@@ -14,9 +14,8 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, tzinfo
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from drivers.gpio.relay import OutputRelay
 from station.clock import Clock
 from station.occupancy.config import OccupancyConfig
 from station.occupancy.fusion import SensorReading, State, Verdict, evaluate
@@ -32,6 +31,9 @@ from station.occupancy.relays import (
 from station.occupancy.sources import SensorSource
 from station.occupancy.stats import TodayStats, today_stats
 from station.store import Store, StoreError, Tx
+
+if TYPE_CHECKING:
+    from drivers.gpio.relay import OutputRelay
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +195,11 @@ class OccupancyTracker:
         self._started = False
         self._closed = False
         self._listeners: list[Callable[[OccupancySnapshot], None]] = []
+
+    def retune(self, config: OccupancyConfig) -> None:
+        """A new config from the office (apply_settings: `hold_s`), used from the next
+        fusion; the sensors and relays stay as they were built."""
+        self.config = config
 
     # --- reading -------------------------------------------------------------------------------
 

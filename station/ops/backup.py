@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sqlite3
 import time
 from pathlib import Path
+
+from station.store.integrity import BEHIND_KEY
 
 DB_NAME = "station.db"
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -122,6 +125,12 @@ def check_station_database(path: Path) -> int:
 def restore(data_dir: Path, source: Path, *, now: float | None = None) -> tuple[int, Path | None]:
     """Replace the station database with `source`; return its event count and the kept old copy.
 
+    Safe to kill at any point: the restored copy is written beside the database and synced,
+    the old database's WAL is folded into its main file (so nothing of it lives in a file that
+    must go), and one rename swaps the new file in. Before the rename the old data is all in
+    station.db; after it, the restored data is. The old files are also kept, byte for byte (a
+    damaged database too), as station.db.before-restore-<time>.
+
     The caller makes sure the daemon is stopped: a daemon holding the old file open would keep
     writing to it after the rename.
     """
@@ -133,17 +142,14 @@ def restore(data_dir: Path, source: Path, *, now: float | None = None) -> tuple[
     tmp = data_dir / f".{DB_NAME}.restoring"
     tmp.unlink(missing_ok=True)
     try:
+        _copy(source, tmp)
+        _forget_behind(tmp)
+        _match_owner(tmp, db if db.exists() else data_dir)
         if db.exists():
             kept = data_dir / f"{DB_NAME}.before-restore-{stamp}"
-            _copy(db, kept)
-            _match_owner(kept, db)
-        _copy(source, tmp)
-        _match_owner(tmp, db if db.exists() else data_dir)
-        # The old WAL and shared-memory files belong to the old database; left beside the new
-        # one, SQLite would try to replay them into it.
-        for suffix in ("-wal", "-shm"):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(f"{db}{suffix}")
+            _keep(db, kept)
+            _fold_wal(db, kept)
+        _fsync_dir(data_dir)
         os.replace(tmp, db)
     except sqlite3.Error as exc:
         raise BackupError(f"restore failed, {db} untouched: {exc}") from None
@@ -153,3 +159,50 @@ def restore(data_dir: Path, source: Path, *, now: float | None = None) -> tuple[
         tmp.unlink(missing_ok=True)
     _fsync_dir(data_dir)
     return events, kept
+
+
+def _keep(db: Path, kept: Path) -> None:
+    """Copy the old database and its WAL byte for byte: a damaged file is kept as it is."""
+    for suffix in ("", "-wal"):
+        src = Path(f"{db}{suffix}")
+        if not src.exists():
+            continue
+        dst = Path(f"{kept}{suffix}")
+        shutil.copyfile(src, dst)
+        _match_owner(dst, src)
+        fd = os.open(dst, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _fold_wal(db: Path, kept: Path) -> None:
+    """Leave no -wal or -shm beside the old database, losing nothing of it.
+
+    Left beside the restored file, SQLite would replay the old WAL into it. A readable database
+    has its WAL checkpointed into the main file first (so until the rename swaps the file, the
+    old data is complete in station.db alone); a damaged one's WAL is moved beside the kept
+    copy instead.
+    """
+    wal, shm = Path(f"{db}-wal"), Path(f"{db}-shm")
+    if wal.exists():
+        try:
+            with contextlib.closing(sqlite3.connect(db)) as conn:
+                busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            folded = busy == 0 and (not wal.exists() or wal.stat().st_size == 0)
+        except sqlite3.DatabaseError:
+            folded = False
+        if folded:
+            wal.unlink(missing_ok=True)
+        else:
+            os.replace(wal, f"{kept}-wal")
+        _fsync_dir(db.parent)
+    shm.unlink(missing_ok=True)
+
+
+def _forget_behind(path: Path) -> None:
+    """A restored database starts without the "behind central" mark of the file it replaces
+    (station/store/integrity.py): the start's check compares it with central afresh."""
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("DELETE FROM meta WHERE key = ?", (BEHIND_KEY,))

@@ -21,11 +21,13 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from station.config import StationConfig
 from station.ops.backup import BackupError, backup, check_station_database, restore
+
+if TYPE_CHECKING:  # imported where a backup talks to central: `station run` never does
+    import httpx
 
 BACKUP_DIR = "backups"
 
@@ -49,7 +51,9 @@ class CentralRestore:
     kept: Path | None
 
 
-def _client(config: StationConfig, timeout: float = 120.0) -> httpx.Client:
+def central_client(config: StationConfig, timeout: float = 120.0) -> httpx.Client:
+    import httpx
+
     sync = config.sync
     if not sync.enabled:
         raise BackupError("sync is off ([sync] url is empty): there is no central to talk to")
@@ -62,7 +66,7 @@ def _client(config: StationConfig, timeout: float = 120.0) -> httpx.Client:
     )
 
 
-def _answer_error(response: httpx.Response) -> str:
+def answer_error(response: httpx.Response) -> str:
     try:
         detail = response.json().get("detail", "")
     except ValueError:
@@ -74,6 +78,8 @@ def auto_backup(
     config: StationConfig, keep: int, *, upload: bool = True, now: float | None = None
 ) -> AutoBackup:
     """One nightly backup: written, the oldest beyond `keep` deleted, uploaded to central."""
+    import httpx
+
     folder = config.station.data_dir / BACKUP_DIR
     folder.mkdir(mode=0o700, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
@@ -87,7 +93,7 @@ def auto_backup(
         return AutoBackup(path, events, deleted, uploaded=False, upload_error="sync is off")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     try:
-        with _client(config) as client, path.open("rb") as body:
+        with central_client(config) as client, path.open("rb") as body:
             response = client.put(
                 "/api/v1/station/backup",
                 content=body,
@@ -96,20 +102,22 @@ def auto_backup(
     except httpx.HTTPError as exc:
         return AutoBackup(path, events, deleted, uploaded=False, upload_error=str(exc))
     if response.status_code != 200:
-        return AutoBackup(path, events, deleted, False, _answer_error(response))
+        return AutoBackup(path, events, deleted, False, answer_error(response))
     return AutoBackup(path, events, deleted, uploaded=True)
 
 
 def restore_from_central(config: StationConfig) -> CentralRestore:
     """Rebuild the station's database from central (the caller stops the daemon first)."""
+    import httpx
+
     data_dir = config.station.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     download = data_dir / ".from-central.db"
     try:
-        with _client(config) as client:
+        with central_client(config) as client:
             response = client.get("/api/v1/station/backup/latest")
             if response.status_code != 200:
-                raise BackupError(_answer_error(response))
+                raise BackupError(answer_error(response))
             claimed = response.headers.get("x-backup-sha256", "")
             if hashlib.sha256(response.content).hexdigest() != claimed:
                 raise BackupError(
@@ -146,7 +154,7 @@ def _events_after(client: httpx.Client, seq: int) -> list[dict[str, object]]:
             "/api/v1/station/events", params={"after_seq": seq, "after": after, "limit": 5000}
         )
         if response.status_code != 200:
-            raise BackupError(_answer_error(response))
+            raise BackupError(answer_error(response))
         page = response.json()
         for event in page["events"]:
             found[int(event["seq"])] = event

@@ -1,4 +1,4 @@
-"""The technician's subcommands `station doctor`, `station backup` and `station restore`."""
+"""The technician's subcommands `station doctor`, `backup`, `restore` and `update`."""
 
 from __future__ import annotations
 
@@ -114,6 +114,40 @@ def run_restore(
     return 0
 
 
+def cmd_update(args: argparse.Namespace) -> int:
+    from station.ops.update import SystemdRestarter, UpdateError, UpdateOptions, Updater
+
+    config = _load(args.config)
+    options = UpdateOptions(
+        root=Path(args.root),
+        config_path=Path(args.config),
+        daemon_url=daemon_base(config, DoctorOptions()),
+        quiet_wait_s=args.quiet_wait,
+        health_wait_s=args.health_wait,
+        retry_failed=args.retry_failed,
+    )
+    try:
+        done = Updater(config, options, SystemdRestarter(args.unit)).run()
+    except UpdateError as exc:
+        print(f"update: {exc}", file=sys.stderr)
+        return 1
+    words = {
+        "ok": f"now running {done.version} (was {done.from_version or 'nothing'})",
+        "rolled_back": f"{done.version} was not healthy, back on {done.from_version}: "
+        + done.detail,
+        "failed": f"{done.version} not installed, still on {done.from_version}: {done.detail}",
+        "up_to_date": f"running the target {done.version}",
+        "no_target": "central names no release for this station",
+        "skipped": f"{done.version} skipped: {done.detail} (--retry-failed to try again)",
+        "busy": f"{done.version} installed; {done.detail}",
+    }
+    stream = sys.stdout if done.outcome in ("ok", "up_to_date", "no_target") else sys.stderr
+    print(f"update: {words[done.outcome]}", file=stream)
+    if done.outcome in ("ok", "rolled_back", "failed") and not done.reported:
+        print("update: central did not take the result; it is sent at the next run", file=stream)
+    return 1 if done.outcome in ("rolled_back", "failed") else 0
+
+
 def add_maintenance_commands(sub: Any, default_config: str) -> None:
     p = sub.add_parser("doctor", help="check config, disk, boards, GPIO, radar, clock, central")
     p.add_argument("--config", default=default_config)
@@ -148,3 +182,22 @@ def add_maintenance_commands(sub: Any, default_config: str) -> None:
         help="the newest backup central holds (a replaced SD card), and the events after it",
     )
     p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser(
+        "update", help="run the release central targets for this station; go back if unhealthy"
+    )
+    p.add_argument("--config", default=default_config)
+    p.add_argument(
+        "--root",
+        default="/opt/station/releases",
+        help="where the versions' environments and the current/previous links live",
+    )
+    p.add_argument("--unit", default="station.service", help="the daemon's systemd unit")
+    p.add_argument(
+        "--quiet-wait", type=float, default=600.0, help="seconds to wait for no door in use"
+    )
+    p.add_argument(
+        "--health-wait", type=float, default=120.0, help="seconds the new version has to be healthy"
+    )
+    p.add_argument("--retry-failed", action="store_true", help="try a version that failed here")
+    p.set_defaults(func=cmd_update)

@@ -14,9 +14,8 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
-
-import httpx
 
 from drivers.lockboard.port import DoorReading
 from drivers.lockboard.serial_bus import BusRegistry
@@ -24,6 +23,9 @@ from station.clock import kernel_clock_synced
 from station.config import BoardConfig, ConfigError, StationConfig, load_config
 from station.doors.boards import LearnedAnswers, bus_timing, open_bus_board, sim_request
 from station.ops.config_audit import secret_problems
+from station.ops.secret_layout import layout_problems
+from station.secret_files import KIOSK_USER
+from station.sound import CARDS_FILE, probe_sound
 
 Status = Literal["OK", "WARN", "FAIL"]
 
@@ -50,6 +52,10 @@ class DoctorOptions:
     pin_factory: Any = None
     """A gpiozero pin factory to probe pins with; default: gpiozero's own choice."""
     disk_usage: Callable[[str], Any] = field(default=shutil.disk_usage)
+    etc: Path = Path("/etc")
+    """Where the passwd and group files are that say who may read the secret files."""
+    sound_cards_file: Path = CARDS_FILE
+    """Where ALSA lists the sound cards."""
 
 
 def format_report(checks: list[Check]) -> str:
@@ -70,8 +76,10 @@ async def diagnose(config_path: str, options: DoctorOptions | None = None) -> li
         config = load_config(config_path)
     except ConfigError as exc:
         return [Check("config", "FAIL", f"{exc} (fix it, then `station check-config`)")]
+    options = options or DoctorOptions()
     checks = [Check("config", "OK", f"{config_path}: station {config.station.id}")]
-    return checks + await diagnose_config(config, options or DoctorOptions())
+    checks.append(check_secret_files(Path(config_path), options))
+    return checks + await diagnose_config(config, options)
 
 
 async def diagnose_config(config: StationConfig, options: DoctorOptions) -> list[Check]:
@@ -93,6 +101,7 @@ async def diagnose_config(config: StationConfig, options: DoctorOptions) -> list
     checks.append(await check_radar(config, options, daemon_running=running is not None))
     checks.append(check_reader(config, daemon_running=running is not None))
     checks.append(check_clock())
+    checks.append(check_sound(config, options))
     checks += await check_central(config, options)
     return checks
 
@@ -105,6 +114,25 @@ def check_secrets(config: StationConfig) -> Check:
     if problems:
         return Check("secrets", "FAIL", "; ".join(problems))
     return Check("secrets", "OK", "tokens and keys are distinct and not guessable")
+
+
+def check_secret_files(config_path: Path, options: DoctorOptions) -> Check:
+    """The kiosk user reads its own token and nothing of the daemon's (finding 9)."""
+    layout = layout_problems(config_path, options.etc)
+    if layout.problems:
+        return Check("secret files", "FAIL", "; ".join(layout.problems))
+    if not layout.installed:
+        return Check(
+            "secret files",
+            "OK",
+            f"{layout.files} secret file(s); no user {KIOSK_USER} on this machine (not an "
+            "installed station), so only their modes were checked",
+        )
+    return Check(
+        "secret files",
+        "OK",
+        f"{layout.files} secret file(s); the kiosk user reads its own token and no other secret",
+    )
 
 
 # --- data directory and disk ------------------------------------------------------------------
@@ -173,6 +201,8 @@ async def _daemon_url_if_running(
 
 async def daemon_health(url: str, timeout_s: float = 2.0) -> dict[str, Any] | None:
     """The daemon's /healthz answer, or None when no daemon answers at `url`."""
+    import httpx  # only where a check talks HTTP: the daemon imports this module too
+
     try:
         async with httpx.AsyncClient(timeout=timeout_s) as client:
             r = await client.get(f"{url}/healthz")
@@ -208,6 +238,8 @@ def _doors_text(doors: dict[int, str]) -> str:
 async def boards_via_daemon(
     config: StationConfig, url: str, options: DoctorOptions, health: dict[str, Any]
 ) -> list[Check]:
+    import httpx  # only where a check talks HTTP: the daemon imports this module too
+
     token = _reader_token(config)
     if token is None:
         # Only hashed tokens in the config: /healthz still counts the boards that answer.
@@ -441,10 +473,22 @@ def check_clock() -> Check:
     return Check("clock", "OK", "synchronised")
 
 
+def check_sound(config: StationConfig, options: DoctorOptions) -> Check:
+    """The kiosk's voice: a WARN, never a FAIL, since a silent kiosk still serves everyone
+    (every prompt is also on the screen)."""
+    support = probe_sound(config.ui, options.sound_cards_file)
+    reason = support.silent_because
+    if reason is None or support.muted:
+        return Check("sound", "OK", support.describe())
+    return Check("sound", "WARN", support.describe())
+
+
 # --- central ---------------------------------------------------------------------------------
 
 
 async def check_central(config: StationConfig, options: DoctorOptions) -> list[Check]:
+    import httpx  # only where a check talks HTTP: the daemon imports this module too
+
     sync = config.sync
     if not sync.enabled:
         return [Check("central", "WARN", "[sync] url not set: events stay on this station")]

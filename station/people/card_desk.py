@@ -31,7 +31,7 @@ from station.people.cards import CardId, CardOwner, members_unavailable
 from station.people.config import PeopleConfig, ReaderConfig
 from station.people.members import Member, MemberService
 from station.people.throttle import GuessThrottle
-from station.refusals import Refusal
+from station.refusals import Refusal, not_found
 from station.store import Store, Tx
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,23 @@ class CardIdentified:
     token: str = ""
     member: Member | None = None
     staff_no: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StaffBadge:
+    """A staff account as the badge screens see it: how many badges, never their numbers."""
+
+    staff_no: str
+    name: str
+    cards: int
+
+    @property
+    def owner(self) -> CardOwner:
+        return CardOwner("staff", self.staff_no)
+
+    @property
+    def label(self) -> str:
+        return f"staff:{self.staff_no}"
 
 
 def no_reader() -> Refusal:
@@ -231,9 +248,7 @@ class CardDesk:
             payload={"subject": "member:card", "card": card.label, "via": "card"},
         )
 
-    async def read_for_binding(self, member_id: str, wait_s: float, actor: str) -> Member:
-        """Staff at the maintenance screen: the next card presented is bound to this member."""
-        member = await self._members.get(member_id)
+    async def _read_to_bind(self, wait_s: float) -> CardId:
         card = await self.next_card(wait_s)
         if card is None:
             raise Refusal(
@@ -242,8 +257,36 @@ class CardDesk:
                 f"no card was presented within {round(min(wait_s, MAX_WAIT_S))} s; tap Bind "
                 "and present it again",
             )
-        await self._members.bind_card_id(member, card, actor)
+        return card
+
+    async def read_for_binding(self, member_id: str, wait_s: float, actor: str) -> Member:
+        """Staff at the maintenance screen: the next card presented is bound to this member."""
+        member = await self._members.get(member_id)
+        await self._members.bind_card_id(member, await self._read_to_bind(wait_s), actor)
         return member
+
+    async def read_badge(self, staff_no: str, wait_s: float, actor: str) -> StaffBadge:
+        """Staff at the maintenance screen: the next card presented becomes this staff
+        account's badge (badge + PIN log in); `card_bound` names the staff actor."""
+        badge = await self.staff_badge(staff_no)
+        card = await self._read_to_bind(wait_s)
+        await self._members.cards.bind_id(card, badge.owner, badge.label, actor)
+        return await self.staff_badge(staff_no)
+
+    async def unbind_badges(self, staff_no: str, actor: str) -> StaffBadge:
+        """A lost badge: every card of this staff account stops logging anybody in."""
+        badge = await self.staff_badge(staff_no)
+        await self._members.cards.unbind(badge.owner, badge.label, actor)
+        return await self.staff_badge(staff_no)
+
+    async def staff_badge(self, staff_no: str) -> StaffBadge:
+        rows = await self._store.aquery(
+            "SELECT name FROM staff WHERE staff_no = ? AND active = 1", (staff_no,)
+        )
+        if not rows:
+            raise not_found(f"active staff account {staff_no!r}")
+        owner = CardOwner("staff", staff_no)
+        return StaffBadge(staff_no, rows[0]["name"], await self._members.cards.count(owner))
 
     # --- the link ------------------------------------------------------------------------------
 

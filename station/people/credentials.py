@@ -97,12 +97,11 @@ class PinCheck:
         station_wide = self._throttle.guard() if self._throttle else contextlib.nullcontext()
         async with station_wide, lock:
             holder = await load()
-            now = self._store.clock.wall()
-            locked = await self._store.aquery(
-                "SELECT locked_until FROM pin_failures WHERE subject = ?", (subject,)
-            )
-            if locked and locked[0]["locked_until"] and locked[0]["locked_until"] > now:
-                raise locked_refusal(locked[0]["locked_until"], now)
+            clock = self._store.clock
+            now = clock.wall()
+            locked = await self._store.read(lambda db: self._lockout.until(db.conn, clock, subject))
+            if locked is not None:
+                raise locked_refusal(locked, now)
             if holder is not None:
                 ok = await self._hasher.verify(holder.pin_hash, pin)
             else:
@@ -174,6 +173,10 @@ class PinAccounts(ABC):
 
     def _configure(self, cfg: PeopleConfig) -> None:  # noqa: B027 (optional hook)
         """Whatever else this kind of account reads from the config."""
+
+    def retime(self, cfg: PeopleConfig) -> None:
+        """A new idle time from the office (apply_settings), for open sessions too."""
+        self.sessions.idle_s = self._idle_s(cfg)
 
     def session(self, token: str) -> Session | None:
         """The live session for a token (each use keeps it alive)."""

@@ -53,9 +53,22 @@ class Member:
     def subject(self) -> str:
         return f"member:{self.id}"
 
+    @property
+    def phone_id(self) -> PhoneId:
+        """The member's number as the station keeps it (its hash is the member's id)."""
+        return PhoneId(self.id, self.prefix3, self.last4)
+
     @classmethod
     def from_row(cls, row: Any) -> Member:
         return record(cls, row)
+
+
+def pin_change_required() -> Refusal:
+    return Refusal(
+        "denied",
+        "pin_change_required",
+        "this is the first PIN from the office: choose your own PIN first",
+    )
 
 
 MEMBER_PINS = PinTable("members", "id", "phone number or PIN")
@@ -186,6 +199,10 @@ class MemberService(PinAccounts):
             raise Refusal(
                 "denied", "member_suspended", "this membership is suspended; please ask staff"
             )
+        if member.pin_state == "must_change":
+            # A card alone never chooses a PIN: the first PIN from the office is replaced
+            # with phone number and that PIN first (the kiosk's first-PIN screen).
+            raise pin_change_required()
         token, _ = self.sessions.create(member.id, member.label, member=member, by="card")
         return token
 
@@ -260,11 +277,10 @@ class MemberService(PinAccounts):
         return member
 
     async def locked_until(self, member: Member) -> float | None:
-        rows = await self._store.aquery(
-            "SELECT locked_until FROM pin_failures WHERE subject = ?", (member.subject,)
+        clock = self._store.clock
+        return await self._store.read(
+            lambda db: self._lockout.until(db.conn, clock, member.subject)
         )
-        value = rows[0]["locked_until"] if rows else None
-        return value if value is not None and value > self._store.clock.wall() else None
 
     # --- the kiosk --------------------------------------------------------------------------
 

@@ -63,5 +63,12 @@ PEOPLE_SCHEMA = Schema(
         ALTER TABLE staff ADD COLUMN role TEXT NOT NULL DEFAULT 'staff'
             CHECK (role IN ('staff', 'admin'));
         """,
+        # A lockout measured on the monotonic clock of the boot that set it, so moving the
+        # wall clock neither ends nor lengthens it (station/store/elapsed.py).
+        """
+        ALTER TABLE pin_failures ADD COLUMN locked_boot TEXT;
+        ALTER TABLE pin_failures ADD COLUMN locked_mono REAL;
+        ALTER TABLE pin_failures ADD COLUMN lock_s REAL;
+        """,
     ],
 )

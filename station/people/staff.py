@@ -15,7 +15,7 @@ from station.people.config import PeopleConfig
 from station.people.credentials import Holder, PinAccounts, PinTable
 from station.people.pins import PinHasher, check_new_pin
 from station.people.sessions import Session
-from station.refusals import Refusal, invalid
+from station.refusals import Refusal, invalid, invalid_state
 from station.store import Store, Tx, record
 
 _STAFF_NO = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
@@ -45,18 +45,27 @@ def check_staff_no(staff_no: str) -> None:
         raise invalid("staff_no", "a staff number is 1 to 16 letters, digits, - or _")
 
 
-def _insert_staff(tx: Tx, staff_no: str, name: str, pin_hash: str, actor: str) -> bool:
+def _insert_staff(tx: Tx, staff_no: str, name: str, pin_hash: str, actor: str, role: str) -> bool:
     exists = tx.conn.execute("SELECT 1 FROM staff WHERE staff_no = ?", (staff_no,)).fetchone()
     if exists:
         return False
     now = tx.now()
     tx.conn.execute(
-        "INSERT INTO staff (staff_no, name, pin_hash, active, created_at, updated_at)"
-        " VALUES (?, ?, ?, 1, ?, ?)",
-        (staff_no, name, pin_hash, now, now),
+        "INSERT INTO staff (staff_no, name, pin_hash, active, role, created_at, updated_at)"
+        " VALUES (?, ?, ?, 1, ?, ?, ?)",
+        (staff_no, name, pin_hash, role, now, now),
     )
-    tx.append("staff_added", actor=actor, payload={"staff_no": staff_no, "name": name})
+    tx.append(
+        "staff_added", actor=actor, payload={"staff_no": staff_no, "name": name, "role": role}
+    )
     return True
+
+
+def may_add_staff(role: str) -> bool:
+    """What a role decides at the maintenance screen: only an `admin` adds staff accounts.
+    Everything else (doors, alarms, lockers, members) is the same for `staff` and `admin`,
+    so a restocker given `staff` by the office cannot make accounts for others."""
+    return role == "admin"
 
 
 def _check_new_staff(staff_no: str, name: str, pin: str) -> str:
@@ -68,10 +77,10 @@ def _check_new_staff(staff_no: str, name: str, pin: str) -> str:
     return name.strip()
 
 
-def _added(added: bool, staff_no: str, name: str) -> StaffMember:
+def _added(added: bool, staff_no: str, name: str, role: str) -> StaffMember:
     if not added:
         raise Refusal("conflict", "already_registered", f"staff number {staff_no} already exists")
-    return StaffMember(staff_no=staff_no, name=name, active=True)
+    return StaffMember(staff_no=staff_no, name=name, active=True, role=role)
 
 
 def add_staff(
@@ -83,8 +92,9 @@ def add_staff(
     """
     name = _check_new_staff(staff_no, name, pin)
     pin_hash = (hasher or PinHasher()).hash_sync(pin)
-    added = store.write_now(lambda tx: _insert_staff(tx, staff_no, name, pin_hash, "cli"))
-    return _added(added, staff_no, name)
+    # The technician at the terminal (root on the Pi) makes the first account: an admin.
+    added = store.write_now(lambda tx: _insert_staff(tx, staff_no, name, pin_hash, "cli", "admin"))
+    return _added(added, staff_no, name, "admin")
 
 
 class StaffService(PinAccounts):
@@ -94,13 +104,26 @@ class StaffService(PinAccounts):
     def _max_age_s(self, cfg: PeopleConfig) -> float:
         return cfg.staff_session_max_s
 
-    async def add(self, staff_no: str, name: str, pin: str, actor: str) -> StaffMember:
+    async def add(
+        self, staff_no: str, name: str, pin: str, actor: str, role: str = "staff"
+    ) -> StaffMember:
         name = _check_new_staff(staff_no, name, pin)
         pin_hash = await self._hasher.hash(pin)
         added = await self._store.write(
-            lambda tx: _insert_staff(tx, staff_no, name, pin_hash, actor)
+            lambda tx: _insert_staff(tx, staff_no, name, pin_hash, actor, role)
         )
-        return _added(added, staff_no, name)
+        return _added(added, staff_no, name, role)
+
+    async def unlock(self, staff_no: str, reason: str, actor: str) -> None:
+        """End a staff number's PIN lockout (the office's `lift_lockout`). Staff numbers are
+        locked whether or not they exist, so this does not say whether one does."""
+        check_staff_no(staff_no)
+        subject = f"staff:{staff_no}"
+        released = await self._store.write(
+            lambda tx: self._lockout.release(tx, subject, subject, actor, reason)
+        )
+        if not released:
+            raise invalid_state(f"staff {staff_no} is not locked out")
 
     async def login(self, staff_no: str, pin: str, via: str) -> tuple[str, StaffMember]:
         """Check staff number and PIN; a session token, or a refusal (unknown = wrong PIN)."""

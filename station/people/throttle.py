@@ -15,6 +15,10 @@ events the checks already write), so a restart does not reset the budget and not
 to be stored. Staff end a throttle early with a `guess_throttle_released` event (POST
 /api/v1/throttles/{kind}/release); only wrong guesses after the latest release count.
 
+The window is measured on the monotonic clock with the boot id each event records, never by
+the wall clock (station/store/elapsed.py): moving the clock +6 h gives no budget back, and a
+wrong guess from before a reboot counts for at least a full window after it.
+
 Checks of one kind run one at a time (`guard`), so a burst of concurrent requests cannot all
 read "budget left" before any of them has been counted. One kiosk serves one person at a time,
 so nobody waits for this in practice.
@@ -31,6 +35,7 @@ from dataclasses import dataclass
 from station.alarms import AlarmService
 from station.refusals import Refusal
 from station.store import Store, Tx
+from station.store.elapsed import seconds_since
 
 RELEASED = "guess_throttle_released"
 THROTTLED = "guess_throttled"
@@ -69,37 +74,66 @@ class GuessThrottle:
         self.limit = limit
         self.window_s = window_s
         self._lock = asyncio.Lock()
-        self._alarmed_until: float | None = None
+        self._alarmed: int | None = None
+        """The seq of the wrong guess that spent the budget when the alarm was raised."""
 
     @asynccontextmanager
     async def guard(self) -> AsyncIterator[None]:
         """Run one check of this kind alone, refused while the budget is spent."""
         async with self._lock:
-            until = await self.blocked_until()
-            if until is not None:
-                await self._alarm(until)
-                raise self._refusal(until)
+            blocked = await self._store.read(lambda db: self._blocked(db.conn))
+            if blocked is not None:
+                await self._alarm(*blocked)
+                raise self._refusal(blocked[0])
             yield
 
     async def blocked_until(self) -> float | None:
         """When the next guess may be checked, or None if it may be checked now."""
-        now = self._store.clock.wall()
-        return await self._store.read(lambda db: self._blocked_until(db.conn, now))
+        blocked = await self._store.read(lambda db: self._blocked(db.conn))
+        return None if blocked is None else blocked[0]
 
     def blocked_until_tx(self, tx: Tx) -> float | None:
-        return self._blocked_until(tx.conn, tx.now())
+        blocked = self._blocked(tx.conn)
+        return None if blocked is None else blocked[0]
 
-    def _blocked_until(self, conn: sqlite3.Connection, now: float) -> float | None:
+    def _blocked(self, conn: sqlite3.Connection) -> tuple[float, int] | None:
+        """(wall time the budget is back, seq of the guess holding it) or None: not spent.
+
+        The budget is spent while `limit` wrong guesses are younger than the window; it is back
+        when the youngest `limit`-th of them leaves it.
+        """
+        clock = self._store.clock
         since = self._released_seq(conn)
-        sql = "SELECT ts FROM events WHERE type = ? AND seq > ? AND ts > ?"
-        params: list[object] = [self.kind.event, since, now - self.window_s]
+        now_mono = clock.monotonic()
+        sql = "SELECT seq, boot_id, mono FROM events WHERE type = ? AND seq > ?"
+        params: list[object] = [self.kind.event, since]
         if self.kind.subject_prefix is not None:
             sql += " AND json_extract(payload, '$.subject') LIKE ?"
             params.append(self.kind.subject_prefix + "%")
-        sql += " ORDER BY ts DESC LIMIT 1 OFFSET ?"
-        params.append(self.limit - 1)
-        row = conn.execute(sql, params).fetchone()
-        return None if row is None else float(row[0]) + self.window_s
+        this_boot = (
+            sql + " AND boot_id = ? AND mono > ? ORDER BY mono DESC LIMIT ?",
+            [*params, clock.boot_id, now_mono - self.window_s, self.limit],
+        )
+        guesses = conn.execute(*this_boot).fetchall()
+        if now_mono < self.window_s:
+            # Guesses from before this boot may still be inside the window (elapsed.py).
+            earlier = (
+                sql + " AND boot_id != ? ORDER BY seq DESC LIMIT ?",
+                [*params, clock.boot_id, self.limit],
+            )
+            guesses += conn.execute(*earlier).fetchall()
+        left = sorted(
+            (
+                (self.window_s - seconds_since(conn, clock, boot, float(mono)), int(seq))
+                for seq, boot, mono in guesses
+            ),
+            reverse=True,
+        )
+        left = [(s, seq) for s, seq in left if s > 0]
+        if len(left) < self.limit:
+            return None
+        seconds, seq = left[self.limit - 1]
+        return clock.wall() + seconds, seq
 
     def _released_seq(self, conn: sqlite3.Connection) -> int:
         row = conn.execute(
@@ -108,11 +142,11 @@ class GuessThrottle:
         ).fetchone()
         return int(row[0] or 0)
 
-    async def _alarm(self, until: float) -> None:
+    async def _alarm(self, until: float, seq: int) -> None:
         """Log the throttle and raise the staff alarm once per spell, not once per refusal."""
-        if self._alarmed_until == until:
+        if self._alarmed == seq:
             return
-        self._alarmed_until = until
+        self._alarmed = seq
 
         def write(tx: Tx) -> None:
             tx.append(
@@ -147,14 +181,14 @@ class GuessThrottle:
         held = self.blocked_until_tx(tx) is not None
         tx.append(RELEASED, actor=actor, payload={"kind": self.kind.name, "reason": reason})
         self._alarms.clear_alarm(tx, "guessing", self.kind.name, f"released by {actor}")
-        self._alarmed_until = None
+        self._alarmed = None
         return held
 
     def sweep(self, tx: Tx) -> None:
         """Clear the alarm once the window lets guesses through again (also after a restart)."""
         if self.blocked_until_tx(tx) is None:
             self._alarms.clear_alarm(tx, "guessing", self.kind.name, "the window passed")
-            self._alarmed_until = None
+            self._alarmed = None
 
 
 class GuessThrottles:

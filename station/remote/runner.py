@@ -24,6 +24,7 @@ from station.clock import Clock
 from station.config import ConfigError, StationConfig
 from station.doors.lockers import LockerError, LockerService, LockerUnavailable, UnknownLocker
 from station.people.members import MemberService
+from station.people.staff import StaffService
 from station.refusals import Refusal
 from station.remote import settings
 from station.store import Store, Tx
@@ -66,13 +67,17 @@ class RemoteCommands:
         config: StationConfig,
         lockers: LockerService,
         members: MemberService,
+        staff: StaffService,
         diagnostics: DiagnosticsSource,
+        apply_live: settings.LiveApplier,
     ) -> None:
         self._store = store
         self._clock = clock
         self._config = config
         self._lockers = lockers
         self._members = members
+        self._staff = staff
+        self._apply_live = apply_live
         self._diagnostics = diagnostics
 
     # --- the journal ---------------------------------------------------------------------
@@ -248,6 +253,10 @@ class RemoteCommands:
             return Outcome("done", f"locker {action.locker} back in service", {"was": was})
         if isinstance(action, LiftLockout):
             try:
+                if action.staff is not None:
+                    await self._staff.unlock(action.staff, reason, actor)
+                    return Outcome("done", f"lockout of staff {action.staff} lifted", {})
+                assert action.member is not None  # the model holds exactly one
                 member = await self._members.unlock(action.member, reason, actor)
             except Refusal as exc:
                 raise _Refused(exc.message) from None
@@ -269,10 +278,16 @@ class RemoteCommands:
         await self._store.write(
             lambda tx: settings.save(tx, action.settings, command.id, command.issuer)
         )
+        live = {k: v for k, v in wanted.items() if k in settings.LIVE}
+        self._apply_live(settings.overlay(self._config, live))
+        now = sorted(set(action.settings) & settings.LIVE)
+        later = {k: settings.NOT_LIVE[k] for k in sorted(set(action.settings) - settings.LIVE)}
+        words = [f"in use now: {', '.join(now)}"] if now else []
+        words += [f"{k} stored, not in use yet: {why}" for k, why in later.items()]
         return Outcome(
             "done",
-            "settings stored; the daemon uses them from its next start",
-            {"applied": dict(action.settings), "takes_effect": "next daemon start"},
+            "; ".join(words),
+            {"applied": dict(action.settings), "live": now, "not_live": later},
         )
 
 

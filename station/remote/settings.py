@@ -1,5 +1,5 @@
-"""Settings the office changed remotely: checked with the config's own rules, used from the
-daemon's next start.
+"""Settings the office changed remotely: checked with the config's own rules, applied to the
+running daemon at once where it can (LIVE), and kept for every later start.
 
 The config file stays the technician's: remote values are kept in the station's database and
 laid over the file's values when the daemon starts, so a wrong remote value can be undone
@@ -11,12 +11,23 @@ can never make a config the daemon would refuse at start.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from station.config import ConfigError, StationConfig, parse_config
 from station.store import Store, Tx
 from wire.commands import REMOTE_SETTINGS, Scalar
+
+NOT_LIVE: dict[str, str] = {}
+"""Remote settings the running daemon cannot take at once, and why (none today: the help
+phone reaches the touchscreen over its live stream)."""
+LIVE: frozenset[str] = REMOTE_SETTINGS - set(NOT_LIVE)
+"""Remote settings the daemon applies at once (windows, PIN limits, idle times, hold time):
+each is read where it is used, so the running parts only need the new values."""
+
+LiveApplier = Callable[[StationConfig], None]
+"""Given the config with the live settings laid over it, hands the new values to the running
+parts (the composition root builds it)."""
 
 
 def overlay(config: StationConfig, values: Mapping[str, Scalar]) -> StationConfig:

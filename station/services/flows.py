@@ -166,6 +166,11 @@ class FlowRunner:
 
     # --- starting ------------------------------------------------------------------------------
 
+    def retime(self, open_window_s: float) -> None:
+        """A new window for the door to open after an unlock (apply_settings), for the
+        flows started from now on."""
+        self._open_window = open_window_s
+
     def busy(self, locker: str) -> bool:
         """Whether a flow is under way on this locker (only one at a time per door)."""
         return any(f.locker == locker and f.state not in TERMINAL for f in self._flows.values())
@@ -185,6 +190,14 @@ class FlowRunner:
     ) -> Flow:
         """Begin a flow now. Call without awaiting anything after the checks that chose the
         locker, so no other request can take the same door in between."""
+        if self._store.behind is not None and not actor.startswith("staff:"):
+            # Its newest events were lost: a loan or deposit it no longer knows of could be
+            # given away twice. Staff still open doors (store/integrity.py).
+            raise Refusal(
+                "unavailable",
+                "station_restoring",
+                "this station must be restored by staff before it serves residents again",
+            )
         if self.busy(locker):
             raise Refusal(
                 "conflict", "locker_unavailable", f"locker {locker} is in use", locker=locker

@@ -166,7 +166,7 @@ def build_services(
     )
     members = MemberService(store, people, hasher, lockout, clock, throttles.member_pin)
     staff = StaffService(store, people, hasher, lockout, clock, throttles.staff_pin)
-    codes = CodeBook(store, hasher, throttles.code)
+    codes = CodeBook(store, hasher, lockout, throttles.code)
     lending = LendingService(store, svc.lending, lockers, flows)
     lostfound = LostFoundService(
         store, svc.lost_found, lockers, flows, codes, members.phone_id, throttles.claim

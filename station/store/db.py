@@ -15,23 +15,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-import sqlite_utils
-
 from station.clock import Clock
 from station.store.core_schema import CORE_SCHEMA
-from station.store.events import Event, Tx
+from station.store.errors import StoreDamaged, StoreError, StoreFull
+from station.store.events import Db, Event, Tx
+from station.store.integrity import Behind, behind_central, check_failed, check_file, check_pages
 from station.store.schema import Schema, migrate
 
 T = TypeVar("T")
 Listener = Callable[[list[Event]], None]
-
-
-class StoreError(Exception):
-    """The database could not do what was asked; the message says what and what to do."""
-
-
-class StoreFull(StoreError):
-    """The disk is full: nothing was written, and the caller's action did not happen."""
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -59,14 +51,30 @@ class Store:
         self.path = Path(path)
         self.clock = clock
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        check_file(self.path)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
         self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="store-reader")
         self._local = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
         self._listeners: list[Listener] = []
-        self._conn = _connect(self.path)
-        self.db = sqlite_utils.Database(self._conn)
-        self.versions = migrate(self._conn, [CORE_SCHEMA, *schemas])
+        try:
+            self._conn = _connect(self.path)
+        except sqlite3.DatabaseError as exc:
+            self._writer.shutdown()
+            self._readers.shutdown()
+            raise check_failed(self.path, exc) from None
+        try:
+            check_pages(self._conn, self.path)
+            self.db = Db(self._conn)
+            self.versions = migrate(self._conn, [CORE_SCHEMA, *schemas])
+        except (sqlite3.DatabaseError, StoreDamaged) as exc:
+            self._conn.close()
+            self._writer.shutdown()
+            self._readers.shutdown()
+            raise check_failed(self.path, exc) from None
+        self.behind: Behind | None = behind_central(self._conn, self.path)
+        """Set when central acknowledged events this database no longer holds (lost newest
+        events): resident services are refused until the station is restored."""
         self._lock = threading.Lock()
         self.full_since: float | None = None
         """Wall time of the first write refused for a full disk since the last one that worked:
@@ -105,6 +113,11 @@ class Store:
             self._notify(events)
         return result
 
+    def publish(self, events: list[Event]) -> None:
+        """Tell listeners of events a `write_sync` on another thread committed; on the loop."""
+        if events:
+            self._notify(events)
+
     def write_now(self, fn: Callable[[Tx], T]) -> T:
         """Synchronous write for CLI tools and tests with no event loop; listeners are told."""
         result, events = self.write_sync(fn)
@@ -114,23 +127,23 @@ class Store:
 
     # --- reading -------------------------------------------------------------------------------
 
-    def _reader_db(self) -> sqlite_utils.Database:
+    def _reader_db(self) -> Db:
         db = getattr(self._local, "db", None)
         if db is None:
             conn = _connect(self.path)
             conn.execute("PRAGMA query_only=ON")
             self._reader_conns.append(conn)
-            db = sqlite_utils.Database(conn)
+            db = Db(conn)
             self._local.db = db
         return db
 
-    def read_sync(self, fn: Callable[[sqlite_utils.Database], T]) -> T:
+    def read_sync(self, fn: Callable[[Db], T]) -> T:
         try:
             return fn(self._reader_db())
         except sqlite3.Error as exc:
             raise _translate(exc, self.path) from exc
 
-    async def read(self, fn: Callable[[sqlite_utils.Database], T]) -> T:
+    async def read(self, fn: Callable[[Db], T]) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._readers, self.read_sync, fn)
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import httpx
 from pydantic import ValidationError
 
 from wire.batch import error_detail
 from wire.commands import Command, CommandList, CommandResult, ResultBatch
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("station.sync")
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass
 
-import httpx
-
 from station.store import StoreError, StoreFull
 
 
@@ -49,6 +47,8 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 def classify_exception(exc: BaseException) -> SyncProblem:
     """A SyncProblem for an exception raised while talking to central or to the store."""
+    import httpx  # loaded already when one of its errors is here: sync imports it to talk
+
     chain = _chain(exc)
     if any(isinstance(e, ssl.SSLError | ssl.CertificateError) for e in chain) or (
         isinstance(exc, httpx.ConnectError) and "SSL" in str(exc)

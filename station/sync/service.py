@@ -20,13 +20,12 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from station.alarms import AlarmService
 from station.clock import Clock
 from station.store import Store, StoreFull, Tx
+from station.store.integrity import behind_central, write_acked_mark
 from station.sync.backoff import Backoff
 from station.sync.clock_offsets import correct_pending, first_held, note_clock, record_offset
 from station.sync.commands import CommandHandler, command_round
@@ -52,6 +51,9 @@ from station.sync.uplink import EVENT_SELECT, decode_ack
 from wire.batch import Ack, Batch, encode_batch, error_detail
 from wire.bundle import Bundle, BundleError
 
+if TYPE_CHECKING:  # imported when sync first talks to central: a station without central
+    import httpx  # never loads it (nor the CLI libraries httpx pulls in with it)
+
 log = logging.getLogger("station.sync")
 
 TelemetrySource = Callable[[], dict[str, Any] | Awaitable[dict[str, Any] | None] | None]
@@ -61,6 +63,7 @@ _PRUNE_EVERY_S = 3600.0
 _PRUNE_CHUNK = 5000
 _REMIND_EVERY_S = 3600.0
 SYNC_ALARM = "sync_failing"
+DATABASE_ALARM = "database_behind"
 SYNC_ALARM_SUBJECT = "central"
 
 __all__ = ["SYNC_SCHEMA", "SyncRound", "SyncService"]
@@ -402,7 +405,9 @@ class SyncService:
         return cursor
 
     def _build(self, conn: Any, cursor: int, telemetry: dict[str, Any]) -> _Built:
-        rows = [tuple(r) for r in conn.execute(EVENT_SELECT, (cursor, self._max_events))]
+        reader = conn.cursor()
+        reader.row_factory = None  # plain tuples: sqlite3.Row objects only to be copied again
+        rows = reader.execute(EVENT_SELECT, (cursor, self._max_events)).fetchall()
         cut = first_held(
             rows, self.clock.boot_id, self.clock.monotonic(), self.config.hold_unsynced_s
         )
@@ -442,13 +447,7 @@ class SyncService:
                 sent_up_to,
             )
         if acked > newest:
-            log.warning(
-                "central holds up to seq %d but this station's log ends at %d: was the "
-                "station's database replaced? Sync continues from %d.",
-                acked,
-                newest,
-                target,
-            )
+            self._lost_newest(tx, acked)
         elif acked < cursor:
             log.warning(
                 "central holds only up to seq %d, behind this station's cursor %d (central "
@@ -461,6 +460,7 @@ class SyncService:
             "UPDATE sync_state SET cursor = ?, last_success_at = ? WHERE id = 1",
             (target, self.clock.wall()),
         )
+        write_acked_mark(self.store.path, acked)
         learned = False
         if ack.server_time is not None and not self.clock.synced():
             half_rtt = max(0.0, (mono_after - mono_before) / 2)
@@ -469,6 +469,20 @@ class SyncService:
                 conn, self.clock.boot_id, offset, "central", half_rtt, ack.server_time
             )
         return target, learned
+
+    def _lost_newest(self, tx: Tx, acked: int) -> None:
+        """Central holds more than this database: its newest events were lost (a kill with the
+        -wal deleted, an old copy put in place). New events would reuse numbers central holds,
+        so resident services stop and staff are told how to restore (store/integrity.py)."""
+        first = self.store.behind is None
+        self.store.behind = behind_central(tx.conn, self.store.path, acked)
+        if self.store.behind is None:
+            return
+        message = self.store.behind.message(self.store.path)
+        if first:
+            log.error("%s", message)
+        if self._alarms is not None:
+            self._alarms.raise_alarm(tx, DATABASE_ALARM, "store", message)
 
     def _heartbeat_due(self) -> bool:
         if self._last_post_mono is None:
@@ -579,6 +593,8 @@ class SyncService:
     # --- plumbing ------------------------------------------------------------------------------
 
     def _http(self) -> httpx.AsyncClient:
+        from station.http_client import httpx
+
         if self._client is None:
             token = self.config.read_token()
             verify: Any = str(self.config.ca_file) if self.config.ca_file else True
@@ -594,6 +610,8 @@ class SyncService:
         return self._client
 
     def _host(self) -> str:
+        from station.http_client import httpx
+
         return httpx.URL(self.config.url).host if self.config.url else ""
 
     def _fail(self, problem: SyncProblem) -> None:

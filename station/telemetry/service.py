@@ -137,6 +137,11 @@ class TelemetryService:
 
     # --- parts ---------------------------------------------------------------------------
 
+    def use_config(self, config: StationConfig) -> None:
+        """The config the daemon runs with after the office applied settings live
+        (station/remote/): `in_use` in the snapshot follows it."""
+        self._config = config
+
     def _remote_settings(self) -> dict[str, Any]:
         """What the office set remotely (station/remote/settings.py): the value, who set it,
         and that the daemon runs with it (it is read at start)."""

@@ -20,7 +20,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -30,22 +29,11 @@ from central.auth import new_token, token_hash
 from central.server import BackgroundServer
 from central.settings import CentralSettings
 from central.storage.sqlite import SQLiteStorage
+from tests.chromium import launch, needs_chromium
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"
-)
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
+pytestmark = needs_chromium
 DOCS_SHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "dashboard.png"
 STATIONS = {
     "EAST-01": "东门站",
@@ -237,12 +225,23 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     storage.close()
 
 
-def launch(p: Any) -> Any:
-    return p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-
-
 def test_dashboard_shows_the_fleet_and_its_charts(seeded: Seeded, tmp_path: Path) -> None:
     outside: list[str] = []
+    report = {
+        "id": "ab" * 16,
+        "station": "EAST-01",
+        "version": "1.2.0",
+        "from_version": "1.1.0",
+        "status": "rolled_back",
+        "detail": "not healthy within 120 s",
+        "finished_at": seeded.clock.now,
+    }
+    r = seeded.http.post(
+        "/api/v1/station/update-report",
+        json=report,
+        headers={"Authorization": f"Bearer {seeded.tokens['EAST-01']}"},
+    )
+    assert r.status_code == 200, r.text
     with playwright_api.sync_playwright() as p:
         browser = launch(p)
         page = browser.new_page(viewport={"width": 1600, "height": 1400})
@@ -269,6 +268,7 @@ def test_dashboard_shows_the_fleet_and_its_charts(seeded: Seeded, tmp_path: Path
         assert "never" in page.locator("tr[data-station='NORTH-04']").inner_text()
         east = page.locator("tr[data-station='EAST-01']").inner_text()
         assert "door forced open" in east and "critical" in east
+        assert "last 1.2.0: rolled_back (not healthy within 120 s)" in east
         assert "forced_open" in page.inner_text("#alarms")
 
         for chart in ("chart-occupancy", "chart-loans", "chart-sync"):

@@ -203,3 +203,32 @@ def test_problems_rank_critical_first() -> None:
 def test_settings_refuse_an_unknown_zone() -> None:
     with pytest.raises(ValueError, match="unknown time zone 'Mars/Base'"):
         CentralSettings(timezone="Mars/Base")
+
+
+def test_folding_a_batch_just_stored_counts_what_reading_it_back_counts(storage: Storage) -> None:
+    """The ingest route hands the folds the batch it stored whole (no read back); with gaps,
+    overlaps and a batch behind a gap, the figures are those of folding from the log."""
+    batches = [
+        (0, [ev(1, "loan_started", T0), session(2, T0, T0 + 4000), ev(3, "door_unlocked", T0)]),
+        (5, [ev(6, "tool_returned", T0 + 60, {"tool_id": "t1", "late": True})]),  # behind a gap
+        (3, [ev(4, "alarm_raised", T0, {"alarm": "forced_open"}), ev(5, "loan_started", T0)]),
+        (3, [ev(4, "alarm_raised", T0, {"alarm": "forced_open"}), ev(5, "loan_started", T0)]),
+        (6, [ev(7, "door_opened", T0), ev(8, "loan_started", T0 + HOUR, {"tool_id": "t2"})]),
+    ]
+    storage.add_station("S1", "one", "h1", T0)
+    storage.add_station("S2", "two", "h2", T0)
+    fleet = Fleet(storage, CentralSettings(), clock=lambda: T0)
+    for after, events in batches:
+        result = storage.ingest("S1", after, events, None, T0)
+        whole = (after, events) if result.stored == len(events) else None
+        fleet.ingested("S1", None, whole)
+        storage.ingest("S2", after, events, None, T0)
+        fleet.ingested("S2", None)
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "station"} for r in rows]  # noqa: E731
+    hourly = storage.hourly(0, T0 + 10 * HOUR, "S1")
+    assert hourly and strip(hourly) == strip(storage.hourly(0, T0 + 10 * HOUR, "S2"))
+    counts = storage.report_counts(0, T0 + 10 * HOUR)
+    assert strip([r for r in counts if r["station"] == "S1"]) == strip(
+        [r for r in counts if r["station"] == "S2"]
+    )
+    assert storage.report_positions() == {"S1": 8, "S2": 8}

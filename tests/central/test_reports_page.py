@@ -27,15 +27,12 @@ from central.settings import CentralSettings
 from central.storage.sqlite import SQLiteStorage
 from tests.central import reportkit as kit
 from tests.central.test_reports import FIRST, NOW
+from tests.chromium import launch, needs_chromium
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
 openpyxl = pytest.importorskip("openpyxl", reason="openpyxl is installed with central")
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"
-)
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
+pytestmark = needs_chromium
 DOCS_SHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "reports.png"
 
 
@@ -67,7 +64,7 @@ def test_report_page_shows_the_month_and_downloads_it(
     summary = next(v for v in api["views"] if v["name"] == "summary")["rows"]
     outside: list[str] = []
     with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(p)
         page = browser.new_page(viewport={"width": 1500, "height": 1100}, accept_downloads=True)
         page.on(
             "request",

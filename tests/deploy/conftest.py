@@ -23,6 +23,7 @@ UNITS = (
     "station-kiosk.service",
     "station-touch.service",
     "station-backup.service",
+    "station-update.service",
 )
 CENTRAL_UNITS = ("station-central.service",)
 STEPS = (

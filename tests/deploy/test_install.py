@@ -19,6 +19,9 @@ EXPECTED_PATHS = (
     "/etc/pam.d/station-kiosk",
     "/etc/modules-load.d/station.conf",
     "/etc/station/station.toml",
+    "/etc/station/secrets/",
+    "/etc/station/kiosk.token",
+    "/etc/station/secrets/technician.token",
     "/etc/station/kiosk/foot.ini",
     "/var/lib/station/",
     "/var/lib/station-kiosk/",
@@ -29,6 +32,9 @@ EXPECTED_PATHS = (
     "/etc/systemd/system/station-touch.service",
     "/etc/systemd/system/station-backup.service",
     "/etc/systemd/system/station-backup.timer",
+    "/etc/systemd/system/station-update.service",
+    "/etc/systemd/system/station-update.timer",
+    "/opt/station/releases/current",
 )
 
 
@@ -51,6 +57,8 @@ def test_dry_run_into_an_empty_root_prints_every_step_and_writes_nothing(
     assert "would enable station-kiosk.service" in result.stdout
     assert "would enable station-backup.timer" in result.stdout
     assert "would enable station-backup.service" not in result.stdout
+    assert "would enable station-update.timer" in result.stdout
+    assert "would enable station-update.service" not in result.stdout
     assert "unchanged: getty@tty1.service not enabled" in result.stdout
     assert not re.search(r"^    changed:", result.stdout, re.M)
     assert re.search(r"dry run: \d+ change\(s\) would be made$", result.stdout.strip())
@@ -131,7 +139,9 @@ def test_first_install_lays_out_a_complete_station(
     assert {"station", "station-kiosk"} <= passwd.keys()
     assert passwd["station"][5] == "/var/lib/station"
     assert "station" in groups["dialout"] and "station" in groups["gpio"]
-    assert "station-kiosk" in groups["station"]
+    # The kiosk is not in the daemon's group; the daemon reads what the kiosk reads.
+    assert "station-kiosk" not in groups["station"]
+    assert "station" in groups["station-kiosk"]
 
     station = root / "opt/station/venv/bin/station"
     assert station.is_file() and station.stat().st_mode & stat.S_IXUSR
@@ -144,9 +154,34 @@ def test_first_install_lays_out_a_complete_station(
 
     config = root / "etc/station/station.toml"
     example = checkout / "deploy/station.example.toml"
-    assert install_runs.config_after_first == example.read_bytes()
+    # The example, with each inline secret moved to its own file (deploy/split-secrets.py).
+    installed_lines = install_runs.config_after_first.decode().splitlines()
+    example_lines = example.read_text().splitlines()
+    moved = [b for a, b in zip(example_lines, installed_lines, strict=True) if a != b]
+    assert moved == [
+        'token_file = "/etc/station/kiosk.token"',
+        'token_file = "/etc/station/secrets/technician.token"',
+        'token_file = "/etc/station/secrets/central-office.token"',
+        'phone_hash_key_file = "/etc/station/secrets/phone_hash_key"',
+    ]
+    kiosk_gid = int(passwd["station-kiosk"][3])
     assert stat.S_IMODE(config.stat().st_mode) == 0o640
-    assert config.stat().st_gid == int(passwd["station"][3])
+    assert config.stat().st_gid == kiosk_gid
+    secrets_dir = root / "etc/station/secrets"
+    assert stat.S_IMODE(secrets_dir.stat().st_mode) == 0o750
+    assert secrets_dir.stat().st_gid == int(passwd["station"][3])
+    for name in ("technician.token", "central-office.token", "phone_hash_key"):
+        st = (secrets_dir / name).stat()
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (
+            0,
+            int(passwd["station"][3]),
+            0o640,
+        ), name
+    kiosk_token = root / "etc/station/kiosk.token"
+    st = kiosk_token.stat()
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, kiosk_gid, 0o640)
+    assert "CHANGE-ME" not in kiosk_token.read_text()
+    assert "CHANGE-ME" not in (secrets_dir / "technician.token").read_text()
     data = (root / "var/lib/station").stat()
     assert stat.S_IMODE(data.st_mode) == 0o700
     assert (data.st_uid, data.st_gid) == (int(passwd["station"][2]), int(passwd["station"][3]))
@@ -157,7 +192,12 @@ def test_first_install_lays_out_a_complete_station(
     wants = root / "etc/systemd/system/multi-user.target.wants"
     assert sorted(p.name for p in wants.iterdir()) == ["station-kiosk.service", "station.service"]
     timers = root / "etc/systemd/system/timers.target.wants"
-    assert [p.name for p in timers.iterdir()] == ["station-backup.timer"]
+    assert sorted(p.name for p in timers.iterdir()) == [
+        "station-backup.timer",
+        "station-update.timer",
+    ]
+    # The units start what `current` points at: this checkout's venv until the first update.
+    assert (root / "opt/station/releases/current").readlink() == Path("../venv")
     cursors = root / "opt/station/share/icons/station-blank/cursors"
     assert (cursors / "left_ptr").readlink() == Path("blank")
     assert (cursors / "xterm").resolve() == (cursors / "blank").resolve()

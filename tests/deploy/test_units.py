@@ -28,6 +28,7 @@ EXPOSURE_LIMITS = {
     "station-central.service": 25,
     "station-kiosk.service": 40,
     "station-backup.service": 25,
+    "station-update.service": 25,
 }
 
 
@@ -99,7 +100,7 @@ def test_systemd_analyze_verify_reports_a_mistake(tmp_path: Path) -> None:
     text = (DEPLOY / "systemd/station.service").read_text(encoding="utf-8")
     broken = tmp_path / "station.service"
     broken.write_text(
-        text.replace("/opt/station/venv/bin/station", "/bin/true").replace(
+        text.replace("/opt/station/releases/current/bin/station", "/bin/true").replace(
             "WatchdogSec=", "WatchDogSec="
         )
     )
@@ -133,7 +134,7 @@ def test_daemon_unit_restarts_forever_under_the_watchdog() -> None:
     assert service["RestartSec"] == ["5s"]
     assert section["StartLimitIntervalSec"] == ["0"]
     assert service["ExecStart"] == [
-        "/opt/station/venv/bin/station run --config /etc/station/station.toml"
+        "/opt/station/releases/current/bin/station run --config /etc/station/station.toml"
     ]
     assert unit["Install"]["WantedBy"] == ["multi-user.target"]
 
@@ -142,7 +143,7 @@ def test_daemon_unit_runs_unprivileged_with_only_its_devices() -> None:
     service = parse_unit(DEPLOY / "systemd/station.service")["Service"]
 
     assert service["User"] == ["station"]
-    assert service["SupplementaryGroups"] == ["dialout gpio"]
+    assert service["SupplementaryGroups"] == ["dialout gpio station-kiosk"]
     assert service["ProtectSystem"] == ["strict"]
     assert service["ReadWritePaths"] == ["/var/lib/station"]
     assert service["StateDirectory"] == ["station"]
@@ -165,12 +166,28 @@ def test_kiosk_unit_runs_the_ui_in_foot_in_cage_after_the_daemon() -> None:
     cage, foot, ui = exec_start.split(" -- ")
     assert cage == "/usr/bin/cage -d"
     assert foot == "/usr/bin/foot --config=/etc/station/kiosk/foot.ini"
-    assert ui == "/opt/station/venv/bin/station ui --config /etc/station/station.toml"
+    assert ui == "/opt/station/releases/current/bin/station ui --config /etc/station/station.toml"
     assert service["User"] == ["station-kiosk"]
     assert service["PAMName"] == ["station-kiosk"]
     assert service["TTYPath"] == ["/dev/tty1"]
     assert service["Restart"] == ["always"]
     assert "Environment" in service and "XCURSOR_THEME=station-blank" in service["Environment"]
+
+
+def test_update_unit_runs_station_update_as_root_from_the_current_release() -> None:
+    unit = parse_unit(DEPLOY / "systemd/station-update.service")
+    timer = parse_unit(DEPLOY / "systemd/station-update.timer")
+    service = unit["Service"]
+
+    assert service["Type"] == ["oneshot"]
+    assert service["ExecStart"] == [
+        "/opt/station/releases/current/bin/station update --config /etc/station/station.toml"
+        " --root /opt/station/releases"
+    ]
+    assert "User" not in service  # root: the daemon's user must not change its own code
+    assert service["ReadWritePaths"] == ["/opt/station/releases"]
+    assert timer["Timer"]["OnUnitActiveSec"] == ["1h"]
+    assert timer["Install"]["WantedBy"] == ["timers.target"]
 
 
 def test_touch_bridge_is_started_by_udev_and_bound_to_the_touchscreen() -> None:

@@ -23,8 +23,9 @@ PIN_KEYSPACE = 1_000_000 - 1_200
 """Six-digit PINs the station accepts: a million, less the repeated, consecutive and
 self-repeating ones check_new_pin refuses (fewer than 1,200), so a guess has at least a one in
 998,800 chance."""
-CODE_KEYSPACE = 1_000_000
-"""Pickup codes are any six digits, drawn by `secrets`."""
+CODE_KEYSPACE = 100_000_000
+"""Pickup codes are any eight digits, drawn by `secrets`; each guess is checked against every
+waiting code (the code alone finds its locker), so a guess's chance is waiting / keyspace."""
 
 
 @dataclass
@@ -43,6 +44,18 @@ def wrong_pins(right: str) -> Callable[[int], str]:
     def guess(i: int) -> str:
         pin = f"{(int(right) + 1 + i * 7919) % 1_000_000:06d}"
         return pin if pin != right else f"{(int(pin) + 1) % 1_000_000:06d}"
+
+    return guess
+
+
+def wrong_codes(rights: list[str]) -> Callable[[int], str]:
+    """The i-th guess of a pickup code that is none of the waiting ones."""
+
+    def guess(i: int) -> str:
+        code = f"{(int(rights[0]) + 1 + i * 7919) % CODE_KEYSPACE:08d}"
+        while code in rights:
+            code = f"{(int(code) + 1) % CODE_KEYSPACE:08d}"
+        return code
 
     return guess
 
@@ -109,6 +122,7 @@ PATH_VALUES = {
     "locker_id": "Z99",
     "alarm_id": "999999",
     "member_id": "0" * 64,
+    "staff_no": "NOSUCHSTAFF",
     "kind": "no_such_kind",
     "flow_id": "no-such-flow",
     "tool_id": "NO-SUCH-TOOL",
@@ -121,6 +135,8 @@ PATH_VALUES = {
     "alert_id": "999999",
     "view": "no-such-view",
     "asset": "no-such-asset.js",
+    "version": "0.0.0-no-such-release",
+    "name": "no-such-file.whl",
 }
 """Path parameters that name nothing, so a request a role is admitted to changes nothing."""
 

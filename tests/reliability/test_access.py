@@ -62,6 +62,9 @@ STATION_ACCESS: dict[str, set[str]] = {
     "POST /api/v1/staff/logout": {S},
     "GET /api/v1/staff": {S},
     "POST /api/v1/staff": {S},
+    "GET /api/v1/staff/{staff_no}/cards": {S},
+    "POST /api/v1/staff/{staff_no}/cards/read": {S},
+    "DELETE /api/v1/staff/{staff_no}/cards": {S},
     "GET /api/v1/throttles": {S},
     "POST /api/v1/throttles/{kind}/release": {S},
     "GET /api/v1/flows/{flow_id}": {K, S},
@@ -99,6 +102,8 @@ STATION_ACCESS: dict[str, set[str]] = {
     "POST /api/v1/deposits/{deposit_id}/clear": {S},
     "GET /api/v1/pickups/lockers": {K},
     "POST /api/v1/pickups": {K},
+    "GET /api/v1/pickups": {S},
+    "POST /api/v1/pickups/{locker_id}/reissue": {S},
     "GET /api/v1/supplies": {K, S, C},
     "POST /api/v1/supplies/{supply_id}/restock": {S},
     "POST /api/v1/supplies/{supply_id}/count": {S},
@@ -256,6 +261,47 @@ async def test_the_stream_needs_a_known_token(tmp_path: Path) -> None:
         record("attacks_refused", 2)
 
 
+STREAM_ACCESS: dict[str, dict[str, bool]] = {
+    K: {"door states": True, "occupancy": True, "flows": True, "actors": False, "payloads": False},
+    S: {"door states": True, "occupancy": True, "flows": True, "actors": True, "payloads": True},
+    C: {"door states": True, "occupancy": True, "flows": True, "actors": True, "payloads": True},
+}
+"""What the live stream gives each role (issue 18, finding 6): the kiosk, which may not read the
+usage log, sees doors, occupancy and flows, never who did what or why."""
+
+
+async def test_the_live_stream_gives_each_role_only_what_its_row_says(tmp_path: Path) -> None:
+    from tests.reliability.test_kiosk_street import VICTIM, deposit, stream
+
+    async with start_harness(services_config(tmp_path)) as h:
+        await h.register(VICTIM, kind="courier")
+        async with stream(h, K) as kiosk, stream(h, S) as staff_seen, stream(h, C) as office:
+            staff = await h.staff()
+            r = await staff.post("/api/v1/lockers/A02/open", json={"reason": "restock drills"})
+            assert r.status_code == 200, r.text
+            opened = "SELECT 1 FROM events WHERE type = 'door_opened' AND locker = 'A02'"
+            await h.station.wait_for(lambda: bool(h.services.store.query(opened)), within=10)
+            done = await deposit(h)
+            # This station has no radar: an occupancy change as the daemon publishes one.
+            h.daemon.station.live.publish({"kind": "occupancy", "occupancy": {"state": "free"}})
+        code = done["result"]["code"]
+        for role, seen in ((K, kiosk), (S, staff_seen), (C, office)):
+            text = json.dumps(seen, ensure_ascii=False)
+            events = [m["event"] for m in seen if m["kind"] == "event"]
+            got = {
+                "door states": any(e["type"] == "door_opened" for e in events),
+                "occupancy": any(m["kind"] == "occupancy" for m in seen),
+                "flows": any(m["kind"] == "flow" and m["flow"]["id"] == done["id"] for m in seen),
+                "actors": "staff:" in text and "member:" in text,
+                "payloads": "restock drills" in text,
+            }
+            assert got == STREAM_ACCESS[role], role
+            assert code not in text, role  # a secret result never goes over the stream
+            if not STREAM_ACCESS[role]["actors"]:
+                assert all(e["actor"] is None and e["payload"] == {} for e in events)
+        record("attacks_refused", 2)
+
+
 # --- central ----------------------------------------------------------------------------------
 
 
@@ -267,8 +313,12 @@ STATION_ROUTES = {
     "PUT /api/v1/station/backup",
     "GET /api/v1/station/backup/latest",
     "GET /api/v1/station/events",
+    "GET /api/v1/station/release",
+    "GET /api/v1/station/releases/{version}/files/{name}",
+    "POST /api/v1/station/update-report",
 }
-"""What only a station's own token may call: the sync exchange, its commands and backups."""
+"""What only a station's own token may call: the sync exchange, its commands, backups and
+software updates."""
 CENTRAL_PUBLIC = {"GET /healthz"}
 OFFICE_FLOOR = 8
 

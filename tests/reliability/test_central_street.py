@@ -4,8 +4,10 @@ loopback (and a real station daemon syncing to it for the bundle)."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +17,11 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 
+from central.app import create_app
+from central.auth import new_token, token_hash
 from central.bundles import bundle_body
+from central.server import BackgroundServer
+from central.settings import CentralSettings
 from central.storage.sqlite import SQLiteStorage
 from station.people.staff import add_staff
 from tests.central.fleetkit import LiveCentral, live_central
@@ -201,3 +207,72 @@ def test_dashboard_pages_forbid_framing_and_api_answers_are_not_cached(
         for path in ("/api/v1/events", "/api/v1/stations", "/api/v1/fleet/alarms"):
             r = office.get(path)
             assert r.status_code == 200 and r.headers["cache-control"] == "no-store", path
+
+
+# --- 8, continued: ingests beyond the limit wait for a slot ------------------------------------
+
+
+def _ingest_slots(app: Any) -> asyncio.Semaphore:
+    """The real app's ingest semaphore, found in its route (observed, not replaced)."""
+    (route,) = [r for r in app.routes if getattr(r, "path", "") == "/api/v1/ingest"]
+    cells = [c.cell_contents for c in route.endpoint.__closure__ or ()]
+    (slots,) = [c for c in cells if isinstance(c, asyncio.Semaphore)]
+    return slots
+
+
+def test_no_more_ingests_than_the_limit_are_read_at_once(tmp_path: Path) -> None:
+    """With max_concurrent_ingests = 1, an upload trickling its body holds the one slot and a
+    second upload waits for it, whoever sent it: central never inflates two at once."""
+    storage = SQLiteStorage(tmp_path / "central.db")
+    app = create_app(storage, CentralSettings(max_concurrent_ingests=1))
+    slots = _ingest_slots(app)
+    tokens = {}
+    for station in ("S001", "S002"):
+        tokens[station] = new_token()
+        storage.add_station(station, station, token_hash(tokens[station]), time.time())
+    go_on = threading.Event()
+    answers: dict[str, int] = {}
+
+    def body(station: str) -> bytes:
+        return gzip.compress(
+            json.dumps({"station": station, "after": 0, "events": [event(1)]}).encode()
+        )
+
+    def trickle() -> Iterator[bytes]:
+        raw = body("S001")
+        yield raw[:8]
+        go_on.wait(60)
+        yield raw[8:]
+
+    def send(url: str, station: str, content: Any) -> None:
+        with httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {tokens[station]}"}, timeout=60
+        ) as c:
+            answers[station] = c.post(
+                "/api/v1/ingest", content=content, headers={"Content-Encoding": "gzip"}
+            ).status_code
+
+    def until(check: Any) -> None:
+        deadline = time.monotonic() + 30
+        while not check():
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+
+    try:
+        with BackgroundServer(app) as server:
+            slow = threading.Thread(target=send, args=(server.url, "S001", trickle()))
+            slow.start()
+            until(slots.locked)  # the trickling upload holds the only slot
+            quick = threading.Thread(target=send, args=(server.url, "S002", body("S002")))
+            quick.start()
+            until(lambda: len(getattr(slots, "_waiters", None) or ()) == 1)
+            assert "S002" not in answers  # complete, small, and still waiting its turn
+            go_on.set()
+            slow.join(60)
+            quick.join(60)
+        assert answers == {"S001": 200, "S002": 200}
+        assert storage.count_events("S001") == storage.count_events("S002") == 1
+    finally:
+        go_on.set()
+        storage.close()
+    record("attacks_refused", 1)

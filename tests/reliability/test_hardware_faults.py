@@ -171,6 +171,25 @@ async def test_one_board_late_or_silent(tmp_path: Path, fault: str) -> None:
         record("events_checked", len(hw.events(first)))
 
 
+async def test_a_slow_healthy_board_still_confirms_its_unlocks(tmp_path: Path) -> None:
+    """A loaded machine: every answer on bus 1 comes 150 ms late, past unlock_wait_ms (120)
+    but well within answer_ms (300). Each acknowledgement turns up during the read-back that
+    follows its unlock in the same turn of the bus: the opens are confirmed (the soak test once
+    had a healthy open come back unconfirmed this way), nothing is re-sent, no unlock is
+    logged as uncertain and the board never looks offline."""
+    async with hw_station(two_bus_config(tmp_path)) as hw, hw.st.client("staff") as c:
+        first = hw.last_seq()
+        hw.bus1.set_answer_delay(0.15)
+        for locker in ("A03", "A07", "A03"):
+            await open_and_see(hw, c, locker, "slow but healthy board")  # confirmed, seen open
+        assert (hw.unlocks("A03"), hw.unlocks("A07")) == (2, 1)
+        log = hw.events(first)
+        assert [e for e in log if e.type == "door_unlock_uncertain"] == []
+        assert hw.alarms("board_offline", "B0") == []
+        assert outcomes_missing(log) == []
+        record("events_checked", len(log))
+
+
 async def test_garbage_between_and_inside_frames(tmp_path: Path) -> None:
     """Random bytes, cut frames and frames with a bad check on bus 2, before and between answers.
 
@@ -205,7 +224,9 @@ async def test_garbage_between_and_inside_frames(tmp_path: Path) -> None:
         assert opened == ["C01", "D02", "A03", "C04", "D04"], "garbage read as a door change"
         assert all(e.payload["cause"] == "unlock" for e in log if e.type == "door_opened")
         assert hw.alarms("forced_open") == []
-        await hw.wait(lambda: not [a for a in hw.alarms() if a["state"] != "cleared"])
+        # The noisy bus's alarms clear after its boards answer cleanly again; on a loaded
+        # machine (an open took 1.3 s in one CI-like run) that can take longer than 5 s.
+        await hw.wait(lambda: not [a for a in hw.alarms() if a["state"] != "cleared"], within=20.0)
         assert {lk["door"] for lk in hw.lockers.snapshot()} == {"closed"}
         assert outcomes_missing(log) == []
         record("events_checked", len(log))

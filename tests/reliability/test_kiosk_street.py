@@ -75,7 +75,7 @@ async def test_a_pickup_code_goes_once_to_the_screen_that_started_the_deposit(
         async with stream(h, "kiosk") as kiosk_stream:
             done = await deposit(h)
         code = done["result"]["code"]
-        assert done["state"] == "completed" and len(code) == 6
+        assert done["state"] == "completed" and len(code) == 8
         # a second kiosk client, with the flow id from the stream, and even with the key
         flow_ids = {m["flow"]["id"] for m in kiosk_stream if m["kind"] == "flow"}
         assert done["id"] in flow_ids
@@ -324,6 +324,50 @@ async def test_a_return_by_someone_else_leaves_the_tool_for_staff_to_check(
         verified = h.services.store.query("SELECT return_verified FROM loans ORDER BY id")
         assert [v["return_verified"] for v in verified] == [0, 0, 1]
         record("attacks_refused", 4)
+
+
+async def test_where_the_locker_has_an_item_sensor_it_decides_a_return_by_someone_else(
+    tmp_path: Path,
+) -> None:
+    """Seen in the locker after the door closed: lent again at once. Empty: staff check."""
+    data = services_config(tmp_path)
+    data["boards"][0]["item_sensor"] = True
+    async with start_harness(data) as h:
+        await h.register(VICTIM)
+        await h.register(OTHER)
+        await h.add_tool("DRILL", "A01")
+        for put_back, status in ((True, "available"), (False, "maintenance")):
+            h.sim.set_item(1, True)
+            borrowing = (await borrow(h, "DRILL", await h.identify(VICTIM))).json()
+            await h.follow(borrowing["id"], {"open"}, key=borrowing["key"])
+            h.sim.set_item(1, False)  # the borrower takes it out
+            await h.finish(borrowing)
+            r = await h.kiosk.post(
+                "/api/v1/returns",
+                json={"tool_id": "DRILL"},
+                headers={"X-Member-Session": await h.identify(OTHER)},
+            )
+            assert r.status_code == 202, r.text
+            flow = r.json()
+            await h.follow(flow["id"], {"open"}, key=flow["key"])
+            h.sim.set_item(1, put_back)
+            asked = await h.finish(flow)
+            r = await h.kiosk.post(
+                f"/api/v1/flows/{asked['id']}/answer",
+                json={"condition": "works"},
+                headers={"X-Flow-Key": asked["key"]},
+            )
+            assert r.json()["result"]["tool_status"] == status, (put_back, r.text)
+            tool = (await h.kiosk.get("/api/v1/tools/DRILL")).json()
+            assert tool["status"] == status, tool
+            (condition,) = (await h.events("return_condition"))[-1:]
+            assert json.loads(condition["payload"])["item_seen"] is put_back
+        assert "item sensor sees nothing" in tool["status_reason"]
+        r = await borrow(h, "DRILL", await h.identify(VICTIM))
+        assert r.status_code == 409 and r.json()["code"] == "tool_unavailable", r.text
+        returns = h.services.store.query("SELECT return_verified FROM loans ORDER BY id")
+        assert [v["return_verified"] for v in returns] == [0, 0]  # not the borrower, either time
+        record("attacks_refused", 1)
 
 
 # --- 4: sessions end with their person, and have an absolute lifetime -----------------------------

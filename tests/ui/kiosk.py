@@ -22,6 +22,7 @@ from tests.simstation import TOKENS, SimStation
 from ui.app import StationApp, StationInfo
 from ui.client import LiveStream, StationClient
 from ui.settings import UiConfig
+from ui.voice import Player
 
 MEMBER_PHONE = "13812345678"
 MEMBER_PIN = "482913"
@@ -50,6 +51,7 @@ def build_app(
     *,
     monotonic: Callable[[], float] | None = None,
     wall: Callable[[], float] | None = None,
+    player: Player | None = None,
     **ui: Any,
 ):
     info = StationInfo(
@@ -64,6 +66,8 @@ def build_app(
         kwargs["monotonic"] = monotonic
     if wall is not None:
         kwargs["wall"] = wall
+    if player is not None:
+        kwargs["player"] = player
     return StationApp(
         StationClient(station.url, TOKENS["kiosk"]),
         LiveStream(station.url, TOKENS["kiosk"], reconnect_max_s=0.5),
@@ -107,6 +111,20 @@ class Kiosk:
         self.app = app
         self.pilot = pilot
         self.station = station
+        self.taps = 0
+        """Taps that move a flow on (tiles, menus, confirmations) since `count_taps()`."""
+        self.entries = 0
+        """Taps that tell the station something: keypad keys and answers (`answer`)."""
+
+    def count_taps(self) -> None:
+        """Start counting taps and entries afresh (the tap table's figures, docs/ui.md)."""
+        self.taps = self.entries = 0
+
+    async def answer(self, selector: str) -> None:
+        """Tap a choice that is an answer the station needs (what was found, its colour)."""
+        await self.tap(selector)
+        self.taps -= 1
+        self.entries += 1
 
     @property
     def screen(self) -> Screen[Any]:
@@ -147,6 +165,19 @@ class Kiosk:
         body = self.screen.query("#body")
         return bool(workers) or (bool(body) and body.first().loading)
 
+    async def redrawn(self, rounds: int = 1) -> None:
+        """Wait until the screen has handled what is queued and no API call of it runs.
+
+        Lighter than `settled`, which ends with Pilot's wait for the whole process (the
+        daemon's board polling included) to go idle: the layout checks wait this way after
+        each resize (`rounds=3`: a list refits itself after the resized layout is drawn).
+        """
+        for _ in range(rounds):
+            await self.pilot._wait_for_screen()
+            await asyncio.sleep(0.005)
+        if self._busy():
+            await self.settled()
+
     async def sees(self, words: str, within: float = WAIT_S) -> None:
         await self.until(lambda: words in self.text, within, f"{words!r} on screen")
 
@@ -169,6 +200,10 @@ class Kiosk:
         self.app.mouse_position = Offset(x, y)
         for event_type in (mouse.MouseDown, mouse.MouseUp, mouse.Click):
             screen._forward_event(event_type(**target_args))
+        if selector.startswith("#key-"):
+            self.entries += 1
+        else:
+            self.taps += 1
         await self.pilot._wait_for_screen()
 
     def _tappable(self, selector: str) -> bool:
@@ -186,12 +221,11 @@ class Kiosk:
         await self.on("HomeScreen")
 
     async def identify(self, phone: str = MEMBER_PHONE, pin: str = MEMBER_PIN) -> None:
+        """Phone number and PIN: each goes on by itself with its last digit."""
         await self.on("PhoneScreen")
         await self.keypad(phone)
-        await self.tap("#next")
         await self.on("PinScreen")
         await self.keypad(pin)
-        await self.tap("#next")
 
 
 # --- the daemon's view, through its API ----------------------------------------------------

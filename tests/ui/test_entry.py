@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import tomli_w
 
-from station.config import load_config
+from station.config import ConfigError, load_config
 from tests.simstation import SimStation
 from tests.ui.conftest import station_data
 from tests.ui.kiosk import Kiosk
 from ui.app import build_app, main, web_server
-from ui.settings import UiConfig
+from ui.settings import UiConfig, UiConfigError, connection_of, read_kiosk_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,10 +51,45 @@ def test_a_config_the_ui_cannot_use_stops_it_with_the_reason(tmp_path: Path, cap
     assert "no such file" in capsys.readouterr().err
 
 
+def test_the_kiosk_reads_what_the_daemon_reads_and_judges_ui_alike(tmp_path: Path) -> None:
+    """The touchscreen reads its sections without pydantic (ui/settings.py); what it gets is
+    what the daemon's whole-config parse gets, and a bad [ui] is refused by both, the same
+    key named for the same reason."""
+    data = station_data(tmp_path)
+    data["ui"] = {"language": "en", "idle_timeout_s": 30, "staff_no_prefix": "S"}
+    path = write_config(tmp_path / "station.toml", data)
+    kiosk, full = read_kiosk_config(path), load_config(path, kiosk=True)
+    assert kiosk.ui == full.ui
+    assert connection_of(kiosk) == connection_of(full)
+    assert (kiosk.station.name, kiosk.station.name_en, kiosk.station.help_phone) == (
+        full.station.name,
+        full.station.name_en,
+        full.station.help_phone,
+    )
+    assert [lk.id for lk in kiosk.lockers] == [lk.id for lk in full.lockers]
+    assert (kiosk.reader is None) == (full.reader is None)
+    for bad, named in [
+        ({"volume": 101}, "ui.volume: must be at least 0 and at most 100"),
+        ({"mute": "yes"}, "ui.mute: must be true or false"),
+        ({"idle_timeout_s": "60"}, "ui.idle_timeout_s: must be a number"),
+        ({"timezone": "Mars/Olympus"}, "ui.timezone: unknown time zone 'Mars/Olympus'"),
+        ({"langauge": "en"}, "ui.langauge: unknown key"),
+        ({"token": "short"}, "ui.token: must be at least 16 characters"),
+        ({"daemon_url": "ftp://x"}, "ui.daemon_url: must match"),
+    ]:
+        data["ui"] = bad
+        path = write_config(tmp_path / "bad.toml", data)
+        with pytest.raises(UiConfigError, match=re.escape(named)):
+            read_kiosk_config(path)
+        with pytest.raises(ConfigError, match=re.escape(named)):
+            load_config(path, kiosk=True)
+
+
 def test_web_serves_the_same_app_per_browser_tab(tmp_path: Path) -> None:
     config = write_config(tmp_path / "station.toml", station_data(tmp_path))
     server = web_server(str(config), UiConfig(web_bind="0.0.0.0", web_port=8999))
-    assert server.command.endswith(f"-m ui --config {config.resolve()}")
+    # The tabs' apps are silent: their prompts would come out of this machine, not the browser.
+    assert server.command.endswith(f"-m ui --silent --config {config.resolve()}")
     assert server.command.startswith(sys.executable)
     assert (server.host, server.port) == ("0.0.0.0", 8999)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import App, ComposeResult
 
 from ui.i18n import Translator
@@ -9,7 +11,7 @@ from ui.widgets.keypad import Keypad, Kind, complete, render_entry
 
 
 class KeypadApp(App[None]):
-    CSS_PATH = "../../ui/theme.tcss"
+    CSS_PATH: ClassVar[list[str]] = ["../../ui/theme.tcss", "../../ui/flows.tcss"]
 
     def __init__(self, kind: Kind, prefix: str = "") -> None:
         super().__init__()

@@ -28,6 +28,13 @@ async def login(kiosk: Kiosk, pin: str = STAFF_PIN) -> None:
     await kiosk.tap("#next")
 
 
+async def staff_at(kiosk: Kiosk, name: str) -> None:
+    """Log in as staff and open a section of the maintenance screen."""
+    await login(kiosk)
+    await kiosk.on("MaintenanceScreen")
+    await section(kiosk, name)
+
+
 async def section(kiosk: Kiosk, name: str) -> None:
     await kiosk.tap(f"#sec-{name}")
     await kiosk.until(lambda: kiosk.screen.query_one(f"#sec-{name}").has_class("selected"))
@@ -48,6 +55,16 @@ async def test_staff_open_a_door_with_a_reason_and_watch_it(kiosk: Kiosk) -> Non
     await kiosk.tap("#door-A05")
     await kiosk.on("DoorActionScreen")
     await kiosk.tap("#reason-inspect")
+    await kiosk.on("OpenDoorConfirmScreen")
+    await kiosk.sees("打开 A05 号柜门？")
+    await kiosk.sees("原因：检查 · 柜内：空")
+    assert not st.sim.is_open(5), "no door opens before 确认"
+    await kiosk.tap("#cancel")
+    await kiosk.on("DoorActionScreen")
+    assert not st.sim.is_open(5)
+    await kiosk.tap("#reason-inspect")
+    await kiosk.on("OpenDoorConfirmScreen")
+    await kiosk.tap("#confirm")
     await kiosk.on("MaintenanceScreen")
     await kiosk.sees("A05 开着")
     assert await door(st, "A05") == "open"
@@ -77,7 +94,7 @@ async def test_acknowledge_an_alarm(kiosk: Kiosk) -> None:
     await kiosk.on("MaintenanceScreen")
     await kiosk.sees("⚠ A07 开着")
     await section(kiosk, "alarms")
-    await kiosk.sees("柜门被强行打开 · A07")
+    await kiosk.sees("柜门被强行打开 · A07 号柜门")
     await kiosk.tap(f"#ack-{alarm['id']}")
     await kiosk.sees("已确认")
     acked = [a for a in await api_get(st, "/api/v1/alarms") if a["type"] == "forced_open"]
@@ -137,13 +154,13 @@ async def test_approve_and_reject_claims_and_collect_valuables(kiosk: Kiosk) -> 
     await login(kiosk)
     await kiosk.on("MaintenanceScreen")
     await section(kiosk, "lost")
-    await kiosk.sees(f"{umbrella} · 138****5678")
+    await kiosk.sees(f"{umbrella} · 雨伞 · black, lost at the bus stop · 认领人 138****5678")
     claims = {c["item"]: c["id"] for c in await api_get(st, "/api/v1/claims")}
     await kiosk.tap(f"#approve-{claims[umbrella]}")
     await kiosk.on("CodeIssuedScreen")
     await kiosk.sees("请把取件码告诉认领人")
     code = kiosk.screen.query_one("#issued-code").value
-    assert len(code) == 6
+    assert len(code) == 8
     await kiosk.tap("#done")
     await kiosk.on("MaintenanceScreen")
     await kiosk.tap(f"#reject-{claims[wallet]}")
@@ -251,16 +268,14 @@ async def test_clear_overtime_deposits_and_remove_expired_items(tmp_path) -> Non
         async with app.run_test(size=(100, 30)) as pilot:
             kiosk = Kiosk(app, pilot, st)
             await kiosk.home()
-            await login(kiosk)
-            await kiosk.on("MaintenanceScreen")
-            await section(kiosk, "storage")
+            await staff_at(kiosk, "storage")
             await kiosk.sees(f"{deposit_locker} · 寄存物品 · walk-in")
             deposit_id = (await api_get(st, "/api/v1/deposits/overtime"))[0]["id"]
             await kiosk.tap(f"#clear-{deposit_id}")
             await kiosk.on("ReasonScreen")
             await kiosk.tap("#choice-office")
             await kiosk.on("MaintenanceScreen")
-            await kiosk.sees("没有超时的寄存")
+            await kiosk.sees("没有待取件或超时的寄存")
             deposits = await api_get(st, "/api/v1/deposits")
             assert [(d["status"], d["note"]) for d in deposits] == [("cleared", "office")]
 
@@ -277,11 +292,33 @@ async def test_clear_overtime_deposits_and_remove_expired_items(tmp_path) -> Non
 
 
 async def test_sync_status_for_staff(kiosk: Kiosk) -> None:
-    await login(kiosk)
-    await kiosk.on("MaintenanceScreen")
-    await section(kiosk, "sync")
+    await staff_at(kiosk, "sync")
     await kiosk.sees("同步：未开启")  # the test station has no central office configured
     await kiosk.sees("待上传")
-    await kiosk.sees("下发配置：第 0 版（ok）")
+    await kiosk.sees("下发配置：第 0 版（正常）")
     await kiosk.tap("#sync-refresh")
     await kiosk.sees("上次成功：—")
+
+
+def test_alarm_subjects_are_words_never_the_logs_labels() -> None:
+    """Staff read what an alarm is about: a member by the phone's last 4 digits (not the log's
+    hash label), a supply or tool by its name, a door by its number, in both languages."""
+    from ui.i18n import Translator
+    from ui.screens.maintenance.doors import alarm_subject
+
+    names = {"huoxiang": lambda i18n: i18n.pick("藿香正气水", "Huoxiang water")}
+    cases = [
+        ({"type": "pin_lockout", "subject": "member:59f0ee20/9000"}, "尾号 9000 的会员",
+         "member with phone ending 9000"),
+        ({"type": "pin_lockout", "subject": "staff:1001"}, "工号 1001 的工作人员",
+         "staff no. 1001"),
+        ({"type": "low_stock", "subject": "huoxiang"}, "藿香正气水", "Huoxiang water"),
+        ({"type": "forced_open", "subject": "A07"}, "A07 号柜门", "door A07"),
+        ({"type": "guessing", "subject": "code"}, "取件码", "pickup codes"),
+        ({"type": "board_offline", "subject": "cu1"}, "锁控板 cu1", "lock board cu1"),
+        ({"type": "sync_failing", "subject": "central"}, "中心服务器", "central server"),
+    ]  # fmt: skip
+    zh, en = Translator("zh"), Translator("en")
+    for alarm, in_zh, in_en in cases:
+        assert alarm_subject(alarm, names, zh) == in_zh
+        assert alarm_subject(alarm, names, en) == in_en

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ui.i18n import Translator
+import re
+
+from ui.i18n import CATALOGUE, Translator
 from ui.screens.home import current_notices, notice_text, rest_text, supplies_text
 from ui.screens.maintenance.panels import sync_lines
 
@@ -50,16 +52,38 @@ def test_sync_status_lines_with_an_error_and_its_advice() -> None:
         "last_error": {"kind": "network", "message": "connection refused", "advice": "check 4G"},
         "bundle": {"version": 7, "status": "ok"},
     }
-    lines = [line(ZH) for line in sync_lines(status)]
+    lines = [line.text(ZH) for line in sync_lines(status)]
     assert lines == [
         "同步：已开启",
         "中心：central.example.org",
         "待上传 50 条（滞后 1小时）",
         "上次成功：1月1日 08:00",
-        "下发配置：第 7 版（ok）",
-        "最近错误：network connection refused",
-        "建议：check 4G",
+        "下发配置：第 7 版（正常）",
+        "最近错误：连不上中心。请检查 4G 路由器；记录保存在本机，恢复后自动上传",
+        "技术详情（给技术员）：connection refused",
     ]
+    # On the 7 inch panel only what staff act on: on, waiting, last success, what to do.
+    extra = [line.extra for line in sync_lines(status)]
+    assert extra == [False, True, False, False, True, False, True]
+    # A kind this release does not know yet: the daemon's own words, as they are.
+    status["last_error"] = {"kind": "novel", "message": "it broke", "advice": "check it"}
+    status["bundle"] = {"version": 8, "status": "rejected"}
+    lines = [line.text(ZH) for line in sync_lines(status)]
+    assert lines[-3:] == [
+        "下发配置：第 8 版（被拒绝，请联系技术员）",
+        "最近错误：novel it broke",
+        "建议：check it",
+    ]
+
+
+def test_every_kind_of_sync_problem_has_words_in_both_languages() -> None:
+    import inspect
+
+    from station.sync import errors
+
+    kinds = set(re.findall(r'SyncProblem\(\s*"([a-z_]+)"', inspect.getsource(errors)))
+    assert len(kinds) >= 13
+    assert {k for k in kinds if f"maint.sync.kind.{k}" not in CATALOGUE} == set()
 
 
 def test_only_notices_whose_time_has_come_are_shown() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from textual import events, on
@@ -26,11 +27,42 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+FLOWS_CSS = str(Path(__file__).resolve().parents[1] / "flows.tcss")
+"""The stylesheet of every screen but Home and "restarting" (ui/theme.tcss has theirs and the
+frame's). Textual loads a screen's CSS_PATH when such a screen first opens, so the kiosk's start
+parses and matches against a third of the rules; the path is absolute because Textual resolves a
+relative one against each subclass's own folder."""
+
 
 class KioskScreen(Screen[None]):
+    CSS_PATH = FLOWS_CSS
     TITLE_KEY: ClassVar[str] = "app.title"
     SHOW_BACK: ClassVar[bool] = True
     SHOW_STAFF: ClassVar[bool] = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._preset_breakpoints()
+
+    def _preset_breakpoints(self) -> None:
+        """Give the screen its breakpoint classes (-tiny, -wide, ...) for the app's size now.
+
+        Textual adds them on the screen's first Resize, after its widgets are mounted and
+        styled, and then styles every widget again. Set before mounting, that Resize finds
+        nothing to change and the second pass is saved (Home drawn sooner at start, a tap's
+        next screen sooner). Should the size change meanwhile, that Resize corrects them.
+        """
+        try:
+            app = self.app
+        except RuntimeError:  # Textual's NoActiveAppError: built outside a running app
+            return  # Textual sets them on the first Resize as usual
+        width, height = app.size
+        across, down = self.HORIZONTAL_BREAKPOINTS, self.VERTICAL_BREAKPOINTS
+        for dimension, points in (
+            (width, app.HORIZONTAL_BREAKPOINTS if across is None else across),
+            (height, app.VERTICAL_BREAKPOINTS if down is None else down),
+        ):
+            self.add_class(*self._get_breakpoint_classes(dimension, points or []), update=False)
 
     @property
     def kiosk(self) -> StationApp:

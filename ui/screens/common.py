@@ -19,24 +19,40 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Button
 
 from ui.screens.base import KioskScreen
+from ui.screens.errors import ErrorScreen, Problem, line
 from ui.widgets.fit import outer_height, page_size
-from ui.widgets.keypad import Keypad, Kind
+from ui.widgets.keypad import SPECS, Keypad, Kind
 from ui.widgets.text import DataButton, Labeller, TButton, TLabel
 
 
 class KeypadScreen(KioskScreen):
-    """Enter a number on the keypad, then Next (or Skip, where the number is optional)."""
+    """Enter a number on the keypad, then Next (or Skip, where the number is optional).
+
+    On a resident's screen (`GOES_ON`) an entry of one length (phone number, PIN, code) goes
+    on by itself with its last digit, so it costs no tap of its own; the staff screens keep
+    Next, as do entries of any length (staff numbers, counts).
+    """
 
     PROMPT_KEY: ClassVar[str] = "keypad.empty"
     KIND: ClassVar[Kind] = "code"
     SKIPPABLE: ClassVar[bool] = False
+    GOES_ON: ClassVar[bool] = False
+
+    @property
+    def auto(self) -> bool:
+        return self.GOES_ON and SPECS[self.KIND].fixed
 
     def body(self) -> ComposeResult:
         yield TLabel(self.PROMPT_KEY, id="prompt", classes="prompt")
         with Horizontal(id="keypad-row"):
             yield self.keypad()
             with Vertical(id="keypad-side"):
-                yield TButton("nav.next", id="next", variant="primary", disabled=True)
+                # An entry that goes on by itself shows Next only when one is already complete
+                # (back on this screen after the next step): then Next takes it on as it is.
+                classes = "hidden" if self.auto else ""
+                yield TButton(
+                    "nav.next", id="next", variant="primary", disabled=True, classes=classes
+                )
                 if self.SKIPPABLE:
                     yield TButton("nav.skip", id="skip")
 
@@ -44,7 +60,12 @@ class KeypadScreen(KioskScreen):
         return Keypad(self.KIND, id="keypad")
 
     def on_keypad_changed(self, event: Keypad.Changed) -> None:
-        self.query_one("#next", Button).disabled = not event.complete
+        next_button = self.query_one("#next", Button)
+        next_button.disabled = not event.complete
+        if self.auto:
+            next_button.set_class(not event.complete, "hidden")
+            if event.complete:
+                self.submit(event.value)
 
     @on(Button.Pressed, "#next")
     def _next(self, event: Button.Pressed) -> None:
@@ -59,14 +80,48 @@ class KeypadScreen(KioskScreen):
         self.skip()
 
     def submit(self, value: str) -> None:
-        """The entry is complete and Next was tapped."""
+        """The entry is complete (its last digit, or Next)."""
 
     def skip(self) -> None:
         """Skip was tapped (only on screens where the entry is optional)."""
 
     def clear_entry(self) -> None:
         self.query_one(Keypad).clear()
-        self.query_one("#next", Button).disabled = True
+        next_button = self.query_one("#next", Button)
+        next_button.disabled = True
+        next_button.set_class(self.auto, "hidden")
+
+
+class PinTwice(KeypadScreen):
+    """Choose a PIN: typed on this screen, then again on a second one (`first` set); two
+    different PINs start over at the first screen, cleared. Mixed into a keypad step, which
+    says what a second screen is (`again`) and what to do with the PIN (`chosen`)."""
+
+    KIND = "pin"
+    first: str = ""
+
+    def on_mount(self) -> None:
+        if self.first:
+            self.query_one("#prompt", TLabel).show("pin.again")
+
+    def again(self, first: str) -> Any:
+        """The second screen, which asks for `first` again."""
+
+    def chosen(self, pin: str) -> None:
+        """The same PIN was typed twice."""
+
+    def submit(self, value: str) -> None:
+        if not self.first:
+            self.app.push_screen(self.again(value))
+            return
+        if value != self.first:
+            self.app.pop_screen()  # back to the first PIN screen, cleared
+            first = self.app.screen
+            if isinstance(first, KeypadScreen):
+                first.clear_entry()
+            self.app.push_screen(ErrorScreen(Problem("pin.differ", [line("pin.differ.body")])))
+            return
+        self.chosen(value)
 
 
 @dataclass(frozen=True)
@@ -79,6 +134,8 @@ class Choice:
     """Stable and unique among the options: the button's id is `choice-<key>`."""
     enabled: bool = True
     variant: str = "default"
+    classes: str = ""
+    """More CSS classes for its button (a colour swatch)."""
 
 
 def widget_id(key: str) -> str:
@@ -137,6 +194,11 @@ class ChoiceScreen(KioskScreen):
     def on_resize(self) -> None:
         self.call_after_refresh(self._refit)
 
+    def on_language(self) -> None:
+        # The other language may wrap the prompt onto more or fewer lines: the grid's room
+        # changes with it.
+        self.call_after_refresh(self._refit)
+
     async def _refit(self) -> None:
         if (
             self.is_mounted
@@ -163,7 +225,7 @@ class ChoiceScreen(KioskScreen):
                 c.label,
                 c.value,
                 id=widget_id(c.key),
-                classes="choice",
+                classes=f"choice {c.classes}".strip(),
                 variant=c.variant,
                 disabled=not c.enabled,
             )

@@ -36,8 +36,19 @@ INSTRUCTIONS = {
 CONDITIONS = ("works", "needs_repair", "parts_missing")
 SENSOR_QUESTIONS = {"item_missing": ("yes", "no"), "item_left": ("open_again", "leave_it")}
 """Questions a compartment's item sensor raises (deposits closed empty, pickups left full)."""
+CLOSE_REMINDERS = 3
+"""How often a door left open is named again ("please close door A03") before the screen
+alone keeps asking (the daemon alarms staff of a door left open)."""
 
 Subject = Callable[[Translator], str]
+DOOR_FAILED = {
+    "loan": ("error.door_failed.loan", False),
+    "return": ("error.door_failed.return", False),
+    "pickup": ("error.door_failed.pickup", False),
+    "deposit": ("error.door_failed.again", True),
+    "handin": ("error.door_failed.again", True),
+}
+"""A door that did not open, by flow: what the person can do next, and whether to retry."""
 
 
 class FlowScreen(KioskScreen):
@@ -49,6 +60,9 @@ class FlowScreen(KioskScreen):
         self.subject = subject
         self._drawing = asyncio.Lock()
         self._secret_asked = False
+        self._opened_said = False
+        self._reminded_at: float | None = None
+        self._reminders = 0
 
     @property
     def state(self) -> str:
@@ -87,8 +101,12 @@ class FlowScreen(KioskScreen):
             yield TButton("nav.done", id="done", variant="primary", classes="action")
 
     def on_mount(self) -> None:
+        if self.kind == "pickup":
+            # A pickup flow exists only once the daemon took its code.
+            self.kiosk.voice.code_accepted()
         self._show()
         self._follow()
+        self.set_interval(self.kiosk.tick_s, self._remind_to_close)
 
     def holds_person(self) -> bool:
         return self.state not in TERMINAL or self.kiosk.live.door(self.locker) == "open"
@@ -151,6 +169,8 @@ class FlowScreen(KioskScreen):
         self.flow = {**self.flow, **flow, "result": result, "key": self.flow.get("key")}
         if self.state != before or (self.state == "completed" and result != before_result):
             self._show()
+        if before == "open" and self.state in ("awaiting_answer", "completed"):
+            self.kiosk.voice.door_closed(self.locker)
         if self.state == "completed" and before != "completed" and not self._secret_asked:
             self.run_worker(self._fetch_secret, group="secret", exclusive=True)
 
@@ -178,6 +198,7 @@ class FlowScreen(KioskScreen):
             headline.show("door.opening", locker=self.locker)
         elif state == "open":
             headline.show("door.open", locker=self.locker)
+            self._say_opened()
         elif state == "awaiting_answer":
             headline.show("door.closed", locker=self.locker)
         self.query_one("#door-do").set_class(state != "open", "hidden")
@@ -199,10 +220,38 @@ class FlowScreen(KioskScreen):
             self.kiosk.touched()
             self.run_worker(self._show_receipt, group="receipt")
 
+    # --- what the screen says -----------------------------------------------------------------
+
+    def _say_opened(self) -> None:
+        if self._opened_said:
+            return
+        self._opened_said = True
+        self._reminded_at = self.kiosk.now()
+        self.kiosk.voice.door_opened(self.locker, INSTRUCTIONS.get(self.kind, "door.do.pickup"))
+
+    def _remind_to_close(self) -> None:
+        """While the flow waits for the door to close, name the door again now and then."""
+        if self.state != "open" or self._reminded_at is None:
+            return
+        if self._reminders >= CLOSE_REMINDERS:
+            return
+        now = self.kiosk.now()
+        if now - self._reminded_at >= self.kiosk.ui.close_reminder_s:
+            self._reminded_at = now
+            self._reminders += 1
+            self.kiosk.voice.close_door(self.locker)
+
     def _fail(self, code: str) -> None:
         phone = self.kiosk.info.help_phone or "—"
-        key = "error.door_failed" if code == "door_not_opened" else "error.door_open"
-        problem = Problem(key, [line(f"{key}.body", phone=phone)], retry=False, code=code)
+        if code == "door_not_opened":
+            # What to do next depends on the flow: a borrower cannot choose another door, a
+            # pickup's code still works, a deposit or hand-in gets another locker on retry.
+            body, retry = DOOR_FAILED.get(self.kind, ("error.door_failed.body", False))
+            lines = [line(body, phone=phone)]
+            problem = Problem("error.door_failed", lines, retry=retry, code=code)
+        else:
+            key = "error.door_open"
+            problem = Problem(key, [line(f"{key}.body", phone=phone)], retry=False, code=code)
         self.app.switch_screen(ErrorScreen(problem))
 
     async def _show_receipt(self) -> None:

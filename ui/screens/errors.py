@@ -78,10 +78,16 @@ def refusal(exc: ApiError, phone: str, *, member: bool = True) -> Problem:
         return Problem("error.guessing", lines, retry=False, code=code)
     if code == "wrong_code":
         if isinstance(tries, int):
-            lines = [line("error.code.tries", tries=tries)]
+            lines = [line("error.code.tries", tries=tries), line("error.code.check")]
         else:
             lines = [line("error.code.body")]
-        return Problem("error.code", lines, show_help=False, code=code)
+        # no "try again" once no try is left (the next answer would be a pause)
+        return Problem("error.code", lines, show_help=False, retry=tries != 0, code=code)
+    if code == "codes_locked" and isinstance(body.get("locked_until"), int | float):
+        lines = [
+            line("error.codes_locked.body", until=_when(body["locked_until"]), phone=phone or "—")
+        ]
+        return Problem("error.code", lines, show_help=False, retry=False, code=code)
     simple = SIMPLE.get(code)
     if simple is not None:
         title, sentence, retry = simple
@@ -106,12 +112,12 @@ SIMPLE: dict[str, tuple[str, str, bool]] = {
     "code_expired": ("error.code", "error.code.expired", False),
     "code_used": ("error.code", "error.code.used", False),
     "code_exhausted": ("error.code", "error.code.exhausted", False),
-    "no_pickup": ("error.code", "error.no_pickup.body", True),
     "already_claimed": ("error.claimed", "error.claimed.body", False),
     "duplicate_claim": ("error.claimed", "error.duplicate_claim.body", False),
     "not_claimable": ("error.claimed", "error.not_claimable.body", False),
     "invalid": ("error.invalid", "error.invalid.body", True),
     "members_unavailable": ("error.refused", "error.members_unavailable.body", False),
+    "station_restoring": ("error.refused", "error.station_restoring.body", False),
     "not_found": ("error.refused", "error.not_found.body", True),
     "invalid_state": ("error.refused", "error.invalid_state.body", True),
     "door_not_opened": ("error.door_failed", "error.door_failed.body", False),
@@ -149,6 +155,11 @@ class ErrorScreen(KioskScreen):
             if self.problem.retry:
                 yield TButton("nav.retry", id="retry", variant="primary", classes="action")
             yield TButton("nav.home", id="home", classes="action")
+
+    def on_mount(self) -> None:
+        """Said once, in the language shown: the title, then what happened and what to do."""
+        i18n = self.i18n
+        self.kiosk.voice.error(i18n.t(self.problem.title), [ln(i18n) for ln in self.problem.lines])
 
     def go_back(self) -> None:
         self._retry()

@@ -90,6 +90,8 @@ def current_notices(notices: list[Any], now: float) -> list[dict[str, Any]]:
 
 
 class HomeScreen(KioskScreen):
+    CSS_PATH = None
+    """All it uses is in ui/theme.tcss: the start does not load the flows' stylesheet."""
     SHOW_BACK = False
     SHOW_STAFF = True
 

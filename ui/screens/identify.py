@@ -15,11 +15,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button
+
 from ui.app import MemberSession
 from ui.client import ApiError
-from ui.screens.common import KeypadScreen
+from ui.screens.base import KioskScreen
+from ui.screens.common import KeypadScreen, PinTwice
 from ui.screens.errors import ErrorScreen, refusal
-from ui.widgets.text import TLabel
+from ui.widgets.text import TButton, TLabel
 
 Then = Callable[[], None]
 
@@ -93,6 +99,7 @@ class PhoneScreen(WaitsForCard):
     TITLE_KEY = "identify.title"
     PROMPT_KEY = "keypad.phone"
     KIND = "phone"
+    GOES_ON = True
 
     def __init__(self, then: Then, purpose: str | None = None) -> None:
         super().__init__(purpose)
@@ -117,6 +124,7 @@ class PinScreen(KeypadScreen):
     TITLE_KEY = "identify.title"
     PROMPT_KEY = "keypad.pin"
     KIND = "pin"
+    GOES_ON = True
 
     def __init__(self, phone: str, then: Then) -> None:
         super().__init__()
@@ -132,8 +140,12 @@ class PinScreen(KeypadScreen):
         )
 
     def _identified(self, answer: dict[str, Any]) -> None:
-        self.kiosk.member = MemberSession(token=answer["session"], member=answer["member"])
         self._phone = ""
+        if answer["member"].get("pin_state") == "must_change":
+            # The first PIN from the office opens nothing but choosing the member's own.
+            self.app.switch_screen(FirstPinScreen(str(answer["session"])))
+            return
+        self.kiosk.member = MemberSession(token=answer["session"], member=answer["member"])
         self.app.pop_screen()  # this PIN screen
         self.app.pop_screen()  # the phone screen
         self._then()
@@ -141,6 +153,59 @@ class PinScreen(KeypadScreen):
     def _refused(self, exc: ApiError) -> None:
         self.clear_entry()
         self.app.push_screen(ErrorScreen(refusal(exc, self.kiosk.info.help_phone)))
+
+
+class FirstPinScreen(PinTwice):
+    """A member imported at the office with a first PIN chooses their own, twice, before
+    anything else works for them; the daemon then ends the session, and the member identifies
+    again with the new PIN (back on the phone screen, which is under these screens)."""
+
+    TITLE_KEY = "first_pin.title"
+    PROMPT_KEY = "first_pin.new"
+
+    def __init__(self, session: str, first: str = "") -> None:
+        super().__init__()
+        self._session = session
+        self.first = first
+
+    def again(self, first: str) -> FirstPinScreen:
+        return FirstPinScreen(self._session, first)
+
+    def chosen(self, pin: str) -> None:
+        session = self._session
+        self.call(
+            lambda: self.kiosk.client.change_own_pin(pin, session),
+            done=self._changed,
+            refused=self._refused,
+        )
+
+    def _changed(self, _: Any) -> None:
+        self._session = ""
+        while isinstance(self.app.screen, FirstPinScreen):
+            self.app.pop_screen()
+        self.app.push_screen(FirstPinDoneScreen())
+
+    def _refused(self, exc: ApiError) -> None:
+        self.clear_entry()
+        self.app.push_screen(ErrorScreen(refusal(exc, self.kiosk.info.help_phone)))
+
+
+class FirstPinDoneScreen(KioskScreen):
+    """The new PIN is set; Next goes back to the phone screen to identify with it."""
+
+    TITLE_KEY = "first_pin.title"
+
+    def body(self) -> ComposeResult:
+        with Vertical(classes="panel"):
+            yield TLabel("first_pin.done", id="first-pin-done", classes="headline")
+            yield TLabel("first_pin.done.body", classes="sentence")
+        with Horizontal(classes="actions"):
+            yield TButton("nav.next", id="next", variant="primary", classes="action")
+
+    @on(Button.Pressed, "#next")
+    def _next(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.app.pop_screen()
 
 
 def identified_then(app: Any, then: Then, purpose: str | None = None) -> None:

@@ -15,6 +15,8 @@ from ui.widgets.text import TLabel
 
 
 class RestartingScreen(KioskScreen):
+    CSS_PATH = None
+    """All it uses is in ui/theme.tcss: the start does not load the flows' stylesheet."""
     TITLE_KEY = "app.title"
     SHOW_BACK = False
     CHECK_EVERY_S = 1.0

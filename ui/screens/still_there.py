@@ -35,6 +35,9 @@ class StillThereScreen(KioskScreen):
             yield Digits(str(int(self._left)), id="still-countdown")
             yield TLabel("idle.tap", id="still-tap", classes="sentence")
 
+    def on_mount(self) -> None:
+        self.kiosk.voice.still_there()
+
     def show_left(self, seconds: float) -> None:
         self._left = max(0.0, seconds)
         for digits in self.query("#still-countdown").results(Digits):

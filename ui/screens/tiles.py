@@ -24,6 +24,6 @@ class Tile:
 
 def home_tiles() -> tuple[Tile, ...]:
     """Every service's tiles, in the order Home shows them: register a new service here."""
-    from ui.screens import deposits, lending, lostfound
+    from ui.screens import deposits, lending, lostfound, pickup
 
-    return (*lending.TILES, *lostfound.TILES, *deposits.TILES)
+    return (*pickup.TILES, *lending.TILES, *lostfound.TILES, *deposits.TILES)

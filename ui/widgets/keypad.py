@@ -28,11 +28,16 @@ class KeypadSpec:
     min_len: int
     max_len: int
 
+    @property
+    def fixed(self) -> bool:
+        """An entry of one length (phone, PIN, code) is complete on its last digit."""
+        return self.min_len == self.max_len
+
 
 SPECS: dict[Kind, KeypadSpec] = {
     "phone": KeypadSpec("phone", 11, 11),
     "pin": KeypadSpec("pin", 6, 6),
-    "code": KeypadSpec("code", 6, 6),
+    "code": KeypadSpec("code", 8, 8),
     "staff_no": KeypadSpec("staff_no", 1, 8),
     "count": KeypadSpec("count", 1, 5),
 }
@@ -141,6 +146,9 @@ class Keypad(Vertical):
         if not key.startswith("key-"):
             return
         event.stop()
+        voice = getattr(self.app, "voice", None)
+        if voice is not None:
+            voice.click()  # the finger hears its tap was taken
         name = key.removeprefix("key-")
         if name == "clear":
             self._set("")

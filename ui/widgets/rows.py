@@ -15,6 +15,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.widget import MountError
 from textual.widgets import Button
 
 from ui.widgets.fit import page_size as fitting
@@ -105,24 +106,30 @@ class PagedRows(Vertical):
         await box.remove_children()
         start = self._page * self.page_size
         shown = self._rows[start : start + self.page_size]
-        widgets = [Horizontal(classes="row") for _ in shown]
-        await box.mount_all(widgets)
-        for line, row in zip(widgets, shown, strict=True):
-            await line.mount_all(
-                [
-                    DataLabel(row.text, classes="row-text"),
-                    *(
-                        DataButton(
-                            _label(a.key),
-                            (a.action, row.item),
-                            id=_safe(f"{a.action}-{row.key}"),
-                            variant=a.variant,
-                            classes="row-action",
-                        )
-                        for a in row.actions
-                    ),
-                ]
+        widgets = [
+            Horizontal(
+                DataLabel(row.text, classes="row-text"),
+                *(
+                    DataButton(
+                        _label(a.key),
+                        (a.action, row.item),
+                        id=_safe(f"{a.action}-{row.key}"),
+                        variant=a.variant,
+                        classes="row-action",
+                    )
+                    for a in row.actions
+                ),
+                classes="row",
             )
+            for row in shown
+        ]
+        try:
+            await box.mount_all(widgets)
+        except MountError:
+            if self.is_attached:
+                raise
+        if not self.is_attached:
+            return  # the screen went away while the rows were drawn: nothing to show them on
         self.query_one(".empty").set_class(bool(self._rows), "hidden")
         pages = self._pages()
         self.query_one(".pager").set_class(pages <= 1, "hidden")

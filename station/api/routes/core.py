@@ -21,9 +21,11 @@ from station.api.models import (
     OpenResponse,
     Problem,
     ReleaseRequest,
+    documented,
 )
 from station.live import view_of
 from station.runtime import Station
+from station.telemetry.service import software_version
 from wire.event import WireEvent
 
 router = APIRouter()
@@ -31,7 +33,7 @@ ANY_ROLE = ("kiosk", "staff", "central")
 Staff = Annotated[Principal, Depends(require("staff"))]
 Reader = Annotated[Principal, Depends(require(*ANY_ROLE))]
 LogReader = Annotated[Principal, Depends(require("staff", "central"))]
-ERRORS = {401: {"model": Problem}, 403: {"model": Problem}}
+ERRORS = {401: documented(Problem), 403: documented(Problem)}
 
 
 def station_of(request: Request) -> Station:
@@ -44,11 +46,17 @@ async def healthz(request: Request) -> Health:
     st = station_of(request)
     online = sum(1 for b in st.config.boards if st.lockers.board_online(b.id))
     total = len(st.config.boards)
+    doors = st.lockers.snapshot()
+    busy = any(d["door"] == "open" or d["opening"] for d in doors) or st.services.flows.active()
     return Health(
-        status="ok" if online == total and st.store.full_since is None else "degraded",
+        status="ok"
+        if online == total and st.store.full_since is None and st.store.behind is None
+        else "degraded",
         station=st.config.station.id,
         boards_online=online,
         boards_total=total,
+        version=software_version(),
+        quiet=not busy,
     )
 
 
@@ -61,7 +69,7 @@ async def list_lockers(request: Request, _: Reader) -> list[dict]:
 @router.get(
     "/api/v1/lockers/{locker_id}",
     response_model=LockerView,
-    responses={**ERRORS, 404: {"model": Problem}},
+    responses={**ERRORS, 404: documented(Problem)},
     tags=["lockers"],
 )
 async def get_locker(request: Request, locker_id: str, _: Reader) -> dict:
@@ -71,7 +79,7 @@ async def get_locker(request: Request, locker_id: str, _: Reader) -> dict:
 @router.post(
     "/api/v1/lockers/{locker_id}/open",
     response_model=OpenResponse,
-    responses={**ERRORS, 404: {"model": Problem}, 409: {"model": Problem}},
+    responses={**ERRORS, 404: documented(Problem), 409: documented(Problem)},
     tags=["lockers"],
 )
 async def open_locker(
@@ -93,7 +101,7 @@ async def open_locker(
 @router.post(
     "/api/v1/lockers/{locker_id}/release",
     response_model=LockerView,
-    responses={**ERRORS, 404: {"model": Problem}},
+    responses={**ERRORS, 404: documented(Problem)},
     tags=["lockers"],
 )
 async def release_locker(
@@ -118,7 +126,7 @@ async def list_alarms(
 @router.post(
     "/api/v1/alarms/{alarm_id}/ack",
     response_model=Alarm,
-    responses={**ERRORS, 404: {"model": Problem}, 409: {"model": Problem}},
+    responses={**ERRORS, 404: documented(Problem), 409: documented(Problem)},
     tags=["alarms"],
 )
 async def ack_alarm(request: Request, alarm_id: RowId, body: AckRequest, who: Staff) -> dict:
@@ -155,9 +163,12 @@ async def stream(ws: WebSocket) -> None:
     """Live door, alarm and occupancy changes: committed usage-log events, as JSON.
 
     Authenticate with `Authorization: Bearer` or `?token=`. The first message is a snapshot of
-    the lockers; then one message per event (`{"kind": "event", "event": {...}}`). Staff and
-    central get every event whole; the kiosk gets doors, occupancy and flows, and other events
-    without actor or payload (station/live.py).
+    the lockers, with `daemon`, an id of this daemon's run (a client that reconnects learns
+    from it whether the daemon restarted), and `station`, the settings the screens show
+    (`help_phone`; a `{"kind": "station", ...}` message follows a remote change); then one
+    message per event (`{"kind": "event", "event": {...}}`). Staff and central get every
+    event whole; the kiosk gets doors, occupancy and flows, and other events without actor or
+    payload (station/live.py).
     """
     principal = websocket_principal(ws)
     if principal is None:
@@ -182,6 +193,13 @@ async def stream(ws: WebSocket) -> None:
 
 async def _send_all(ws: WebSocket, queue: asyncio.Queue[dict], st: Station) -> None:
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-        await ws.send_json({"kind": "snapshot", "lockers": st.lockers.snapshot()})
+        await ws.send_json(
+            {
+                "kind": "snapshot",
+                "daemon": ws.app.state.instance,
+                "station": st.live.facts,
+                "lockers": st.lockers.snapshot(),
+            }
+        )
         while True:
             await ws.send_json(await queue.get())

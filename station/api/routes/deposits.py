@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, status
 
 from station.api.deps import (
     Kiosk,
+    LockerId,
     OptionalMember,
     RowId,
     Staff,
@@ -21,9 +22,12 @@ from station.api.models_services import (
     FlowView,
     PickupRequest,
     ReasonBody,
+    ReissuedView,
     WaitingLocker,
+    WaitingPickupView,
 )
 from station.services.deposits.records import Deposit
+from station.services.pickup.records import Reissued, WaitingPickup
 
 router = APIRouter(prefix="/api/v1", tags=["storage and pickups"])
 
@@ -83,10 +87,29 @@ async def waiting(_: Kiosk, svc: Svc) -> list[dict[str, str]]:
     "/pickups",
     response_model=FlowView,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=refusals(404, 409, 410),
+    responses=refusals(404, 409, 410, 429),
 )
 async def pickup(body: PickupRequest, who: Kiosk, svc: Svc) -> dict[str, Any]:
-    """Locker and code open the door. 403 `wrong_code` (tries_left); 410 `code_expired`,
-    `code_used`, `code_exhausted`; 404 `no_pickup`."""
-    flow = await svc.pickups.pickup(body.locker, body.code, who.actor)
+    """The code alone opens the door of its locker (`locker` optional: then only that one).
+    403 `wrong_code` (`tries_left`: this kiosk's tries before its code checks pause); 429
+    `codes_locked` (this kiosk, `locked_until`) or `guessing_throttled` (the whole station);
+    410 `code_expired`, `code_used`; 404 `no_pickup` (the named locker holds nothing)."""
+    flow = await svc.pickups.pickup(body.code, who.actor, body.locker)
     return flow.started_view()
+
+
+@router.get("/pickups", response_model=list[WaitingPickupView], responses=refusals())
+async def waiting_pickups(_: Staff, svc: Svc) -> list[WaitingPickup]:
+    """What waits to be picked up, locker by locker, and where its code stands (never the
+    code), for the maintenance screen."""
+    return await svc.pickups.waiting()
+
+
+@router.post(
+    "/pickups/{locker_id}/reissue", response_model=ReissuedView, responses=refusals(404, 422)
+)
+async def reissue(locker_id: LockerId, body: ReasonBody, who: Staff, svc: Svc) -> Reissued:
+    """A new code for what waits in the locker (its owner lost the code, or it expired); the old
+    code stops working. The answer carries the code, once; the log names the staff member and
+    the reason, never the code."""
+    return await svc.pickups.reissue(locker_id, body.reason, who.actor)

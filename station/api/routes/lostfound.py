@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 from station.api.deps import (
     AnyRole,
     Kiosk,
+    OptionalMember,
     RowId,
     Staff,
     Svc,
@@ -27,6 +28,7 @@ from station.api.models_services import (
     ReasonBody,
     RemoveRequest,
 )
+from station.refusals import invalid
 from station.services.lostfound.records import (
     Approved,
     Claim,
@@ -104,10 +106,23 @@ async def item_record(number: str, _: Staff, svc: Svc) -> FoundRecord:
     status_code=status.HTTP_201_CREATED,
     responses=refusals(404, 409, 422, 503),
 )
-async def claim(number: str, body: ClaimRequest, who: Kiosk, svc: Svc) -> Claim:
-    """Claim an item: it waits for staff to verify. 409 `already_claimed`, `duplicate_claim`,
-    `not_claimable`."""
-    return await svc.lostfound.claim(number, body.phone, body.description, who.actor)
+async def claim(
+    number: str, body: ClaimRequest, who: Kiosk, ctx: OptionalMember, svc: Svc
+) -> Claim:
+    """Claim an item: it waits for staff to verify. The claimant is the member of the session
+    sent (a card where `people.card_alone_for` has `claim`, else phone and PIN; the session
+    ends with the claim), or the phone number typed. 409 `already_claimed`,
+    `duplicate_claim`, `not_claimable`; 403 `pin_required` for a card where cards may not
+    claim; 422 with neither a session nor a phone."""
+    if ctx is None:
+        if body.phone is None:
+            raise invalid("phone", "give the claimant's phone number, or identify as a member")
+        return await svc.lostfound.claim(number, body.phone, body.description, who.actor)
+    if ctx.by == "card":
+        svc.cards.check_purpose("claim")
+    claim = await svc.lostfound.claim(number, ctx.member.phone_id, body.description, who.actor)
+    svc.members.end_session(ctx.token)
+    return claim
 
 
 @router.post("/found/{number}/collect", response_model=FoundStaff, responses=refusals(404, 409))

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from station.api.auth import Principal, require
-from station.api.models import Problem
+from station.api.models import Problem, documented
 from station.refusals import not_found
 from station.store import Tx
 from wire.bundle import BundleNotice
@@ -45,7 +45,7 @@ def _notices(request: Request) -> list[BundleNotice]:
 @router.get(
     "/api/v1/notices",
     response_model=list[BundleNotice],
-    responses={401: {"model": Problem}, 403: {"model": Problem}},
+    responses={401: documented(Problem), 403: documented(Problem)},
 )
 async def notices(
     request: Request, _: Annotated[Principal, Depends(require("kiosk", "staff", "central"))]
@@ -61,7 +61,7 @@ async def notices(
 @router.post(
     "/api/v1/notices/{notice_id}/shown",
     status_code=204,
-    responses={401: {"model": Problem}, 403: {"model": Problem}, 404: {"model": Problem}},
+    responses={401: documented(Problem), 403: documented(Problem), 404: documented(Problem)},
 )
 async def shown(
     request: Request,

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 
 from station.api.auth import Principal, require
-from station.api.models import Problem, Strict
+from station.api.models import Problem, Strict, documented
 from station.occupancy.tracker import OccupancyTracker
 
 router = APIRouter(tags=["occupancy"])
-ERRORS = {401: {"model": Problem}, 403: {"model": Problem}, 422: {"model": Problem}}
+ERRORS = {401: documented(Problem), 403: documented(Problem), 422: documented(Problem)}
 
 
 class OverrideRequest(Strict):

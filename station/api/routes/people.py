@@ -27,6 +27,7 @@ from station.api.models_services import (
     PinReset,
     ReasonBody,
     RegisterMember,
+    StaffBadgeView,
     StaffCreate,
     StaffLogin,
     StaffLoginResponse,
@@ -34,11 +35,13 @@ from station.api.models_services import (
     StaffView,
     ThrottleView,
 )
+from station.people.card_desk import StaffBadge, pin_required
 from station.people.members import Member
-from station.people.staff import StaffMember
+from station.people.staff import StaffMember, may_add_staff
 from station.people.throttle import GuessThrottle
-from station.refusals import not_found
+from station.refusals import Refusal, not_found
 from station.services.registry import Services
+from station.store import Tx
 
 router = APIRouter(prefix="/api/v1", tags=["people"])
 
@@ -55,6 +58,7 @@ async def member_view(svc: Services, member: Member) -> MemberView:
         status=member.status,
         loans=loans,
         overdue=[loan for loan in loans if loan.overdue],
+        max_loans=svc.lending.max_loans_for(member),
         locked_until=await svc.members.locked_until(member),
         cards=await svc.members.cards.count(member.card_owner),
         pin_state=member.pin_state,
@@ -120,7 +124,10 @@ async def me(_: Kiosk, ctx: MemberCtx, svc: Svc) -> MemberView:
 @router.post("/members/me/pin", response_model=MemberView, responses=refusals(422))
 async def change_own_pin(body: PinReset, _: Kiosk, ctx: MemberCtx, svc: Svc) -> MemberView:
     """A member replaces the first PIN from the office (or their own) with one they chose; the
-    session ends, so the next step identifies with the new PIN."""
+    session ends, so the next step identifies with the new PIN. A card alone may not choose
+    a PIN (403 `pin_required`): the member identifies with phone number and PIN first."""
+    if ctx.by == "card":
+        raise pin_required("choose a PIN")
     member = await svc.members.reset_pin(ctx.member.id, body.pin, ctx.member.label)
     return await member_view(svc, await svc.members.get(member.id))
 
@@ -222,13 +229,60 @@ async def staff_logout(request: Request, _: Staff, svc: Svc) -> Response:
 
 
 @router.post("/staff", response_model=StaffView, status_code=201, responses=refusals(409, 422))
-async def add_staff_member(body: StaffCreate, who: Staff, svc: Svc) -> StaffMember:
-    return await svc.staff.add(body.staff_no, body.name, body.pin, who.actor)
+async def add_staff_member(
+    request: Request, body: StaffCreate, who: Staff, svc: Svc
+) -> StaffMember:
+    """Only an admin adds staff: a logged-in staff member whose role is `admin`, or a staff
+    token from the config (the technician's own)."""
+    session = svc.staff.session(bearer(request.headers.get("authorization")) or "")
+    if session is not None and not may_add_staff(session.data["staff"].role):
+        raise Refusal("denied", "admin_only", "only an admin adds staff accounts: ask the office")
+    return await svc.staff.add(body.staff_no, body.name, body.pin, who.actor, body.role)
 
 
 @router.get("/staff", response_model=list[StaffView], responses=refusals())
 async def list_staff(_: Staff, svc: Svc) -> list[StaffMember]:
     return await svc.staff.list()
+
+
+def _own_badge_or_admin(request: Request, staff_no: str, svc: Services) -> None:
+    """A staff member binds or removes their own badge; an admin (or the technician's config
+    token) anybody's. A badge only stands for the staff number, but nobody should be able to
+    take a colleague's badge away or slip their own card onto a colleague's account."""
+    session = svc.staff.session(bearer(request.headers.get("authorization")) or "")
+    if session is None:
+        return
+    staff = session.data["staff"]
+    if staff.staff_no != staff_no and not may_add_staff(staff.role):
+        raise Refusal("denied", "admin_only", "only an admin binds another staff member's badge")
+
+
+@router.get("/staff/{staff_no}/cards", response_model=StaffBadgeView, responses=refusals(404))
+async def staff_badges(staff_no: str, _: Staff, svc: Svc) -> StaffBadge:
+    """How many badges an active staff account has (never their numbers)."""
+    return await svc.cards.staff_badge(staff_no)
+
+
+@router.post(
+    "/staff/{staff_no}/cards/read",
+    response_model=StaffBadgeView,
+    responses=refusals(404, 409, 503),
+)
+async def bind_presented_badge(
+    request: Request, staff_no: str, body: CardReadRequest, who: Staff, svc: Svc
+) -> StaffBadge:
+    """Staff bind the next card presented on the station's reader (within `wait_s`) as this
+    staff account's badge: badge + PIN then log in. 409 `no_card`, `card_taken`; 403
+    `admin_only` for another's account without the admin role."""
+    _own_badge_or_admin(request, staff_no, svc)
+    return await svc.cards.read_badge(staff_no, body.wait_s, who.actor)
+
+
+@router.delete("/staff/{staff_no}/cards", response_model=StaffBadgeView, responses=refusals(404))
+async def unbind_staff_badges(request: Request, staff_no: str, who: Staff, svc: Svc) -> StaffBadge:
+    """A lost badge: every card of this staff account is removed (own, or admin)."""
+    _own_badge_or_admin(request, staff_no, svc)
+    return await svc.cards.unbind_badges(staff_no, who.actor)
 
 
 # --- station-wide guessing budgets -------------------------------------------------------------
@@ -256,5 +310,11 @@ async def release_throttle(kind: str, body: ReasonBody, who: Staff, svc: Svc) ->
     throttle = svc.throttles.by_kind.get(kind)
     if throttle is None:
         raise not_found(f"guessing budget '{kind}' (member_pin, staff_pin, code or claim)")
-    await svc.store.write(lambda tx: throttle.release(tx, who.actor, body.reason))
+
+    def release(tx: Tx) -> None:
+        throttle.release(tx, who.actor, body.reason)
+        if kind == "code":  # and each kiosk's own pause of code checks
+            svc.codes.release_kiosks(tx, who.actor, body.reason)
+
+    await svc.store.write(release)
     return await throttle_view(throttle)

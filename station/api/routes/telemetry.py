@@ -13,12 +13,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from station.api.auth import Principal, require
-from station.api.models import Problem
+from station.api.models import Problem, documented
 from station.runtime import Station
 from station.telemetry.metrics import station_registry
 
 router = APIRouter(tags=["telemetry"])
-ERRORS = {401: {"model": Problem}, 403: {"model": Problem}}
+ERRORS = {401: documented(Problem), 403: documented(Problem)}
 
 
 def _registry(request: Request) -> CollectorRegistry:

@@ -8,6 +8,7 @@ and ends the deposit. Deposits whose code ran out are overtime and listed for st
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -128,6 +129,18 @@ class StorageService:
             payload={"deposit_id": match.ref},
         )
         return PickedUp(kind="deposit", ref=match.ref)
+
+    def still_waiting(self, conn: sqlite3.Connection, ref: int) -> bool:
+        row = conn.execute("SELECT status FROM deposits WHERE id = ?", (ref,)).fetchone()
+        return row is not None and row["status"] == "active"
+
+    def reissued(self, tx: Tx, ref: int, code_id: int, expires_at: float) -> None:
+        """The deposit's new code; one that had run out is no longer overtime."""
+        tx.conn.execute(
+            "UPDATE deposits SET code_id = ?, code_expires_at = ?, overtime_logged = 0"
+            " WHERE id = ?",
+            (code_id, expires_at, ref),
+        )
 
     # --- staff ---------------------------------------------------------------------------------
 

@@ -121,31 +121,31 @@ class DepositSteps:
             if (answer or {}).get("choice") == "no":
                 await self._release(flow, deposit_id)
                 return
-        code = await self._codes.prepare()
+        async with self._codes.drawing() as code:
 
-        def write(tx: Tx) -> float:
-            code_id, expires = self._codes.issue(
-                tx,
-                code,
-                purpose="deposit",
-                ref=deposit_id,
-                locker=flow.locker,
-                valid_s=self._code_valid_s,
-            )
-            tx.conn.execute(
-                "UPDATE deposits SET status = 'active', code_id = ?, code_expires_at = ?"
-                " WHERE id = ?",
-                (code_id, expires, deposit_id),
-            )
-            tx.append(
-                "deposit_code_issued",
-                actor="system",
-                locker=flow.locker,
-                payload={"deposit_id": deposit_id, "code_expires_at": expires},
-            )
-            return expires
+            def write(tx: Tx) -> float:
+                code_id, expires = self._codes.issue(
+                    tx,
+                    code,
+                    purpose="deposit",
+                    ref=deposit_id,
+                    locker=flow.locker,
+                    valid_s=self._code_valid_s,
+                )
+                tx.conn.execute(
+                    "UPDATE deposits SET status = 'active', code_id = ?, code_expires_at = ?"
+                    " WHERE id = ?",
+                    (code_id, expires, deposit_id),
+                )
+                tx.append(
+                    "deposit_code_issued",
+                    actor="system",
+                    locker=flow.locker,
+                    payload={"deposit_id": deposit_id, "code_expires_at": expires},
+                )
+                return expires
 
-        expires = await self._store.write(write)
+            expires = await self._store.write(write)
         flow.result.update(
             {"deposit_id": deposit_id, "code": code.plain, "code_expires_at": expires}
         )

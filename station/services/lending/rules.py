@@ -121,10 +121,25 @@ def return_report(answer: dict[str, Any] | None) -> ReturnReport:
     )
 
 
-def unverified(report: ReturnReport) -> ReturnReport:
-    """A return by someone other than the borrower: whatever they said, the tool waits for
-    staff to see it in the locker before it is lent again (the door may have closed on
-    nothing)."""
-    why = "returned by someone other than the borrower: staff check the locker"
+def unverified(report: ReturnReport, item_seen: bool | None) -> ReturnReport:
+    """A return by someone other than the borrower: the door may have closed on nothing.
+
+    Where the locker has an item sensor, what it sees after the door closed decides: the tool
+    is seen, so the returner's answer counts as the borrower's would; the locker is empty, so
+    the tool waits for staff. Without a sensor (`item_seen` None) it always waits for staff to
+    see it in the locker before it is lent again."""
+    if item_seen is True:
+        why = "returned by someone other than the borrower; the locker's item sensor sees it"
+        return ReturnReport(
+            report.condition,
+            report.note,
+            report.tool_status,
+            f"{report.reason}; {why}" if report.reason else None,
+        )
+    if item_seen is False:
+        why = "returned by someone other than the borrower, but the locker's item sensor sees "
+        why += "nothing in it: staff check the locker"
+    else:
+        why = "returned by someone other than the borrower: staff check the locker"
     reason = f"{report.reason}; {why}" if report.reason else f"{why} (said: {report.condition})"
     return ReturnReport(report.condition, report.note, "maintenance", reason)

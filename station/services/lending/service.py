@@ -328,6 +328,10 @@ class LendingService:
             return False
         return self._lockers.is_usable(locker) and not self._flows.busy(locker)
 
+    def max_loans_for(self, member: Member) -> int:
+        """The member's own limit from the central office, else the station's."""
+        return self._cfg.max_loans if member.max_loans is None else member.max_loans
+
     async def borrow(
         self, tool_id: str, member: Member, on_finish: list[Callable[[Flow], None]]
     ) -> Flow:
@@ -336,7 +340,7 @@ class LendingService:
         refusal = borrow_refusal(
             tool,
             await self.member_loans(member.id),
-            self._cfg.max_loans if member.max_loans is None else member.max_loans,
+            self.max_loans_for(member),
             self._door_usable(tool.locker),
         )
         if refusal is not None:
@@ -448,9 +452,9 @@ class LendingService:
         """Open the door of a tool on loan so anyone can put it back.
 
         A return by the borrower (identified: `member_id`) is verified. Anyone else's is
-        recorded as unverified: the loan ends, but the tool waits in maintenance whatever the
-        returner says until staff have looked in the locker (POST /tools/{id}/repaired), since
-        nothing may have been put back."""
+        recorded as unverified: the loan ends, but since nothing may have been put back the
+        tool is lent again only once the locker's item sensor sees it (where its board has
+        one) or staff have looked in the locker (POST /tools/{id}/repaired)."""
         tool = await self.get_tool(tool_id)
         refusal = return_refusal(tool, self._door_usable(tool.locker))
         if refusal is not None:
@@ -486,6 +490,7 @@ class LendingService:
                 loan=loan,
                 answer_wait_s=self._cfg.answer_wait_s,
                 verified=verified,
+                item_present=self._lockers.item_present,
             ),
             context={
                 "message_open": f"Door {locker} is open: put the {tool.name_en} in and close "

@@ -6,6 +6,7 @@ the loan), so it depends on nothing private of the service that started it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -202,13 +203,22 @@ class ReturnSteps:
     """A return: recorded once the door is seen closed, then the returner says how it is."""
 
     def __init__(
-        self, store: Store, *, tool_id: str, loan: Loan, answer_wait_s: float, verified: bool
+        self,
+        store: Store,
+        *,
+        tool_id: str,
+        loan: Loan,
+        answer_wait_s: float,
+        verified: bool,
+        item_present: Callable[[str], bool | None],
     ) -> None:
         self._store = store
         self._tool_id = tool_id
         self._loan = loan
         self._answer_wait_s = answer_wait_s
         self._verified = verified
+        self._item_present = item_present
+        """The locker's item sensor: True/False what it sees, None where there is none."""
 
     async def opened(self, flow: Flow) -> None:
         flow.result.update({"loan_id": self._loan.id, "tool_id": self._tool_id})
@@ -223,6 +233,8 @@ class ReturnSteps:
 
     async def closed(self, flow: Flow, runner: FlowRunner) -> None:
         loan, tool_id = self._loan, self._tool_id
+        # Read as the door was seen closed (the sensor's reading of the same poll comes first).
+        item_seen = self._item_present(flow.locker)
 
         def returned(tx: Tx) -> None:
             now = tx.now()
@@ -262,7 +274,7 @@ class ReturnSteps:
         )
         report = return_report(answer)
         if not self._verified:
-            report = unverified(report)
+            report = unverified(report, item_seen)
 
         def record(tx: Tx) -> None:
             tx.conn.execute(
@@ -284,6 +296,7 @@ class ReturnSteps:
                     "condition": report.condition,
                     "note": report.note,
                     "tool_status": report.tool_status,
+                    "item_seen": item_seen,
                 },
             )
 

@@ -10,6 +10,7 @@ after the retention period and staff remove them with a disposition.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -179,8 +180,13 @@ class LostFoundService:
 
     # --- claims --------------------------------------------------------------------------------
 
-    async def claim(self, number: str, phone: str, description: str, actor: str) -> Claim:
-        claimant = self._phone_id(phone)
+    async def claim(
+        self, number: str, claimant: PhoneId | str, description: str, actor: str
+    ) -> Claim:
+        """A claim by a typed phone number, or by a member the kiosk identified (card or
+        PIN: the member's own number hash, so staff call back the same way)."""
+        if isinstance(claimant, str):
+            claimant = self._phone_id(claimant)
 
         def write(tx: Tx) -> Claim:
             item = _item_row(tx, number)
@@ -239,7 +245,6 @@ class LostFoundService:
 
     async def approve(self, claim_id: int, note: str, actor: str) -> Approved:
         """Staff checked the claimant: a pickup code for the locker, or a hand-over in person."""
-        code = await self._codes.prepare()
         valid_s = self._cfg.claim_code_valid_h * 3600
 
         def write(tx: Tx) -> Approved:
@@ -329,7 +334,8 @@ class LostFoundService:
                 code_expires_at=code_expires,
             )
 
-        return await self._store.write(write)
+        async with self._codes.drawing() as code:
+            return await self._store.write(write)
 
     async def reject(self, claim_id: int, reason: str, actor: str) -> Claim:
         def write(tx: Tx) -> Claim:
@@ -367,6 +373,13 @@ class LostFoundService:
             payload={"claim_id": match.ref, "number": item["number"], "via": actor},
         )
         return PickedUp(kind="claim", ref=match.ref, number=item["number"])
+
+    def still_waiting(self, conn: sqlite3.Connection, ref: int) -> bool:
+        row = conn.execute("SELECT status FROM claims WHERE id = ?", (ref,)).fetchone()
+        return row is not None and row["status"] == "approved"
+
+    def reissued(self, tx: Tx, ref: int, code_id: int, expires_at: float) -> None:
+        tx.conn.execute("UPDATE claims SET code_id = ? WHERE id = ?", (code_id, ref))
 
     # --- staff ---------------------------------------------------------------------------------
 

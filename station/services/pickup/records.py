@@ -1,4 +1,4 @@
-"""What a pickup's code closed (a deposit or a lost-item claim), as the flow's result shows it."""
+"""Pickups' records: what a code closed (a deposit or a claim), what waits, a replaced code."""
 
 from __future__ import annotations
 
@@ -19,3 +19,28 @@ class PickedUp:
         if self.number is not None:
             out["number"] = self.number
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingPickup:
+    """A locker holding something to pick up with a code, as staff see it (never the code)."""
+
+    locker: str
+    purpose: str
+    """`deposit` or `claim`."""
+    ref: int
+    """The deposit's or claim's id."""
+    code_status: str
+    """`active`, or why the code no longer opens the door: `expired`, `exhausted`, `revoked`."""
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Reissued:
+    """A new code for what waits in a locker; the old one stops. Shown once, to staff."""
+
+    locker: str
+    purpose: str
+    ref: int
+    code: str
+    expires_at: float

@@ -1,25 +1,36 @@
-"""Pickups: a locker and its one-time code open the door, whatever waits inside.
+"""Pickups: a one-time code opens the door of its locker, whatever waits inside.
 
-Deposits and approved lost-item claims both end this way, so the kiosk has one "pick up" screen:
-choose the locker, type the code. The code is checked first (a wrong one costs a try), then the
-door opens as a flow; the code is used up only once the door is seen open.
+Deposits and approved lost-item claims both end this way, so the kiosk has one "pick up" tile:
+type the code, and the code alone finds the locker (no two waiting codes are alike). The code
+is checked first (a wrong one counts against the kiosk and the station, codes.py), then the
+door opens as a flow; the code is used up only once the door is seen open. Staff see what
+waits and can replace a code (a person who lost theirs, a code that expired): `reissue`.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Protocol
 
 from station.doors.lockers import LockerService
 from station.people.codes import CodeBook, CodeMatch
-from station.refusals import Refusal
+from station.refusals import Refusal, not_found
 from station.services.flows import Flow, FlowRunner, log_at_door
-from station.services.pickup.records import PickedUp
+from station.services.pickup.records import PickedUp, Reissued, WaitingPickup
 from station.store import Store, Tx
 
 
 class PickupHandler(Protocol):
     def picked_up(self, tx: Tx, match: CodeMatch, actor: str) -> PickedUp:
         """Close the deposit or claim inside the transaction that uses the code."""
+        ...
+
+    def still_waiting(self, conn: sqlite3.Connection, ref: int) -> bool:
+        """Whether the deposit or claim `ref` still waits in its locker for its owner."""
+        ...
+
+    def reissued(self, tx: Tx, ref: int, code_id: int, expires_at: float) -> None:
+        """Point the deposit or claim at its new code."""
         ...
 
 
@@ -52,12 +63,14 @@ class PickupService:
     async def lockers_waiting(self) -> list[str]:
         return await self._codes.lockers_waiting()
 
-    async def pickup(self, locker: str, code: str, actor: str) -> Flow:
-        if self._flows.busy(locker):
+    async def pickup(self, code: str, actor: str, locker: str | None = None) -> Flow:
+        """Open the locker `code` belongs to (only `locker`, where the caller names one)."""
+        if locker is not None and self._flows.busy(locker):
             raise Refusal(
                 "conflict", "locker_unavailable", f"locker {locker} is in use", locker=locker
             )
-        match = await self._codes.check(locker, code, actor)
+        match = await self._codes.check(code, actor, locker)
+        locker = match.locker
         if not self._lockers.is_usable(locker) or self._flows.busy(locker):
             raise Refusal(
                 "conflict",
@@ -82,6 +95,69 @@ class PickupService:
                 "message_open": f"Door {locker} is open: take your things and close the door",
             },
         )
+
+    # --- staff ---------------------------------------------------------------------------------
+
+    async def waiting(self) -> list[WaitingPickup]:
+        """Every locker whose deposit or claim still waits, with where its code stands."""
+
+        def read(conn: sqlite3.Connection) -> list[WaitingPickup]:
+            rows = conn.execute(
+                "SELECT * FROM codes WHERE id IN (SELECT MAX(id) FROM codes GROUP BY locker)"
+                " AND status != 'used' ORDER BY locker"
+            ).fetchall()
+            return [
+                WaitingPickup(
+                    locker=r["locker"],
+                    purpose=r["purpose"],
+                    ref=r["ref"],
+                    code_status=r["status"],
+                    expires_at=r["expires_at"],
+                )
+                for r in rows
+                if r["purpose"] in self._handlers
+                and self._handlers[r["purpose"]].still_waiting(conn, r["ref"])
+            ]
+
+        return await self._store.read(lambda db: read(db.conn))
+
+    async def reissue(self, locker: str, reason: str, actor: str) -> Reissued:
+        """A new code, as long as the old one was valid, for what waits in `locker`; the old
+        code stops working. The code goes to the staff member who asked, once; the log says
+        who, when and why, never the code."""
+        async with self._codes.drawing() as code:
+
+            def write(tx: Tx) -> Reissued:
+                row = self._codes.latest(tx, locker)
+                handler = self._handlers.get(row["purpose"]) if row is not None else None
+                if row is None or handler is None or not handler.still_waiting(tx.conn, row["ref"]):
+                    raise not_found(f"a pickup waiting in locker {locker}")
+                valid_s = row["expires_at"] - row["issued_at"]
+                code_id, expires = self._codes.issue(
+                    tx, code, purpose=row["purpose"], ref=row["ref"], locker=locker, valid_s=valid_s
+                )
+                handler.reissued(tx, row["ref"], code_id, expires)
+                tx.append(
+                    "code_reissued",
+                    actor=actor,
+                    locker=locker,
+                    payload={
+                        "purpose": row["purpose"],
+                        "ref": row["ref"],
+                        "replaces": row["id"],
+                        "code_expires_at": expires,
+                        "reason": reason,
+                    },
+                )
+                return Reissued(
+                    locker=locker,
+                    purpose=row["purpose"],
+                    ref=row["ref"],
+                    code=code.plain,
+                    expires_at=expires,
+                )
+
+            return await self._store.write(write)
 
 
 class PickupSteps:

@@ -212,8 +212,12 @@ async def test_a_late_unlock_answer_does_not_confirm_the_next_unlock(
     sim = make_sim("dip8")
     board = board_on(sim, buses)
     sim.set_answer_delay(0.4)
+    first = asyncio.create_task(board.unlock(2))
+    while not sim.received():  # noqa: ASYNC110 - the simulator hears in its own thread
+        await asyncio.sleep(0.005)
+    sim.set_answer_delay(0)  # the read-back is answered before the unlock's late answer
     with pytest.raises(UnlockUncertain):
-        await board.unlock(2)
+        await first
     sim.set_silent()
     sim.set_answer_delay(0)
     with pytest.raises(UnlockUncertain):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 import websockets
 
+from drivers.lockboard import serial_bus
+from station.api.app import _opened_locker
+from station.telemetry.service import software_version
 from tests.simstation import TOKENS, running_station, sim_config_data
 
 ROUTES = [
@@ -36,6 +40,8 @@ async def test_health_needs_no_token(station) -> None:
         "station": "TEST-0001",
         "boards_online": 1,
         "boards_total": 1,
+        "version": software_version(),
+        "quiet": True,
     }
 
 
@@ -89,6 +95,41 @@ async def test_validation_errors_are_422_with_a_message(station) -> None:
         r = await c.post("/api/v1/lockers/Z99/open", json={"reason": "test"})
         assert r.status_code == 404 and "Z99" in r.json()["detail"]
     assert station.sim.unlocks(1) == 0
+
+
+async def test_an_open_request_leaves_no_hold_on_its_board_s_bus(station, monkeypatch) -> None:
+    """Each open request is announced to its board's bus on arrival (reads not yet started
+    wait for the unlock). Refused before the unlock (no token, the wrong role, a bad body) or
+    done, it leaves the board's reads free: a leaked notice would hold the next one a minute."""
+    monkeypatch.setattr(serial_bus, "URGENT_NOTICE_S", 60.0)
+    board = next(iter(station.daemon.boards.drivers.values()))
+    async with station.client() as anon, station.client("kiosk") as kiosk:
+        assert (
+            await anon.post("/api/v1/lockers/A01/open", json={"reason": "t"})
+        ).status_code == 401
+        assert (
+            await kiosk.post("/api/v1/lockers/A01/open", json={"reason": "test"})
+        ).status_code == 403
+    async with station.client("staff") as c:
+        assert (await c.post("/api/v1/lockers/A01/open", json={})).status_code == 422
+        assert (await asyncio.wait_for(board.read_status(), 10)).doors[1] is not None
+        assert (
+            await c.post("/api/v1/lockers/A01/open", json={"reason": "test"})
+        ).status_code == 200
+    assert (await asyncio.wait_for(board.read_status(), 10)).doors[1] is not None
+    assert station.sim.unlocks(1) == 1
+
+
+def test_only_a_locker_s_open_route_is_announced() -> None:
+    def scope(method: str, path: str, kind: str = "http") -> dict:
+        return {"type": kind, "method": method, "path": path}
+
+    assert _opened_locker(scope("POST", "/api/v1/lockers/A01/open")) == "A01"
+    assert _opened_locker(scope("GET", "/api/v1/lockers/A01/open")) is None
+    assert _opened_locker(scope("POST", "/api/v1/lockers/A01/release")) is None
+    assert _opened_locker(scope("POST", "/api/v1/lockers//open")) is None
+    assert _opened_locker(scope("POST", "/api/v1/lockers/A/B/open")) is None
+    assert _opened_locker({"type": "websocket", "path": "/api/v1/stream"}) is None
 
 
 async def test_oversized_body_is_413(station) -> None:

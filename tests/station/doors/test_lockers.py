@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 from station.store import Event
@@ -170,3 +171,43 @@ async def test_concurrent_opens_of_one_door(tmp_path: Path) -> None:
         )
         assert sorted([first.status_code, second.status_code]) == [200, 409]
         assert st.sim.unlocks(11) == 1
+
+
+async def test_an_uncertain_unlocks_reading_never_overrides_a_newer_poll(tmp_path: Path) -> None:
+    """An uncertain unlock is read back at once (door still shut), then logs its trouble
+    while the disk is slow. Meanwhile the door opens and a poll reads it open. The read-back
+    is the older reading: it must not be applied after the poll's (a spurious closed, then
+    open again, in the usage log)."""
+    data = sim_config_data(tmp_path)
+    data["boards"][0].update(sim_unlock_answer="none", unlock_answer="ack")  # uncertain
+    async with running_station(data) as st:
+        lockers = st.daemon.station.lockers
+        board = lockers._boards["B0"]
+        st.sim.set_jammed(3)  # the read-back right after the unlock sees the door shut
+
+        def read_back_heard() -> bool:
+            heard = [type(r.command).__name__ for r in st.sim.received()]
+            return "UnlockCommand" in heard[:-1]
+
+        slow_disk = threading.Event()
+        st.daemon.station.store._writer.submit(slow_disk.wait)  # the writer thread is busy
+        try:
+            opening = asyncio.create_task(
+                lockers.open_door("A03", actor="staff:test", reason="restock")
+            )
+            await st.wait_for(read_back_heard)
+            st.sim.set_jammed(3, False)
+            st.sim.force_open(3)  # the door opens a moment after the read-back
+            # The next poll reads it open and waits for the writer to apply that reading.
+            await st.wait_for(board.applying.locked)
+        finally:
+            slow_disk.set()
+        assert (await opening).confirmed is False
+        assert await lockers.wait_door("A03", "open", within=2)
+        polls = len(st.sim.received())
+        await st.wait_for(lambda: len(st.sim.received()) >= polls + 3)  # a few more polls
+        kinds = types(st, "A03")
+        kinds = kinds[kinds.index("door_unlocked") :]
+        assert kinds == ["door_unlocked", "door_unlock_uncertain", "door_opened"], kinds
+        assert lockers.door("A03") == "open"
+        assert await alarm_states(st, "forced_open", "A03") == []

@@ -16,7 +16,15 @@ from pathlib import Path
 import pytest
 
 from drivers.sim.reader import SerialReaderSim
-from tests.station.conftest import CARDS, Harness, services_config, start_harness
+from tests.station.conftest import (
+    CARDS,
+    STAFF_NO,
+    STAFF_PIN,
+    Harness,
+    services_config,
+    start_harness,
+)
+from tests.station.services.lostfound.test_lostfound_api import hand_in
 
 PHONE = "13812345678"
 CARD, OTHER = CARDS[0], CARDS[2]
@@ -152,3 +160,135 @@ async def test_an_unplugged_reader_raises_an_alarm_until_it_is_back(reader_stati
             break
         await asyncio.sleep(0.05)
     assert await alarm_state() == "cleared"
+
+
+async def _bind(h: Harness, sim: SerialReaderSim, path: str, text: str):
+    """Staff bind the card presented next to the account `path` names."""
+    staff = await h.staff()
+    call = staff.post(path, json={"wait_s": 10})
+    r, _ = await asyncio.gather(call, _present_when_waiting(h, sim, text))
+    return r
+
+
+async def test_a_card_claims_a_found_item_for_its_member(reader_station) -> None:
+    h, sim = reader_station
+    member = await h.register(PHONE)
+    r = await _bind(h, sim, f"/api/v1/members/{member['member_id']}/cards/read", CARD)
+    assert r.status_code == 200, r.text
+    found = await hand_in(h)
+    number = found["result"]["number"]
+
+    # No phone and no member: refused, nothing stored.
+    r = await h.kiosk.post(f"/api/v1/found/{number}/claims", json={"description": "my keys"})
+    assert (r.status_code, r.json()["code"]) == (422, "invalid")
+
+    r = await _card_identify(h, sim, CARD, purpose="claim")
+    session = {"X-Member-Session": r.json()["session"]}
+    r = await h.kiosk.post(
+        f"/api/v1/found/{number}/claims", json={"description": "my keys"}, headers=session
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["claimant"] == "138****5678"
+    submitted = (await h.events("claim_submitted"))[-1]
+    assert submitted["actor"] == member["label"]
+    # The claim ended the card's session: the next step identifies again.
+    r = await h.kiosk.get("/api/v1/members/me", headers=session)
+    assert (r.status_code, r.json()["code"]) == (401, "member_session_expired")
+    # Staff see it with the member's masked number, to call back.
+    staff = await h.staff()
+    claims = (await staff.get("/api/v1/claims")).json()
+    assert [(c["item"], c["claimant"]) for c in claims] == [(number, "138****5678")]
+
+    # A card session may not choose a PIN (a card alone never proves the PIN's owner).
+    r = await _card_identify(h, sim, CARD, purpose="borrow")
+    session = {"X-Member-Session": r.json()["session"]}
+    r = await h.kiosk.post("/api/v1/members/me/pin", json={"pin": "604817"}, headers=session)
+    assert (r.status_code, r.json()["code"]) == (403, "pin_required")
+
+    # A first PIN from the office still to be changed: the card identifies nobody until then.
+    h.services.store.write_now(
+        lambda tx: tx.conn.execute(
+            "UPDATE members SET pin_state = 'must_change' WHERE id = ?", (member["member_id"],)
+        )
+    )
+    r = await _card_identify(h, sim, CARD, purpose="claim")
+    assert (r.status_code, r.json()["code"]) == (403, "pin_change_required")
+
+
+async def test_a_staff_badge_bound_at_the_maintenance_screen_logs_in_with_the_pin(
+    reader_station,
+) -> None:
+    h, sim = reader_station
+    staff = await h.staff()
+    r = await staff.get(f"/api/v1/staff/{STAFF_NO}/cards")
+    assert r.json() == {"staff_no": STAFF_NO, "name": f"Staff {STAFF_NO}", "cards": 0}
+    r = await _bind(h, sim, f"/api/v1/staff/{STAFF_NO}/cards/read", OTHER)
+    assert r.status_code == 200 and r.json()["cards"] == 1, r.text
+    bound = (await h.events("card_bound"))[-1]
+    assert bound["actor"] == f"staff:{STAFF_NO}"
+    assert json.loads(bound["payload"])["owner"] == f"staff:{STAFF_NO}"
+
+    r = await _card_identify(h, sim, OTHER, purpose="staff")
+    assert r.json() == {"kind": "staff", "staff_no": STAFF_NO} | {
+        k: None for k in ("session", "expires_in_s", "member")
+    }
+    r = await h.kiosk.post(
+        "/api/v1/staff/login", json={"staff_no": r.json()["staff_no"], "pin": STAFF_PIN}
+    )
+    assert r.status_code == 200, r.text
+    # The badge is no member card, and a member's card is no badge.
+    r = await _card_identify(h, sim, OTHER, purpose="borrow")
+    assert (r.status_code, r.json()["code"]) == (403, "staff_badge")
+
+    r = await staff.delete(f"/api/v1/staff/{STAFF_NO}/cards")
+    assert r.json()["cards"] == 0
+    assert (await h.events("card_unbound"))[-1]["actor"] == f"staff:{STAFF_NO}"
+    r = await _card_identify(h, sim, OTHER, purpose="staff")
+    assert (r.status_code, r.json()["code"]) == (404, "card_unknown")
+    r = await staff.get("/api/v1/staff/NOBODY/cards")
+    assert r.status_code == 404
+    # A colleague without the admin role cannot bind or remove this account's badge.
+    r = await staff.post(
+        "/api/v1/staff",
+        json={"staff_no": "S002", "name": "Staff S002", "pin": "604817", "role": "staff"},
+    )
+    assert r.status_code == 201, r.text
+    colleague = await h.staff("S002", "604817")
+    r = await colleague.post(f"/api/v1/staff/{STAFF_NO}/cards/read", json={"wait_s": 1})
+    assert (r.status_code, r.json()["code"]) == (403, "admin_only")
+    r = await colleague.delete(f"/api/v1/staff/{STAFF_NO}/cards")
+    assert (r.status_code, r.json()["code"]) == (403, "admin_only")
+
+
+async def test_where_a_card_alone_may_not_claim_the_pin_is_asked(tmp_path: Path) -> None:
+    sim = SerialReaderSim(tmp_path / "card-reader")
+    sim.start()
+    data = services_config(tmp_path)
+    data["reader"] = {"kind": "serial", "device": sim.path, "hold_s": HOLD_S}
+    data["people"]["card_alone_for"] = ["borrow"]
+    try:
+        async with start_harness(data) as h:
+            assert await asyncio.to_thread(h.services.cards.reader.wait_connected, True, 10.0)
+            member = await h.register(PHONE)
+            r = await _bind(h, sim, f"/api/v1/members/{member['member_id']}/cards/read", CARD)
+            assert r.status_code == 200, r.text
+            number = (await hand_in(h))["result"]["number"]
+            r = await h.kiosk.post("/api/v1/cards/identify", json={"purpose": "claim"})
+            assert (r.status_code, r.json()["code"]) == (403, "pin_required")
+            # A session from a card presented to borrow cannot be spent on a claim either.
+            r = await _card_identify(h, sim, CARD, purpose="borrow")
+            session = {"X-Member-Session": r.json()["session"]}
+            r = await h.kiosk.post(
+                f"/api/v1/found/{number}/claims", json={"description": "keys"}, headers=session
+            )
+            assert (r.status_code, r.json()["code"]) == (403, "pin_required")
+            # Phone and PIN still claim for the member.
+            token = await h.identify(PHONE)
+            r = await h.kiosk.post(
+                f"/api/v1/found/{number}/claims",
+                json={"description": "keys"},
+                headers={"X-Member-Session": token},
+            )
+            assert r.status_code == 201 and r.json()["claimant"] == "138****5678", r.text
+    finally:
+        sim.stop()

@@ -177,7 +177,7 @@ def test_commands_without_config_find_the_demos(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """On a machine with no installed station, `station doctor` and friends use the demo's."""
-    from station import config as station_config
+    from station import config_paths as station_config
 
     monkeypatch.delenv("STATION_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)

@@ -3,6 +3,8 @@ exchange, runs each once on the simulated board, and the result comes back to ce
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import sqlite3
 import time
@@ -13,13 +15,15 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
 
 from central.app import create_app
 from central.auth import new_token, token_hash
+from central.cli import main as central_main
 from central.server import BackgroundServer
 from central.storage.base import EventQuery
 from central.storage.sqlite import SQLiteStorage
-from tests.simstation import SimStation, running_station, sim_config_data
+from tests.simstation import TOKENS, SimStation, running_station, sim_config_data
 
 STATION = "TEST-0001"
 
@@ -182,7 +186,7 @@ async def test_bad_commands_are_refused_at_central(office: tuple[Office, dict[st
     assert other.status_code == 404
 
 
-async def test_settings_checked_shown_in_telemetry_and_used_after_restart(
+async def test_settings_checked_shown_in_telemetry_used_at_once_and_after_restart(
     office: tuple[Office, dict[str, Any]],
 ) -> None:
     central, data = office
@@ -199,10 +203,10 @@ async def test_settings_checked_shown_in_telemetry_and_used_after_restart(
         shown = (await c.get("/api/v1/telemetry")).json()["settings"]
 
     assert refused["status"] == "refused" and "timeouts.left_open_s" in refused["detail"]
-    assert done["status"] == "done"
+    assert done["status"] == "done" and done["data"]["live"] == ["timeouts.left_open_s"]
     assert shown["timeouts.left_open_s"]["value"] == 300
     assert shown["timeouts.left_open_s"]["by"] == "alice"
-    assert shown["timeouts.left_open_s"]["in_use"] is False  # read at the next start
+    assert shown["timeouts.left_open_s"]["in_use"] is True  # applied at once
 
     async with running_station(data) as st, st.client("staff") as c:
         assert st.daemon.config.timeouts.left_open_s == 300
@@ -254,3 +258,112 @@ async def test_a_faulty_locker_is_refused_unless_forced(
     assert done["status"] == "done"
     assert back["status"] == "done"
     assert faulty is False
+
+
+async def test_a_staff_lockout_is_lifted_from_the_office(
+    office: tuple[Office, dict[str, Any]],
+) -> None:
+    central, data = office
+    async with running_station(data) as st, st.client("kiosk") as kiosk:
+        assert st.daemon.station is not None
+        await st.daemon.station.services.staff.add("S100", "Wang", "246813", "test")
+        for _ in range(5):
+            r = await kiosk.post("/api/v1/staff/login", json={"staff_no": "S100", "pin": "111333"})
+        assert r.status_code == 429
+        lifted = await _finished(
+            st, central, await central.send({"kind": "lift_lockout", "staff": "S100"}, "call 17")
+        )
+        again = await _finished(
+            st, central, await central.send({"kind": "lift_lockout", "staff": "S100"}, "twice")
+        )
+        r = await kiosk.post("/api/v1/staff/login", json={"staff_no": "S100", "pin": "246813"})
+        released = _local(st, "pin_lockout_released")
+
+    assert lifted["status"] == "done" and "S100" in lifted["detail"]
+    assert again["status"] == "refused" and "not locked out" in again["detail"]
+    assert r.status_code == 200
+    assert [(e.actor, e.payload["subject"]) for e in released] == [("office:alice", "staff:S100")]
+
+
+async def test_lift_lockout_names_a_member_or_a_staff_number(
+    office: tuple[Office, dict[str, Any]],
+) -> None:
+    central, _ = office
+    async with central.client(central.operator) as c:
+        both = await c.post(
+            f"/api/v1/stations/{STATION}/commands",
+            json={"action": {"kind": "lift_lockout", "member": "m1", "staff": "S1"}, "reason": "x"},
+        )
+        neither = await c.post(
+            f"/api/v1/stations/{STATION}/commands",
+            json={"action": {"kind": "lift_lockout"}, "reason": "x"},
+        )
+    assert (both.status_code, neither.status_code) == (422, 422)
+
+
+async def test_the_office_issues_and_lists_commands_from_the_command_line(
+    office: tuple[Office, dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    central, data = office
+    monkeypatch.setenv("CENTRAL_URL", central.url)
+    monkeypatch.setenv("CENTRAL_TOKEN", central.operator)
+    issue = ["commands", "issue", STATION]
+    async with running_station(data) as st:
+        code = await asyncio.to_thread(
+            central_main, [*issue, "open_door", "--locker", "A03", "--reason", "phone call"]
+        )
+        command_id = capsys.readouterr().out.strip()
+        done = await _finished(st, central, command_id)
+        setting = [*issue, "apply_settings", "--set", "timeouts.left_open_s=240", "--reason", "r"]
+        assert await asyncio.to_thread(central_main, setting) == 0
+        capsys.readouterr()
+        bad = [*issue, "open_door", "--reason", "no locker named"]
+        refused = await asyncio.to_thread(central_main, bad)
+        assert "locker" in capsys.readouterr().err
+        listed = await asyncio.to_thread(central_main, ["commands", "list", "--station", STATION])
+        out = capsys.readouterr().out
+
+    assert (code, refused, listed) == (0, 1, 0)
+    assert done["status"] == "done" and done["issuer"] == "alice"
+    assert f"{command_id[:8]}  {STATION}  open_door" in out and "apply_settings" in out
+    monkeypatch.setenv("CENTRAL_TOKEN", central.viewer)
+    assert central_main([*issue, "diagnostics", "--reason", "viewer"]) == 1
+    assert "operator" in capsys.readouterr().err
+
+
+async def test_settings_take_effect_without_a_restart_and_say_what_waits(
+    office: tuple[Office, dict[str, Any]],
+) -> None:
+    central, data = office
+    async with running_station(data) as st, st.client("kiosk") as kiosk:
+        assert st.daemon.station is not None
+        await st.daemon.station.services.staff.add("S100", "Wang", "246813", "test")
+        stricter = await central.send(
+            {
+                "kind": "apply_settings",
+                "settings": {"people.pin_max_failures": 2, "station.help_phone": "12345"},
+            },
+            "two tries are enough",
+        )
+        done = await _finished(st, central, stricter)
+        answers = [
+            (await kiosk.post("/api/v1/staff/login", json={"staff_no": "S100", "pin": "111333"}))
+            for _ in range(2)
+        ]
+        async with st.client("staff") as staff:
+            shown = (await staff.get("/api/v1/telemetry")).json()["settings"]
+        stream = st.url.replace("http://", "ws://") + "/api/v1/stream"
+        kiosk_auth = {"Authorization": f"Bearer {TOKENS['kiosk']}"}
+        async with connect(stream, additional_headers=kiosk_auth) as ws:
+            snapshot = json.loads(await ws.recv())
+
+    assert done["status"] == "done"
+    assert done["data"]["live"] == ["people.pin_max_failures", "station.help_phone"]
+    assert done["data"]["not_live"] == {}
+    assert "in use now: people.pin_max_failures, station.help_phone" in done["detail"]
+    assert [r.status_code for r in answers] == [403, 429]  # locked after two, not five
+    assert shown["people.pin_max_failures"]["in_use"] is True
+    assert shown["station.help_phone"]["in_use"] is True
+    assert snapshot["station"] == {"help_phone": "12345"}  # what the touchscreen shows

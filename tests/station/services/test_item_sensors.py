@@ -108,7 +108,7 @@ async def test_a_deposit_closed_empty_answered_yes_still_gets_its_code(tmp_path:
         h.close(flow["locker"])
         await h.follow(flow["id"], {"awaiting_answer"})
         done = await answer(h, flow, "yes")  # a flat envelope the sensor cannot see
-        assert len(done["result"]["code"]) == 6
+        assert len(done["result"]["code"]) == 8
 
 
 async def test_a_deposit_with_something_inside_is_not_asked(tmp_path: Path) -> None:
@@ -117,7 +117,7 @@ async def test_a_deposit_with_something_inside_is_not_asked(tmp_path: Path) -> N
         h.sim.set_item(channel(flow["locker"]), True)
         h.close(flow["locker"])
         done = await h.follow(flow["id"], {"completed", "awaiting_answer"}, key=flow["key"])
-        assert done["state"] == "completed" and len(done["result"]["code"]) == 6
+        assert done["state"] == "completed" and len(done["result"]["code"]) == 8
 
 
 async def deposit_with_bag(h: Harness) -> tuple[str, str]:

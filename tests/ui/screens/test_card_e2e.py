@@ -5,7 +5,6 @@ and the deactivation are in the usage log; no card number is anywhere."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,61 +13,31 @@ import pytest
 
 from drivers.sim.reader import SerialReaderSim
 from station.people.cards import CardOwner
-from tests.simstation import SimStation, running_station
-from tests.ui.conftest import station_data, stock
+from tests.simstation import SimStation
 from tests.ui.kiosk import STAFF_NO, STAFF_PIN, FakeMonotonic, Kiosk, build_app, door, events
+from tests.ui.reader import present, reader_station
 
 CARD = "0012345678"
 BADGE = "QR-Mq7-xT42"
 NEW_PHONE = "13700001234"
 NEW_PIN = "604817"
-HOLD_S = 0.3
 
 
 @pytest.fixture
-async def reader_station(tmp_path: Path) -> AsyncIterator[tuple[SimStation, SerialReaderSim]]:
-    sim = SerialReaderSim(tmp_path / "card-reader")
-    sim.start()
-    data = station_data(tmp_path)
-    data["reader"] = {"kind": "serial", "device": sim.path, "hold_s": HOLD_S}
-    try:
-        async with running_station(data) as st:
-            await stock(st)
-            reader = st.daemon.station.services.cards.reader
-            assert await asyncio.to_thread(reader.wait_connected, True, 10.0)
-            yield st, sim
-    finally:
-        sim.stop()
+async def card_station(tmp_path: Path) -> AsyncIterator[tuple[SimStation, SerialReaderSim]]:
+    async with reader_station(tmp_path) as pair:
+        yield pair
 
 
-async def present(st: SimStation, sim: SerialReaderSim, text: str) -> None:
-    """Present a card once a screen waits for one (as a person does when the screen asks)."""
-    desk = st.daemon.station.services.cards
-    await asyncio.sleep(HOLD_S + 0.05)  # lifted since its last presentation
-    for _ in range(1000):
-        if desk._waiter is not None:
-            break
-        await asyncio.sleep(0.01)
-    await asyncio.to_thread(sim.present, text)
-
-
-class Counted(Kiosk):
-    taps = 0
-
-    async def tap(self, selector: str) -> None:
-        self.taps += 1
-        await super().tap(selector)
-
-
-async def test_badge_login_register_bind_and_borrow_by_card(reader_station: Any) -> None:
-    st, sim = reader_station
+async def test_badge_login_register_bind_and_borrow_by_card(card_station: Any) -> None:
+    st, sim = card_station
     services = st.daemon.station.services
     await services.members.cards.bind(
         BADGE, CardOwner("staff", STAFF_NO), f"staff:{STAFF_NO}", "cli"
     )
     app = build_app(st, monotonic=FakeMonotonic())
     async with app.run_test(size=(85, 18)) as pilot:
-        kiosk = Counted(app, pilot, st)
+        kiosk = Kiosk(app, pilot, st)
         await kiosk.home()
 
         # The badge stands for the staff number; the PIN is still asked.
@@ -107,7 +76,7 @@ async def test_badge_login_register_bind_and_borrow_by_card(reader_station: Any)
         await kiosk.home()
 
         # Borrow with the card: 3 taps from Home plus the card.
-        kiosk.taps = 0
+        kiosk.count_taps()
         await kiosk.tap("#tile-borrow")
         await kiosk.on("BorrowToolsScreen")
         await kiosk.tap("#choice-T-DRILL-1")

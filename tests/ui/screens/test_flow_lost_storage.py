@@ -35,8 +35,7 @@ async def hand_in_keys(kiosk: Kiosk, phone: str | None = None) -> str:
     await kiosk.tap("#choice-place-1")
     await kiosk.on("FinderPhoneScreen")
     if phone:
-        await kiosk.keypad(phone)
-        await kiosk.tap("#next")
+        await kiosk.keypad(phone)  # goes on by itself with the 11th digit
     else:
         await kiosk.tap("#skip")
     await kiosk.on("HandInConfirmScreen")
@@ -83,7 +82,6 @@ async def test_find_and_claim_then_pick_up_with_the_code(kiosk: Kiosk) -> None:
     await kiosk.tap("#claim")
     await kiosk.on("ClaimPhoneScreen")
     await kiosk.keypad(OTHER_PHONE)
-    await kiosk.tap("#next")
     await kiosk.on("ClaimDoneScreen")
     await kiosk.sees("认领申请已提交")
     await kiosk.sees("工作人员核实后会联系 139****4321。")
@@ -97,15 +95,11 @@ async def test_find_and_claim_then_pick_up_with_the_code(kiosk: Kiosk) -> None:
     approved = await api_post(st, f"/api/v1/claims/{claims[0]['id']}/approve", {"note": "ok"})
     code, locker = approved["code"], approved["locker"]
 
-    await kiosk.tap("#tile-lost")
-    await kiosk.tap("#choice-pickup")
-    await kiosk.on("PickupLockerScreen")
-    await kiosk.tap(f"#choice-{locker}")
+    await kiosk.tap("#tile-pickup")  # a claim's code is picked up like a deposit's
     await kiosk.on("PickupCodeScreen")
-    await kiosk.sees(f"{locker} 号柜")
     await kiosk.keypad(code)
-    await kiosk.tap("#next")
     await kiosk.on("FlowScreen")
+    assert kiosk.screen.locker == locker
     await kiosk.sees("请取出物品，然后关好柜门")
     await wait_api(lambda: _door_is(st, locker, "open"), what=f"{locker} open")
     st.sim.close_door(int(locker[1:]))
@@ -140,7 +134,9 @@ async def test_deposit_a_bag_and_pick_it_up_with_the_code(kiosk: Kiosk) -> None:
     await kiosk.on("StorageMenuScreen")
     await kiosk.tap("#choice-bag")
     await kiosk.on("DepositSizeScreen")
-    assert kiosk.screen.query_one("#choice-size-L").disabled  # this station has only S lockers
+    # this station has only S lockers: no M or L is offered (nor called full)
+    assert [b.id for b in kiosk.screen.query(".choice")] == ["choice-size-S"]
+    assert "已满" not in kiosk.text
     await kiosk.tap("#choice-size-S")
     await kiosk.on("FlowScreen")
     locker = kiosk.screen.flow["locker"]
@@ -148,24 +144,21 @@ async def test_deposit_a_bag_and_pick_it_up_with_the_code(kiosk: Kiosk) -> None:
     st.sim.close_door(int(locker[1:]))
     await kiosk.sees(f"已寄存在 {locker} 号柜")
     code = kiosk.screen.query_one("#receipt-code", Digits).value
-    assert len(code) == 6 and code.isdigit()
+    assert len(code) == 8 and code.isdigit()
     await kiosk.sees("请在")
     await kiosk.tap("#done")
     await kiosk.home()
 
-    await kiosk.tap("#tile-storage")
-    await kiosk.tap("#choice-pickup")
-    await kiosk.on("PickupLockerScreen")
-    await kiosk.tap(f"#choice-{locker}")
-    await kiosk.keypad("000000" if code != "000000" else "111111")
-    await kiosk.tap("#next")
+    await kiosk.tap("#tile-pickup")
+    await kiosk.on("PickupCodeScreen")
+    await kiosk.keypad("00000000" if code != "00000000" else "11111111")
     await kiosk.on("ErrorScreen")
     await kiosk.sees("取件码不正确，还可以再试 4 次。")
     await kiosk.tap("#retry")
     await kiosk.on("PickupCodeScreen")
     await kiosk.keypad(code)
-    await kiosk.tap("#next")
     await kiosk.on("FlowScreen")
+    assert kiosk.screen.locker == locker
     await wait_api(lambda: _door_is(st, locker, "open"), what=f"{locker} open")
     st.sim.close_door(int(locker[1:]))
     await kiosk.sees("取件完成，谢谢！")

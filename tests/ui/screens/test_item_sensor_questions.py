@@ -13,7 +13,7 @@ from textual.widgets import Digits
 from tests.simstation import SimStation, running_station
 from tests.ui.conftest import station_data, stock
 from tests.ui.kiosk import FakeMonotonic, Kiosk, api_get, build_app, visible
-from tests.ui.test_layout import overflowing
+from tests.ui.layout import problems
 
 TEXTS = {
     "zh": {"empty": "柜内似乎是空的", "released": "已释放", "left": "柜内还有物品"},
@@ -61,7 +61,7 @@ async def test_a_deposit_closed_empty_asks_and_no_frees_the_locker(
         for choice in ("#choice-yes", "#choice-no"):
             assert visible(kiosk.screen.query_one(choice)), choice
         assert not visible(kiosk.screen.query_one("#answer-works"))
-        assert overflowing(kiosk) == []
+        assert problems(kiosk) == []
         await kiosk.tap("#choice-no")
         await kiosk.sees(TEXTS[language]["released"])
     deposits = await api_get(sensing, "/api/v1/deposits")
@@ -84,11 +84,8 @@ async def test_a_pickup_that_leaves_the_bag_reminds_and_tells_staff(
         code = kiosk.screen.query_one("#receipt-code", Digits).value
         await kiosk.tap("#done")
         await kiosk.home()
-        await kiosk.tap("#tile-storage")
-        await kiosk.tap("#choice-pickup")
-        await kiosk.tap(f"#choice-{locker}")
+        await kiosk.tap("#tile-pickup")
         await kiosk.keypad(code)
-        await kiosk.tap("#next")
         await kiosk.on("FlowScreen")
         await wait_open(kiosk, locker)
         sensing.sim.close_door(int(locker[1:]))  # the bag stays in
@@ -97,7 +94,7 @@ async def test_a_pickup_that_leaves_the_bag_reminds_and_tells_staff(
         await kiosk.settled()
         for choice in ("#choice-open_again", "#choice-leave_it"):
             assert visible(kiosk.screen.query_one(choice)), choice
-        assert overflowing(kiosk) == []
+        assert problems(kiosk) == []
         await kiosk.tap("#choice-leave_it")
         await kiosk.until(lambda: kiosk.screen.query("#done"), what="the receipt")
     alarms = await api_get(sensing, "/api/v1/alarms")

@@ -126,16 +126,61 @@ class ToolGridScreen(ChoiceScreen):
         tool: dict[str, Any] = value
         if self.mode == "return":
             self.app.push_screen(ReturnConfirmScreen(tool))
-            return
-        identified_then(self.kiosk, lambda: self._to_confirm(tool), "borrow")
+        elif tool.get("staff_approval_required"):
+            # Said before identification: whether staff approved is the person's to know.
+            self.app.push_screen(ApprovalNoticeScreen(tool))
+        else:
+            borrow_after_identifying(self.kiosk, tool)
 
-    def _to_confirm(self, tool: dict[str, Any]) -> None:
-        member = self.kiosk.member
-        overdue = list((member.member.get("overdue") if member else None) or [])
+
+def borrow_after_identifying(app: Any, tool: dict[str, Any]) -> None:
+    """Identify, then at once what depends on the person (an overdue tool, the loan limit),
+    and only then the confirmation."""
+
+    def then() -> None:
+        member = app.member
+        record = member.member if member else {}
+        overdue = list(record.get("overdue") or [])
+        limit = record.get("max_loans")
         if overdue:
-            self.app.push_screen(ErrorScreen(overdue_problem(overdue), on_retry=None))
-            return
-        self.app.push_screen(BorrowConfirmScreen(tool))
+            app.push_screen(ErrorScreen(overdue_problem(overdue)))
+        elif isinstance(limit, int) and len(record.get("loans") or []) >= limit:
+            app.push_screen(ErrorScreen(loan_limit_problem(app.info.help_phone)))
+        else:
+            app.push_screen(BorrowConfirmScreen(tool))
+
+    identified_then(app, then, "borrow")
+
+
+class ApprovalNoticeScreen(KioskScreen):
+    """A tool that needs staff approval: said before the person types anything."""
+
+    TITLE_KEY = "home.borrow"
+
+    def __init__(self, tool: dict[str, Any]) -> None:
+        super().__init__()
+        self.tool = tool
+
+    def body(self) -> ComposeResult:
+        with Vertical(classes="panel"):
+            yield DataLabel(tool_name(self.tool), id="tool-name", classes="headline")
+            yield TLabel("tools.approval.title", classes="sentence warn")
+            phone = self.kiosk.info.help_phone or "—"
+            yield TLabel("tools.approval.how", {"phone": phone}, classes="sentence")
+        with Horizontal(classes="actions"):
+            yield TButton("tools.approval.go", id="approved", variant="primary", classes="action")
+            yield TButton("nav.home", id="home", classes="action")
+
+    @on(Button.Pressed, "#approved")
+    def _approved(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.app.pop_screen()
+        borrow_after_identifying(self.kiosk, self.tool)
+
+    @on(Button.Pressed, "#home")
+    def _home(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.kiosk.go_home()
 
 
 class BorrowToolsScreen(ToolGridScreen):
@@ -150,6 +195,11 @@ class ReturnToolsScreen(ToolGridScreen):
     PROMPT_KEY = "tools.pick_return"
     EMPTY_KEY = "tools.none_on_loan"
     MODE = "return"
+
+
+def loan_limit_problem(phone: str) -> Problem:
+    lines = [line("error.loan_limit.body", phone=phone or "—")]
+    return Problem("error.loan_limit", lines, retry=False, code="loan_limit")
 
 
 def overdue_problem(loans: list[dict[str, Any]]) -> Problem:

@@ -1,9 +1,11 @@
-"""Lost and found: hand an item in, look for one and claim it, pick one up with a code.
+"""Lost and found: hand an item in, look for one and claim it (an approved claim is picked
+up with its code under Home's pickup tile, like a deposit).
 
 Handing in needs no identity: category, colour, where it was found, an optional phone for the
 owner's thanks, then a free lost-and-found locker opens. Browsing shows public fields only.
-A claim only asks for a phone number: the item picked from the list says what was lost, and
-staff verify ownership by calling back (the station never decides it).
+A claim asks for a member's card (where `people.card_alone_for` lets a card alone claim) or a
+phone number: the item picked from the list says what was lost, and staff verify ownership by
+calling back (the station never decides it).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from ui.screens.base import KioskScreen
 from ui.screens.common import Choice, ChoiceScreen, KeypadScreen
 from ui.screens.door import FlowScreen
 from ui.screens.errors import ErrorScreen, refusal
+from ui.screens.identify import WaitsForCard
 from ui.widgets.text import DataLabel, Labeller, TButton, TLabel
 
 COLOURS = (
@@ -55,23 +58,18 @@ class MenuScreen(ChoiceScreen):
 class LostMenuScreen(MenuScreen):
     TITLE_KEY = "home.lost"
     PROMPT_KEY = "lost.menu"
-    COLUMNS = 3
-    PAGE_SIZE = 3
+    COLUMNS = 2
+    PAGE_SIZE = 2
     ITEMS = (
         ("handin", "lost.handin", "lost.handin.hint"),
         ("find", "lost.find", "lost.find.hint"),
-        ("pickup", "lost.pickup", "lost.pickup.hint"),
     )
 
     def chosen(self, value: Any) -> None:
-        from ui.screens.deposits.storage import PickupLockerScreen
-
         if value == "handin":
             self.app.push_screen(CategoryScreen(HandIn()))
-        elif value == "find":
-            self.app.push_screen(FindCategoryScreen())
         else:
-            self.app.push_screen(PickupLockerScreen())
+            self.app.push_screen(FindCategoryScreen())
 
 
 # --- hand in --------------------------------------------------------------------------------
@@ -148,7 +146,8 @@ class ColourScreen(ChoiceScreen):
         self.options = options
 
     async def on_mount(self) -> None:
-        await self.show_choices([Choice(_colour(c), c, c) for c in COLOURS])
+        # Each button is a swatch of its colour (theme.tcss), for those who read slowly.
+        await self.show_choices([Choice(_colour(c), c, c, classes=f"swatch-{c}") for c in COLOURS])
 
     def chosen(self, value: Any) -> None:
         draft = replace(self.draft, colour=str(value))
@@ -187,6 +186,7 @@ class FinderPhoneScreen(KeypadScreen):
     TITLE_KEY = "lost.handin"
     PROMPT_KEY = "keypad.finder_phone"
     KIND = "phone"
+    GOES_ON = True
     SKIPPABLE = True
 
     def __init__(self, draft: HandIn) -> None:
@@ -339,17 +339,31 @@ class FoundItemScreen(KioskScreen):
         self.app.push_screen(ClaimPhoneScreen(self.item, self.summary))
 
 
-class ClaimPhoneScreen(KeypadScreen):
+class ClaimPhoneScreen(WaitsForCard):
+    """The claimant presents their card (a member, where the station lets a card alone claim)
+    or types a phone number for staff to call back."""
+
     TITLE_KEY = "lost.claim"
     PROMPT_KEY = "keypad.claim_phone"
+    CARD_PROMPT_KEY = "keypad.claim_phone_or_card"
     KIND = "phone"
+    GOES_ON = True
 
     def __init__(self, item: dict[str, Any], summary: Labeller) -> None:
-        super().__init__()
+        super().__init__("claim")
         self.item = item
         self.summary = summary
 
+    def on_card(self, answer: dict[str, Any]) -> bool:
+        if answer.get("kind") != "member":
+            return False
+        self._send(None, str(answer["session"]))
+        return True
+
     def submit(self, value: str) -> None:
+        self._send(value, None)
+
+    def _send(self, phone: str | None, session: str | None) -> None:
         number = str(self.item.get("number"))
         description = claim_description(self.item)
 
@@ -361,16 +375,21 @@ class ClaimPhoneScreen(KeypadScreen):
             self.app.push_screen(ErrorScreen(refusal(exc, self.kiosk.info.help_phone)))
 
         self.call(
-            lambda: self.kiosk.client.claim(number, value, description),
+            lambda: self.kiosk.client.claim(number, phone, description, session),
             done=submitted,
             refused=refused,
         )
 
 
+KIOSK_CLAIM_NOTE = "claimed at the touchscreen from the listing: "
+"""How a claim made here begins (English: it is for the usage log and the office); the staff
+screen shows the listing in its own words instead."""
+
+
 def claim_description(item: dict[str, Any]) -> str:
     """What the claimant says they lost: the listing they picked (the kiosk has no keyboard)."""
     parts = [str(item.get(k) or "") for k in ("category", "colour", "place", "description")]
-    return "claimed at the touchscreen from the listing: " + ", ".join(p for p in parts if p)
+    return KIOSK_CLAIM_NOTE + ", ".join(p for p in parts if p)
 
 
 class ClaimDoneScreen(KioskScreen):

@@ -1,13 +1,15 @@
 """The live door grid, one door's actions (open with a reason, release), and what is inside.
 
 The grid follows the live stream: a door opening anywhere in the station turns its tile within
-one poll of the boards. Staff open a door by tapping it and then the reason; the reason goes
-to the usage log with the staff member as actor before the unlock is sent.
+one poll of the boards. Staff open a door by tapping it, then the reason, then Confirm on a screen
+that names the door and the reason; the reason goes to the usage log with the staff member as
+actor before the unlock is sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -36,7 +38,7 @@ async def locker_contents(client: StationClient, token: str) -> Contents:
     for tool in await client.tools():
         locker = tool.get("locker")
         if locker and tool.get("status") not in ("retired", "on_loan", "missing"):
-            out[str(locker)] = _tool_label(tool)
+            out[str(locker)] = tool_label(tool)
     for dep in await client.staff_get("deposits", token, status="active"):
         if dep.get("locker"):
             out[str(dep["locker"])] = _deposit_label(str(dep.get("kind", "bag")))
@@ -55,7 +57,7 @@ async def locker_contents(client: StationClient, token: str) -> Contents:
     return out
 
 
-def _tool_label(tool: dict[str, Any]) -> Labeller:
+def tool_label(tool: dict[str, Any]) -> Labeller:
     return lambda i18n: i18n.pick(tool.get("name_zh"), tool.get("name_en"))
 
 
@@ -216,7 +218,7 @@ class DoorsPanel(Panel):
 
 
 class DoorActionScreen(KioskScreen):
-    """One door: what it holds, its alarms, and the reasons to open it (one tap opens)."""
+    """One door: what it holds, its alarms, and the reasons to open it (then a confirmation)."""
 
     TITLE_KEY = "maint.door.title"
 
@@ -231,8 +233,9 @@ class DoorActionScreen(KioskScreen):
         with Vertical(classes="panel", id="door-info"):
             yield DataLabel(door_tile(lk, self.contents, bool(self.alarms)), classes="headline")
             if lk.get("faulty"):
-                reason = str(lk.get("fault_reason") or "")
-                yield TLabel("maint.door.fault", {"reason": reason}, classes="sentence warn")
+                yield DataLabel(
+                    fault_text(str(lk.get("fault_reason") or "")), classes="sentence warn"
+                )
             for alarm in self.alarms:
                 yield DataLabel(alarm_text(alarm), classes="sentence warn")
         yield TLabel("maint.door.why", classes="prompt")
@@ -244,20 +247,10 @@ class DoorActionScreen(KioskScreen):
                 yield TButton("maint.door.release", id="release", variant="primary")
 
     @on(Button.Pressed, ".reason")
-    def _open(self, event: Button.Pressed) -> None:
+    def _reason(self, event: Button.Pressed) -> None:
         event.stop()
         reason = (event.button.id or "").removeprefix("reason-")
-        staff = self.kiosk.staff
-        if staff is None:
-            self.kiosk.go_home()
-            return
-        faulty = bool(self.kiosk.live.lockers.get(self.locker, {}).get("faulty"))
-        body = {"reason": f"staff at the touchscreen: {reason}", "allow_faulty": faulty}
-        path = f"/api/v1/lockers/{self.locker}/open"
-        self.call(
-            lambda: self.kiosk.client.post(path, body, token=staff.token, slow=True),
-            done=lambda _: self.app.pop_screen(),
-        )
+        self.app.push_screen(OpenDoorConfirmScreen(self.locker, reason, self.contents))
 
     @on(Button.Pressed, "#release")
     def _release(self, event: Button.Pressed) -> None:
@@ -274,14 +267,120 @@ class DoorActionScreen(KioskScreen):
         )
 
 
-def alarm_text(alarm: dict[str, Any]) -> Labeller:
+def fault_text(reason: str) -> Labeller:
+    """Why a locker is marked faulty: the daemon gives an alarm type (door_jammed) or staff's
+    own words; a type is shown in the screen's language."""
+
+    def label(i18n: Translator) -> str:
+        words = i18n.t(f"alarm.{reason}") if f"alarm.{reason}" in CATALOGUE else reason
+        return i18n.t("maint.door.fault", reason=words or "—")
+
+    return label
+
+
+class OpenDoorConfirmScreen(KioskScreen):
+    """Which door, why, and Confirm / Cancel: no door opens from the maintenance screens on one
+    tap. Confirmed, the unlock goes to the daemon with the staff member and the reason (the
+    usage log), and the console's door grid follows the door."""
+
+    TITLE_KEY = "maint.door.confirm_title"
+
+    def __init__(self, locker: str, reason: str, contents: Labeller | None) -> None:
+        super().__init__()
+        self.locker = locker
+        self.reason = reason
+        self.contents = contents
+
+    def body(self) -> ComposeResult:
+        inside = self.contents
+        with Vertical(id="open-confirm", classes="panel"):
+            yield TLabel("maint.door.confirm", {"locker": self.locker}, classes="headline")
+            yield DataLabel(
+                lambda i18n: i18n.t(
+                    "maint.door.confirm_why",
+                    reason=i18n.t(f"maint.reason.{self.reason}"),
+                    inside=inside(i18n) if inside else i18n.t("maint.contents.empty"),
+                ),
+                id="open-why",
+                classes="sentence",
+            )
+        with Horizontal(classes="actions"):
+            yield TButton("nav.cancel", id="cancel", classes="action")
+            yield TButton("maint.door.do_open", id="confirm", variant="primary", classes="action")
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.app.pop_screen()
+
+    @on(Button.Pressed, "#confirm")
+    def _confirm(self, event: Button.Pressed) -> None:
+        event.stop()
+        staff = self.kiosk.staff
+        if staff is None:
+            self.kiosk.go_home()
+            return
+        faulty = bool(self.kiosk.live.lockers.get(self.locker, {}).get("faulty"))
+        body = {"reason": f"staff at the touchscreen: {self.reason}", "allow_faulty": faulty}
+        path = f"/api/v1/lockers/{self.locker}/open"
+        self.call(
+            lambda: self.kiosk.client.post(path, body, token=staff.token, slow=True),
+            done=lambda _: self._opened(),
+        )
+
+    def _opened(self) -> None:
+        self.app.pop_screen()  # this confirmation
+        self.app.pop_screen()  # the door's actions: back to the console
+
+
+MEMBER_SUBJECT = re.compile(r"^member:[0-9a-f]+/(\d{4})$")
+"""How the daemon names a member in its log and alarms: a hash prefix and the last 4 digits."""
+PLACE_SUBJECTS = {"central": "alarm.subject.central", "data": "alarm.subject.data"}
+GUESS_SUBJECTS = {
+    "member_pin": "alarm.subject.member_pins",
+    "staff_pin": "alarm.subject.staff_pins",
+    "code": "alarm.subject.codes",
+    "claim": "alarm.subject.claims",
+}
+
+
+def alarm_subject(alarm: dict[str, Any], names: Contents, i18n: Translator) -> str:
+    """What an alarm is about, in words: a door, a tool or a supply by its name, a member by
+    the last digits of the phone (never the log's hash), a board, a sensor, the reader."""
+    subject, kind = str(alarm.get("subject", "")), str(alarm.get("type", ""))
+    if subject in names:
+        return names[subject](i18n)
+    member = MEMBER_SUBJECT.match(subject)
+    if member:
+        return i18n.t("alarm.subject.member", last4=member.group(1))
+    if subject.startswith("staff:"):
+        return i18n.t("alarm.subject.staff", staff_no=subject.removeprefix("staff:"))
+    if kind == "guessing" and subject in GUESS_SUBJECTS:
+        return i18n.t(GUESS_SUBJECTS[subject])
+    if kind == "board_offline":
+        return i18n.t("alarm.subject.board", board=subject)
+    if kind == "sensor_offline":
+        return i18n.t("alarm.subject.sensor", sensor=subject)
+    if kind == "reader_offline" or subject == "reader":
+        return i18n.t("alarm.subject.reader")
+    if subject in PLACE_SUBJECTS:
+        return i18n.t(PLACE_SUBJECTS[subject])
+    if re.fullmatch(r"[A-Z]\d{2,3}", subject):
+        return i18n.t("alarm.subject.locker", locker=subject)
+    return subject
+
+
+def alarm_text(alarm: dict[str, Any], names: Contents | None = None) -> Labeller:
+    """One alarm on one line: what, about what (in words, see `alarm_subject`), when, state.
+    `names` gives the words for subjects the alarm only names by id (supplies, tools)."""
+
     def label(i18n: Translator) -> str:
         kind = str(alarm.get("type", ""))
         name = i18n.t(f"alarm.{kind}") if f"alarm.{kind}" in CATALOGUE else kind
         raised = alarm.get("raised_at")
         when = i18n.when(float(raised)) if isinstance(raised, int | float) else ""
         state = i18n.t(f"maint.alarm.{alarm.get('state', 'raised')}")
-        return f"{name} · {alarm.get('subject', '')} · {when} · {state}"
+        return f"{name} · {alarm_subject(alarm, names or {}, i18n)} · {when} · {state}"
 
     return label
 

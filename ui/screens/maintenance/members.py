@@ -1,4 +1,4 @@
-"""Members at the maintenance screen: register, reset a PIN, cards, deactivate.
+"""Members at the maintenance screen: register, reset a PIN, cards, deactivate; staff badges.
 
 The resident types their own phone number and chooses their PIN (twice) on the keypad; the
 staff member logged in confirms, and the daemon logs each step with the staff actor. The full
@@ -19,13 +19,16 @@ from textual.widgets import Button
 
 from ui.client import ApiError
 from ui.screens.base import KioskScreen
-from ui.screens.common import KeypadScreen
-from ui.screens.errors import ErrorScreen, Problem, line, refusal
+from ui.screens.common import KeypadScreen, PinTwice
+from ui.screens.errors import ErrorScreen, refusal
 from ui.screens.maintenance.console import Panel
+from ui.widgets.keypad import Keypad
 from ui.widgets.text import DataLabel, TButton, TLabel
 
 Purpose = Literal["register", "reset", "card", "deactivate"]
 PURPOSES: tuple[Purpose, ...] = ("register", "reset", "card", "deactivate")
+ACTIONS = (*PURPOSES, "badge")
+"""The panel's buttons: the four member flows, and staff badges."""
 REASON = "at the maintenance screen"
 
 
@@ -35,12 +38,13 @@ def masked(phone: str) -> str:
 
 
 class MembersPanel(Panel):
-    """Four large buttons; each starts with the resident typing their phone number."""
+    """Large buttons: each member flow starts with the resident typing their phone number;
+    the staff badge flow with the staff number."""
 
     def compose(self) -> ComposeResult:
         yield TLabel("maint.members.hint", classes="sentence")
         with Grid(id="member-actions"):
-            for purpose in PURPOSES:
+            for purpose in ACTIONS:
                 yield TButton(
                     f"maint.members.{purpose}",
                     id=f"member-{purpose}",
@@ -52,7 +56,10 @@ class MembersPanel(Panel):
     def _start(self, event: Button.Pressed) -> None:
         event.stop()
         purpose = (event.button.id or "").removeprefix("member-")
-        self.app.push_screen(MemberPhoneScreen(purpose))  # type: ignore[arg-type]
+        if purpose == "badge":
+            self.app.push_screen(BadgeNumberScreen())
+        else:
+            self.app.push_screen(MemberPhoneScreen(purpose))  # type: ignore[arg-type]
 
 
 class MemberStep(KeypadScreen):
@@ -100,11 +107,10 @@ class MemberPhoneScreen(MemberStep):
             self.app.push_screen(DeactivateScreen(member))
 
 
-class NewPinScreen(MemberStep):
+class NewPinScreen(MemberStep, PinTwice):
     """The resident chooses a PIN; the second screen asks for it again."""
 
     PROMPT_KEY = "maint.members.pin"
-    KIND = "pin"
 
     def __init__(
         self, purpose: Purpose, phone: str, member: dict[str, Any] | None, first: str = ""
@@ -114,29 +120,17 @@ class NewPinScreen(MemberStep):
         self.member = member
         self.first = first
 
-    def on_mount(self) -> None:
-        if self.first:
-            self.query_one("#prompt", TLabel).show("maint.members.pin_again")
+    def again(self, first: str) -> NewPinScreen:
+        return NewPinScreen(self.purpose, self.phone, self.member, first)
 
-    def submit(self, value: str) -> None:
-        if not self.first:
-            self.app.push_screen(NewPinScreen(self.purpose, self.phone, self.member, value))
-            return
-        if value != self.first:
-            self.app.pop_screen()  # back to the first PIN screen, cleared
-            first = self.app.screen
-            if isinstance(first, NewPinScreen):
-                first.clear_entry()
-            problem = Problem("maint.members.differ", [line("maint.members.differ.body")])
-            self.app.push_screen(ErrorScreen(problem))
-            return
+    def chosen(self, pin: str) -> None:
         if self.purpose == "register":
-            self.app.push_screen(ConfirmRegisterScreen(self.phone, value))
+            self.app.push_screen(ConfirmRegisterScreen(self.phone, pin))
             return
         assert self.member is not None
         member_id, client, token = self.member["member_id"], self.kiosk.client, self.token
         self.call(
-            lambda: client.staff_post(f"members/{member_id}/pin", token, {"pin": value}),
+            lambda: client.staff_post(f"members/{member_id}/pin", token, {"pin": pin}),
             done=lambda m: self.app.push_screen(DoneScreen("maint.members.pin_done", m)),
             refused=self.refused,
         )
@@ -286,37 +280,42 @@ class MemberCardScreen(MemberScreen):
     @on(Button.Pressed, "#bind")
     def _bind(self, event: Button.Pressed) -> None:
         event.stop()
-        self.app.push_screen(PresentCardScreen(self.member, self.show_member))
+        member_id = self.member["member_id"]
+        self.app.push_screen(
+            PresentCardScreen(
+                f"/api/v1/members/{member_id}/cards/read",
+                str(self.member.get("masked", "")),
+                self.show_member,
+            )
+        )
 
 
 class PresentCardScreen(KioskScreen):
-    """ "Present the card now": the daemon waits for one read and binds it to the member."""
+    """ "Present the card now": the daemon waits for one read and binds it to the member or
+    staff account `path` names; Cancel tells the daemon, so a card presented later binds
+    nothing."""
 
     TITLE_KEY = "maint.members.bind"
 
-    def __init__(self, member: dict[str, Any], then: Callable[[dict[str, Any]], Any]) -> None:
+    def __init__(self, path: str, who: str, then: Callable[[dict[str, Any]], Any]) -> None:
         super().__init__()
-        self.member = member
+        self.path = path
+        self.who = who
         self.then = then
 
     def body(self) -> ComposeResult:
         with Vertical(classes="panel"):
             yield TLabel("card.present", id="present", classes="headline")
-            yield TLabel(
-                "maint.members.present_for", {"masked": self.member.get("masked", "")},
-                classes="sentence",
-            )  # fmt: skip
+            yield TLabel("maint.members.present_for", {"who": self.who}, classes="sentence")
         with Horizontal(classes="actions"):
             yield TButton("nav.cancel", id="cancel", classes="action")
 
     def on_mount(self) -> None:
         staff = self.kiosk.staff
         token = staff.token if staff else ""
-        member_id = self.member["member_id"]
+        path = self.path
         self.call(
-            lambda: self.kiosk.client.post(
-                f"/api/v1/members/{member_id}/cards/read", {}, token=token, slow=True
-            ),
+            lambda: self.kiosk.client.post(path, {}, token=token, slow=True),
             done=self._bound,
             refused=self._refused,
             busy=False,
@@ -335,6 +334,8 @@ class PresentCardScreen(KioskScreen):
     def _cancel(self, event: Button.Pressed) -> None:
         event.stop()
         self.workers.cancel_all()
+        self.app.run_worker(self.kiosk.client.card_cancel(), group="card-cancel",
+                            exit_on_error=False)  # fmt: skip
         self.app.pop_screen()
 
 
@@ -360,3 +361,83 @@ class DeactivateScreen(MemberScreen):
             ),
             done=lambda m: self.app.push_screen(DoneScreen("maint.members.deactivated", m)),
         )
+
+
+# --- staff badges ----------------------------------------------------------------------------
+
+
+class BadgeNumberScreen(KeypadScreen):
+    """Whose badge: the staff number, typed (with the station's staff number prefix)."""
+
+    TITLE_KEY = "maint.members.badge"
+    PROMPT_KEY = "keypad.staff_no"
+    KIND = "staff_no"
+
+    def keypad(self) -> Keypad:
+        return Keypad(self.KIND, prefix=self.kiosk.ui.staff_no_prefix, id="keypad")
+
+    def submit(self, value: str) -> None:
+        staff = self.kiosk.staff
+        client, token = self.kiosk.client, staff.token if staff else ""
+
+        def refused(exc: ApiError) -> None:
+            self.clear_entry()
+            self.kiosk.show_refusal(exc)
+
+        self.call(
+            lambda: client.staff_get(f"staff/{value}/cards", token),
+            done=lambda badge: self.app.push_screen(BadgeScreen(badge)),
+            refused=refused,
+        )
+
+
+class BadgeScreen(KioskScreen):
+    """One staff account's badges (a count): bind one by presenting it, or remove them all."""
+
+    TITLE_KEY = "maint.members.badge"
+
+    def __init__(self, badge: dict[str, Any]) -> None:
+        super().__init__()
+        self.badge = badge
+
+    def body(self) -> ComposeResult:
+        with Vertical(classes="panel"):
+            yield DataLabel(
+                lambda i18n: i18n.t(
+                    "maint.members.badge_who",
+                    staff_no=self.badge.get("staff_no", ""),
+                    name=self.badge.get("name", ""),
+                    cards=self.badge.get("cards", 0),
+                ),
+                id="badge-who",
+                classes="headline",
+            )
+            yield TLabel("maint.members.badge_hint", classes="sentence")
+        with Horizontal(classes="actions"):
+            yield TButton("maint.members.unbind", id="unbind", classes="action")
+            yield TButton("maint.members.bind_badge", id="bind", variant="primary",
+                          classes="action")  # fmt: skip
+
+    @property
+    def _path(self) -> str:
+        return f"/api/v1/staff/{self.badge.get('staff_no', '')}/cards"
+
+    def show_badge(self, badge: dict[str, Any]) -> None:
+        self.badge = badge
+        self.query_one("#badge-who", DataLabel).retranslate()
+
+    def go_back(self) -> None:
+        back_to_console(self.app)
+
+    @on(Button.Pressed, "#unbind")
+    def _unbind(self, event: Button.Pressed) -> None:
+        event.stop()
+        staff = self.kiosk.staff
+        client, token, path = self.kiosk.client, staff.token if staff else "", self._path
+        self.call(lambda: client.request("DELETE", path, token=token), done=self.show_badge)
+
+    @on(Button.Pressed, "#bind")
+    def _bind(self, event: Button.Pressed) -> None:
+        event.stop()
+        who = f"{self.badge.get('staff_no', '')} {self.badge.get('name', '')}"
+        self.app.push_screen(PresentCardScreen(f"{self._path}/read", who, self.show_badge))

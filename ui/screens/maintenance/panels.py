@@ -7,6 +7,7 @@ locker, a reason, a count) opens one small screen for it and comes back here.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from textual import on
@@ -19,8 +20,14 @@ from ui.i18n import CATALOGUE, Translator
 from ui.messages import LiveEvent, LockersChanged
 from ui.screens.base import KioskScreen
 from ui.screens.common import Choice, ChoiceScreen, KeypadScreen
+from ui.screens.lostfound.lost import KIOSK_CLAIM_NOTE
 from ui.screens.maintenance.console import Panel
-from ui.screens.maintenance.doors import DoorsPanel, LockerPickScreen, alarm_text
+from ui.screens.maintenance.doors import (
+    DoorsPanel,
+    LockerPickScreen,
+    alarm_text,
+    tool_label,
+)
 from ui.screens.maintenance.members import MembersPanel
 from ui.screens.maintenance.selftest import SelfTestPanel
 from ui.widgets.rows import PagedRows, Row, RowAction
@@ -82,10 +89,13 @@ class AlarmsPanel(ListPanel):
     EVENT_PREFIXES = ("alarm_",)
 
     async def read(self) -> list[Row]:
-        alarms = await self.kiosk.client.alarms(token=self.token)
+        client = self.kiosk.client
+        alarms = await client.alarms(token=self.token)
+        names = {str(t["id"]): tool_label(t) for t in await client.tools()}
+        names |= {str(s["id"]): supply_name(s) for s in await client.supplies()}
         return [
             Row(
-                alarm_text(a),
+                alarm_text(a, names),
                 a,
                 str(a["id"]),
                 (RowAction("maint.ack", "ack", "primary"),) if a.get("state") == "raised" else (),
@@ -99,6 +109,10 @@ class AlarmsPanel(ListPanel):
 
 
 # --- tools ----------------------------------------------------------------------------------
+
+
+def supply_name(supply: dict[str, Any]) -> Labeller:
+    return lambda i18n: i18n.pick(supply.get("name"), supply.get("name_en"))
 
 
 def tool_row_text(tool: dict[str, Any]) -> Labeller:
@@ -188,13 +202,18 @@ class ReasonScreen(ChoiceScreen):
 
 
 class CodeIssuedScreen(KioskScreen):
-    """After approving a claim: the pickup code for staff to pass on to the claimant."""
+    """After approving a claim, or replacing a lost or expired code: the pickup code for staff
+    to pass on (shown this once; the station keeps no code in the clear)."""
 
     TITLE_KEY = "maint.claim.approved"
 
-    def __init__(self, answer: dict[str, Any]) -> None:
+    def __init__(self, answer: dict[str, Any], title: str = "maint.claim.approved") -> None:
         super().__init__()
         self.answer = answer
+        self._title = title
+
+    def title_widget(self) -> TLabel:
+        return TLabel(self._title, id="title")
 
     def body(self) -> ComposeResult:
         a = self.answer
@@ -250,9 +269,10 @@ class LostPanel(Panel):
         client, token = self.kiosk.client, self.token
         if self.current == "claims":
             claims = await client.staff_get("claims", token)
+            listed = {str(i.get("number")): i for i in await client.found()}
             return [
                 Row(
-                    _claim_text(c),
+                    _claim_text(c, listed.get(str(c.get("item")))),
                     c,
                     str(c["id"]),
                     (
@@ -343,13 +363,20 @@ class LostPanel(Panel):
         self.app.push_screen(CodeIssuedScreen(answer))
 
 
-def _claim_text(claim: dict[str, Any]) -> Labeller:
+def _claim_text(claim: dict[str, Any], item: dict[str, Any] | None) -> Labeller:
+    """A claim: the item's number and what it is (in the screen's language), who claims it
+    (masked), and what they said, unless it is the touchscreen's own note (English, for the
+    log), which only repeats the listing."""
+    description = str(claim.get("description", ""))
+    said = "" if description.startswith(KIOSK_CLAIM_NOTE) else description[:40]
+
     def label(i18n: Translator) -> str:
+        what = i18n.pick(item.get("category_zh"), item.get("category_en")) if item else ""
         return i18n.t(
             "maint.claim.row",
             item=claim.get("item", ""),
+            what=" · ".join(p for p in (what, said) if p) or "—",
             who=claim.get("claimant", ""),
-            what=str(claim.get("description", ""))[:40],
         )
 
     return label
@@ -454,24 +481,37 @@ def _supply_text(supply: dict[str, Any]) -> Labeller:
 CLEAR_REASONS = ("owner", "office")
 
 
+REISSUE_REASONS = ("lost", "expired", "not_shown")
+
+
 class StoragePanel(ListPanel):
+    """Overtime deposits to clear, and every waiting pickup (deposit or claim) whose owner
+    needs a new code: a lost receipt, a code that ran out or was never seen."""
+
     EMPTY_KEY = "maint.storage.none"
     HINT_KEY = "maint.storage.hint"
-    EVENT_PREFIXES = ("deposit_",)
+    EVENT_PREFIXES = ("deposit_", "code_", "claim_")
 
     async def read(self) -> list[Row]:
-        deposits = await self.kiosk.client.staff_get("deposits/overtime", self.token)
-        return [
-            Row(
-                _deposit_text(d),
-                d,
-                str(d["id"]),
-                (RowAction("maint.storage.clear", "clear", "primary"),),
-            )
-            for d in deposits
+        client, token = self.kiosk.client, self.token
+        deposits = await client.staff_get("deposits/overtime", token)
+        overtime = {d["locker"]: d for d in deposits}
+        new_code = RowAction("maint.code.reissue", "reissue", "default")
+        clear = RowAction("maint.storage.clear", "clear", "primary")
+        rows = [
+            Row(_pickup_text(p), p, f"code-{p['locker']}", (new_code,))
+            for p in await client.pickups_waiting(token)
+            if p["locker"] not in overtime
         ]
+        for d in deposits:
+            actions = (new_code, clear) if d.get("status") == "active" else (clear,)
+            rows.append(Row(_deposit_text(d), d, str(d["id"]), actions))
+        return rows
 
     def action(self, action: str, item: Any) -> None:
+        if action == "reissue":
+            self._reissue(str(item["locker"]))
+            return
         client, token, deposit_id = self.kiosk.client, self.token, item["id"]
         self.app.push_screen(
             ReasonScreen(
@@ -485,6 +525,40 @@ class StoragePanel(ListPanel):
                 ),
             )
         )
+
+    def _reissue(self, locker: str) -> None:
+        """Staff checked who is asking; the new code replaces the old one (audited)."""
+        client, token = self.kiosk.client, self.token
+
+        def shown(answer: dict[str, Any]) -> None:
+            issued = {**answer, "code_expires_at": answer.get("expires_at")}
+            self.app.push_screen(CodeIssuedScreen(issued, title="maint.code.title"))
+            self.load()
+
+        self.app.push_screen(
+            ReasonScreen(
+                "maint.code.why",
+                "maint.code.reason",
+                REISSUE_REASONS,
+                lambda code: self.console.call(
+                    lambda: client.reissue_code(locker, code, token), done=shown
+                ),
+            )
+        )
+
+
+def _pickup_text(pickup: dict[str, Any]) -> Labeller:
+    def label(i18n: Translator) -> str:
+        kind = "maint.code.deposit" if pickup.get("purpose") == "deposit" else "maint.code.claim"
+        state = "maint.code.active" if pickup.get("code_status") == "active" else "maint.code.dead"
+        return i18n.t(
+            "maint.code.row",
+            locker=pickup.get("locker", ""),
+            kind=i18n.t(kind),
+            state=i18n.t(state, until=_time(i18n, pickup.get("expires_at"))),
+        )
+
+    return label
 
 
 def _deposit_text(dep: dict[str, Any]) -> Labeller:
@@ -529,7 +603,10 @@ class SyncPanel(Panel):
     async def _loaded(self, status: dict[str, Any]) -> None:
         box = self.query_one("#sync-lines", Vertical)
         await box.remove_children()
-        await box.mount_all(DataLabel(lbl, classes="sentence") for lbl in sync_lines(status))
+        await box.mount_all(
+            DataLabel(line.text, classes="sentence extra" if line.extra else "sentence")
+            for line in sync_lines(status)
+        )
 
     @on(Button.Pressed, "#sync-refresh")
     def _refresh(self, event: Button.Pressed) -> None:
@@ -537,31 +614,58 @@ class SyncPanel(Panel):
         self.load()
 
 
-def sync_lines(status: dict[str, Any]) -> list[Labeller]:
+@dataclass(frozen=True)
+class SyncLine:
+    text: Labeller
+    extra: bool = False
+    """Left out on the 7 inch panel, whose 13 rows hold only what staff act on."""
+
+
+def sync_lines(status: dict[str, Any]) -> list[SyncLine]:
     bundle = status.get("bundle") or {}
     error = status.get("last_error") or {}
-    lines: list[Labeller] = [
-        _t("maint.sync.enabled" if status.get("enabled") else "maint.sync.disabled"),
-        _t("maint.sync.central", host=status.get("central") or "—"),
-        lambda i18n: i18n.t(
-            "maint.sync.pending",
-            count=status.get("pending", 0),
-            lag=i18n.duration(float(status.get("lag_s") or 0)),
+    lines = [
+        SyncLine(_t("maint.sync.enabled" if status.get("enabled") else "maint.sync.disabled")),
+        SyncLine(_t("maint.sync.central", host=status.get("central") or "—"), extra=True),
+        SyncLine(
+            lambda i18n: i18n.t(
+                "maint.sync.pending",
+                count=status.get("pending", 0),
+                lag=i18n.duration(float(status.get("lag_s") or 0)),
+            )
         ),
-        lambda i18n: i18n.t("maint.sync.last", when=_time(i18n, status.get("last_success_at"))),
-        _t(
-            "maint.sync.bundle",
-            version=bundle.get("version") if bundle.get("version") is not None else "—",
-            status=bundle.get("status", "—"),
+        SyncLine(
+            lambda i18n: i18n.t("maint.sync.last", when=_time(i18n, status.get("last_success_at")))
+        ),
+        SyncLine(
+            lambda i18n: i18n.t(
+                "maint.sync.bundle",
+                version=bundle.get("version") if bundle.get("version") is not None else "—",
+                status=_known(i18n, f"maint.sync.bundle.{bundle.get('status')}")
+                or bundle.get("status", "—"),
+            ),
+            extra=True,
         ),
     ]
-    if error:
-        lines.append(
-            _t("maint.sync.error", kind=error.get("kind", ""), detail=error.get("message", ""))
-        )
-        if error.get("advice"):
-            lines.append(_t("maint.sync.advice", advice=error["advice"]))
+    if not error:
+        return lines
+    kind = f"maint.sync.kind.{error.get('kind')}"
+    if kind in CATALOGUE:
+        # Staff read what happened and what to do in their language; the daemon's own words
+        # (English, for the technician and the log) follow as details.
+        lines.append(SyncLine(lambda i18n: i18n.t("maint.sync.problem", what=i18n.t(kind))))
+        if error.get("message"):
+            lines.append(SyncLine(_t("maint.sync.detail", detail=error["message"]), extra=True))
+        return lines
+    detail = error.get("message", "")
+    lines.append(SyncLine(_t("maint.sync.error", kind=error.get("kind", ""), detail=detail)))
+    if error.get("advice"):
+        lines.append(SyncLine(_t("maint.sync.advice", advice=error["advice"])))
     return lines
+
+
+def _known(i18n: Translator, key: str) -> str | None:
+    return i18n.t(key) if key in CATALOGUE else None
 
 
 PANELS: dict[str, type[Panel]] = {

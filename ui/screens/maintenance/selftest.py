@@ -9,6 +9,7 @@ again after staff shut it; a door that never opens is also raised as door_jammed
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -20,9 +21,12 @@ from textual.widgets import Button
 
 from ui.client import ApiError, DaemonUnreachable
 from ui.i18n import Translator
+from ui.screens.errors import SIMPLE
 from ui.screens.maintenance.console import Panel
 from ui.screens.maintenance.doors import locker_contents
 from ui.widgets.text import DataLabel, Labeller, TButton, TLabel
+
+log = logging.getLogger(__name__)
 
 SELF_TEST_REASON = "self-test"
 
@@ -33,6 +37,7 @@ class DoorResult:
     outcome: str
     """opened_closed, not_opened, not_closed, refused, skipped_full, skipped_out."""
     detail: str = ""
+    """A catalogue key saying why (the refusal's title), never the daemon's own words."""
 
     @property
     def ok(self) -> bool:
@@ -44,7 +49,7 @@ class DoorResult:
         def text(i18n: Translator) -> str:
             mark = "✓" if self.ok else "·" if outcome.startswith("skipped") else "✗"
             line = i18n.t(f"selftest.{outcome}", locker=locker)
-            return f"{mark} {line}" + (f" ({detail})" if detail else "")
+            return f"{mark} {line}" + (f" ({i18n.t(detail)})" if detail else "")
 
         return text
 
@@ -112,7 +117,9 @@ class SelfTestPanel(Panel):
                 self.kiosk.client.open_locker(lid, SELF_TEST_REASON, self.token)
             )
         except ApiError as exc:
-            return DoorResult(lid, "refused", exc.detail)
+            log.info("self-test: %s refused: %s", lid, exc.detail)
+            title = SIMPLE.get(exc.code or "")
+            return DoorResult(lid, "refused", title[0] if title else "")
         self.kiosk.touched()
         seq = int(unlock["unlock_seq"])
         if not await self._wait(lambda: live.opened_since(lid, seq), self.OPEN_WITHIN_S):

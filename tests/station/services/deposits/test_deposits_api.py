@@ -14,8 +14,9 @@ async def deposit(h: Harness, session: str | None = None, **body) -> dict:
     return await h.finish(r.json())
 
 
-async def pickup(h: Harness, locker: str, code: str):
-    return await h.kiosk.post("/api/v1/pickups", json={"locker": locker, "code": code})
+async def pickup(h: Harness, code: str):
+    """The kiosk's pickup: the code alone."""
+    return await h.kiosk.post("/api/v1/pickups", json={"code": code})
 
 
 async def test_deposit_gives_a_code_after_the_door_closes_and_the_code_opens_it(
@@ -34,7 +35,7 @@ async def test_deposit_gives_a_code_after_the_door_closes_and_the_code_opens_it(
     h.close("A14")
     done = await h.follow(flow["id"], {"completed"}, key=flow["key"])
     code = done["result"]["code"]
-    assert len(code) == 6 and code.isdigit()
+    assert len(code) == 8 and code.isdigit()
     assert done["result"]["code_expires_at"] == h.clock.wall() + 12 * 3600
     # the live stream view and staff never see the code
     staff = await h.staff()
@@ -46,12 +47,12 @@ async def test_deposit_gives_a_code_after_the_door_closes_and_the_code_opens_it(
     ]
     assert (await h.kiosk.get("/api/v1/pickups/lockers")).json() == [{"locker": "A14"}]
 
-    r = await pickup(h, "A14", code)
+    r = await pickup(h, code)
     assert r.status_code == 202
     done = await h.finish(r.json())
     assert done["result"] == {"kind": "deposit", "ref": 1}
     assert (await staff.get("/api/v1/deposits")).json()[0]["status"] == "collected"
-    r = await pickup(h, "A14", code)
+    r = await pickup(h, code)
     assert r.status_code == 410 and r.json()["code"] == "code_used"
     log = await h.events("deposit_started", "deposit_code_issued", "deposit_collected")
     assert [e["type"] for e in log] == [
@@ -63,34 +64,81 @@ async def test_deposit_gives_a_code_after_the_door_closes_and_the_code_opens_it(
     assert not [e for e in await h.events() if code in e["payload"]]
 
 
-async def test_walk_in_deposit_and_five_wrong_codes_burn_the_code(sim_station: Harness) -> None:
+async def test_five_wrong_codes_pause_the_kiosk_and_never_burn_the_deposits_code(
+    sim_station: Harness,
+) -> None:
     h = sim_station
     done = await deposit(h)
     code = done["result"]["code"]
-    wrong = f"{(int(code) + 7) % 1_000_000:06d}"
+    wrong = f"{(int(code) + 7) % 100_000_000:08d}"
     for left in (4, 3, 2, 1):
-        r = await pickup(h, "A14", wrong)
+        r = await pickup(h, wrong)
         assert (r.status_code, r.json()["code"], r.json()["tries_left"]) == (
             403,
             "wrong_code",
             left,
         )
-    r = await pickup(h, "A14", wrong)
-    assert r.json()["tries_left"] == 0 and "ask staff" in r.json()["detail"]
-    r = await pickup(h, "A14", code)
-    assert r.status_code == 410 and r.json()["code"] == "code_exhausted"
-    assert h.sim.unlocks(channel("A14")) == 1
+    r = await pickup(h, wrong)
+    assert (r.status_code, r.json()["code"]) == (429, "codes_locked"), r.text
+    assert r.json()["locked_until"] == h.clock.wall() + 300 and "Retry-After" in r.headers
+    assert (await pickup(h, code)).status_code == 429  # this screen waits, even for the owner
+    alarms = (await (await h.staff()).get("/api/v1/alarms")).json()
+    assert [(a["type"], a["subject"]) for a in alarms] == [("guessing", "codes@kiosk:test-kiosk")]
+    await h.sweep(advance_s=301)
+    r = await pickup(h, code)  # the deposit's own code was never touched
+    assert r.status_code == 202, r.text
+    assert (await h.finish(r.json()))["state"] == "completed"
+    assert h.sim.unlocks(channel("A14")) == 2
     assert len(await h.events("code_wrong")) == 5
-    assert len(await h.events("code_exhausted")) == 1
+    assert not await h.events("code_exhausted")
     walk_in = (await h.events("deposit_started"))[0]
     assert walk_in["actor"] == "kiosk:test-kiosk"
+
+
+async def test_staff_list_what_waits_and_reissue_a_lost_code(sim_station: Harness) -> None:
+    """A courier who lost the receipt: staff give a new code (the old one stops), audited."""
+    h = sim_station
+    old = (await deposit(h))["result"]["code"]
+    staff = await h.staff()
+    waiting = (await staff.get("/api/v1/pickups")).json()
+    assert waiting == [
+        {
+            "locker": "A14",
+            "purpose": "deposit",
+            "ref": 1,
+            "code_status": "active",
+            "expires_at": h.clock.wall() + 12 * 3600,
+        }
+    ]
+    assert old not in str(waiting)
+    assert (await h.kiosk.get("/api/v1/pickups")).status_code == 403
+    r = await h.kiosk.post("/api/v1/pickups/A14/reissue", json={"reason": "lost it"})
+    assert r.status_code == 403
+    r = await staff.post("/api/v1/pickups/A15/reissue", json={"reason": "lost it"})
+    assert r.status_code == 404
+    await h.sweep(advance_s=12 * 3600 + 1)  # the code ran out too: overtime
+    staff = await h.staff()
+    r = await staff.post("/api/v1/pickups/A14/reissue", json={"reason": "receipt lost, ID seen"})
+    assert r.status_code == 200, r.text
+    new = r.json()
+    assert (new["locker"], new["purpose"], new["ref"]) == ("A14", "deposit", 1)
+    assert len(new["code"]) == 8 and new["expires_at"] == h.clock.wall() + 12 * 3600
+    assert (await staff.get("/api/v1/deposits/overtime")).json() == []
+    [logged] = await h.events("code_reissued")
+    assert logged["actor"].startswith("staff:") and "receipt lost" in logged["payload"]
+    assert new["code"] not in str(await h.events())
+    assert (await pickup(h, old)).json()["code"] in ("code_used", "code_expired")
+    r = await pickup(h, new["code"])
+    assert r.status_code == 202, r.text
+    assert (await h.finish(r.json()))["result"] == {"kind": "deposit", "ref": 1}
+    assert (await staff.get("/api/v1/pickups")).json() == []
 
 
 async def test_expired_code_makes_the_deposit_overtime_for_staff(sim_station: Harness) -> None:
     h = sim_station
     code = (await deposit(h))["result"]["code"]
     await h.sweep(advance_s=12 * 3600 + 1)
-    r = await pickup(h, "A14", code)
+    r = await pickup(h, code)
     assert r.status_code == 410 and r.json()["code"] == "code_expired"
     staff = await h.staff()
     overtime = (await staff.get("/api/v1/deposits/overtime")).json()

@@ -111,7 +111,7 @@ async def test_claim_approve_pickup_closes_the_case(sim_station: Harness) -> Non
     assert approval["claim"]["status"] == "approved"
     assert approval["code_expires_at"] == h.clock.wall() + 48 * 3600
     code = approval["code"]
-    assert len(code) == 6 and code.isdigit()
+    assert len(code) == 8 and code.isdigit()
     assert (await h.kiosk.get("/api/v1/pickups/lockers")).json() == [{"locker": "A11"}]
 
     r = await pickup(h, "A11", code)
@@ -175,7 +175,7 @@ async def test_wrong_and_expired_claim_codes(sim_station: Harness) -> None:
     c = (await claim(h, "F0001", OWNER)).json()
     staff = await h.staff()
     code = (await staff.post(f"/api/v1/claims/{c['id']}/approve", json={})).json()["code"]
-    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    wrong = f"{(int(code) + 1) % 100_000_000:08d}"
     r = await pickup(h, "A11", wrong)
     assert r.status_code == 403
     assert (r.json()["code"], r.json()["tries_left"]) == ("wrong_code", 4)
@@ -185,6 +185,16 @@ async def test_wrong_and_expired_claim_codes(sim_station: Harness) -> None:
     assert h.sim.unlocks(channel("A11")) == 1
     r = await pickup(h, "A12", code)
     assert r.status_code == 404 and r.json()["code"] == "no_pickup"
+    # staff give the claimant a new code, as long as the first; the code alone opens A11
+    staff = await h.staff()  # a new shift: the session before the two days ran out
+    r = await staff.post("/api/v1/pickups/A11/reissue", json={"reason": "claimant came late"})
+    assert r.status_code == 200, r.text
+    new = r.json()
+    assert (new["purpose"], new["ref"]) == ("claim", c["id"])
+    assert new["expires_at"] == h.clock.wall() + 48 * 3600
+    r = await h.kiosk.post("/api/v1/pickups", json={"code": new["code"]})
+    assert r.status_code == 202, r.text
+    assert (await h.finish(r.json()))["result"]["number"] == "F0001"
 
 
 async def test_valuables_are_listed_and_collected_by_staff(sim_station: Harness) -> None:
