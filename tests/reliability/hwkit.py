@@ -160,15 +160,23 @@ def noise(rng: random.Random) -> bytes:
 
 
 def outcomes_missing(events: list[Event]) -> list[Event]:
-    """door_unlocked events with no outcome: seen open, failed, uncertain, or judged jammed."""
+    """door_unlocked events with no outcome: seen open, failed, uncertain, or judged jammed.
+
+    An unlock of a door the station already saw open has nothing left to wait for (a forced
+    door the faults left open, opened again by staff): it is settled as it is logged."""
     settled: set[int] = set()
     jammed_after: dict[str, int] = {}
+    door: dict[str, str] = {}
     for e in events:
         answered = e.type in ("door_unlock_failed", "door_unlock_uncertain")
         if answered or (e.type == "door_opened" and "unlock_seq" in e.payload):
             settled.add(e.payload["unlock_seq"])
         elif e.type == "alarm_raised" and e.payload.get("alarm") == "door_jammed":
             jammed_after[e.payload["subject"]] = e.seq
+        elif e.type == "door_unlocked" and door.get(e.locker or "") == "open":
+            settled.add(e.seq)
+        if e.type in ("door_opened", "door_closed", "door_unknown") and e.locker:
+            door[e.locker] = e.type.removeprefix("door_").replace("opened", "open")
     return [
         e
         for e in events
