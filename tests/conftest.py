@@ -1,7 +1,9 @@
-"""Project-wide test hooks: the reliability suite's summary at the end of a run."""
+"""Project-wide test hooks: the reliability suite's summary at the end of a run, and each
+test's logging left as it found it."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -19,6 +21,26 @@ def pytest_configure(config: pytest.Config) -> None:
     directory = tempfile.mkdtemp(prefix="station-reliability-")
     os.environ[ENV] = directory
     config.stash[_dir_key] = Path(directory)
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> object:
+    """Tests that run a CLI in-process go through `configure_logging`, which replaces the root
+    logger's handlers with one on the stderr pytest captures for that test, and sets DEBUG for
+    `-v`. Left behind, every later test in the worker formats each bus frame at DEBUG and
+    writes it to a closed file ("--- Logging error ---"); restore what the test found."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    httpx_level = logging.getLogger("httpx").level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("httpx").setLevel(httpx_level)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
