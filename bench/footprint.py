@@ -96,6 +96,57 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """The floor for the daemon's start and memory: FastAPI on uvicorn serving one route, the
 least a station API could be built on (what the daemon adds is its own code and libraries)."""
 
+SHAPED_API_CHILD = """
+import sys
+from fastapi import APIRouter, FastAPI
+from pydantic import create_model
+import uvicorn
+routes, bodies, responses = (int(n) for n in sys.argv[2:5])
+router = APIRouter()
+for i in range(routes):
+    fields = dict(id=(str, ...), n=(int, 0), note=(str | None, None), items=(list[str], []))
+    out = create_model(f"Out{i}", **fields) if i < responses else None
+    if i < bodies:
+        body_model = create_model(f"In{i}", reason=(str, ...), note=(str | None, None))
+        async def handler(x: str, body: body_model): return {"id": x}
+        router.post(f"/r{i}/{{x}}", response_model=out)(handler)
+    else:
+        async def handler(x: str): return {"id": x}
+        router.get(f"/r{i}/{{x}}", response_model=out)(handler)
+app = FastAPI()
+app.include_router(router)
+@app.get("/healthz")
+async def healthz():
+    return {"ok": True}
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+"""A second floor: the bare app with as many routes, request bodies and response models as the
+daemon's API (small synthetic models). FastAPI builds each route's validators when the route
+is declared, so this is what the API's size costs on FastAPI before any station code runs;
+the daemon's start over this floor is the station's own modules and its start-up work."""
+
+
+def daemon_api_shape() -> tuple[int, int, int]:
+    """(routes, routes with a request body, routes with a response model) of the daemon's API,
+    counted from its routers."""
+    from fastapi.routing import APIRoute
+
+    import station.api.routes as package
+
+    found: dict[int, APIRoute] = {}
+    for name, module in list(sys.modules.items()):
+        if name == package.__name__ or name.startswith(package.__name__ + "."):
+            for value in vars(module).values():
+                for route in getattr(value, "routes", ()):
+                    if isinstance(route, APIRoute):
+                        found[id(route)] = route
+    every = list(found.values())
+    return (
+        len(every),
+        sum(r.body_field is not None for r in every),
+        sum(r.response_model is not None for r in every),
+    )
+
 
 PROJECT_PACKAGES = ("station", "drivers", "wire", "launcher", "ui")
 
@@ -108,12 +159,12 @@ def compile_like_an_install() -> None:
             raise RuntimeError(f"{package}: a module does not compile")
 
 
-def bare_api() -> tuple[float, float, float]:
+def bare_api(code: str = BARE_API_CHILD, *args: str) -> tuple[float, float, float]:
     """(seconds from spawn to the first answer, its CPU seconds by then, RSS MB after it) of a
-    bare FastAPI app."""
+    bare FastAPI app (`code`, given its port and then `args`)."""
     port = free_port()
     t = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", BARE_API_CHILD, str(port)], cwd=ROOT)
+    proc = subprocess.Popen([sys.executable, "-c", code, str(port), *args], cwd=ROOT)
     try:
         while True:
             try:
@@ -236,6 +287,8 @@ def measure(ops: int = 10_000, starts: int = 5) -> dict[str, float]:
             proc.wait(timeout=30)
             out["daemon_first_ready_s"] = first
             ready, bare, bare_rss, ready_cpu, bare_cpu = [], [], [], [], []
+            shape = daemon_api_shape()
+            shaped, shaped_cpu, shaped_rss = [], [], []
             for n in range(starts):
                 seconds, cpu, proc = start_daemon(config, Path(tmp) / f"notify{n}.sock")
                 ready.append(seconds)
@@ -247,6 +300,10 @@ def measure(ops: int = 10_000, starts: int = 5) -> dict[str, float]:
                 bare.append(api_s)
                 bare_cpu.append(api_cpu)
                 bare_rss.append(api_rss)
+                api_s, api_cpu, api_rss = bare_api(SHAPED_API_CHILD, *(str(n) for n in shape))
+                shaped.append(api_s)
+                shaped_cpu.append(api_cpu)
+                shaped_rss.append(api_rss)
             out["daemon_ready_s"], out["bare_api_s"] = median(ready), median(bare)
             out["daemon_ready_ratio"] = median([r / b for r, b in zip(ready, bare, strict=True)])
             out["daemon_ready_cpu_s"], out["bare_api_cpu_s"] = median(ready_cpu), median(bare_cpu)
@@ -254,6 +311,15 @@ def measure(ops: int = 10_000, starts: int = 5) -> dict[str, float]:
                 [r / b for r, b in zip(ready_cpu, bare_cpu, strict=True)]
             )
             out["bare_api_rss"] = median(bare_rss)
+            out["api_routes"], out["api_bodies"], out["api_responses"] = shape
+            out["shaped_api_s"], out["shaped_api_cpu_s"] = median(shaped), median(shaped_cpu)
+            out["shaped_api_rss"] = median(shaped_rss)
+            out["daemon_ready_shaped_ratio"] = median(
+                [r / b for r, b in zip(ready, shaped, strict=True)]
+            )
+            out["daemon_ready_shaped_cpu_ratio"] = median(
+                [r / b for r, b in zip(ready_cpu, shaped_cpu, strict=True)]
+            )
             try:
                 out["daemon_rss_start"] = rss_mb(proc.pid)
                 url = f"http://127.0.0.1:{port}"
@@ -303,6 +369,14 @@ def main() -> None:
         f"  CPU seconds by then: daemon restart {r['daemon_ready_cpu_s']:.2f}, bare FastAPI + "
         f"uvicorn {r['bare_api_cpu_s']:.2f}; daemon/bare {r['daemon_ready_cpu_ratio']:.2f}x "
         f"(medians of {args.starts})"
+    )
+    print(
+        f"  FastAPI + uvicorn with the daemon's API shape ({r['api_routes']:.0f} routes, "
+        f"{r['api_bodies']:.0f} request bodies, {r['api_responses']:.0f} response models; "
+        f"synthetic models) {r['shaped_api_s']:.2f} s, {r['shaped_api_cpu_s']:.2f} CPU-s, "
+        f"{r['shaped_api_rss']:.1f} MB: "
+        f"{r['shaped_api_s'] / r['bare_api_s']:.2f}x the bare app; daemon restart / it "
+        f"{r['daemon_ready_shaped_ratio']:.2f}x (CPU {r['daemon_ready_shaped_cpu_ratio']:.2f}x)"
     )
     print(
         f"  daemon RSS after start {r['daemon_rss_start']:.1f} MB, after {args.ops} operations "
