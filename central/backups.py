@@ -10,9 +10,7 @@ station its own log back, so a restored station continues its log without a gap 
 writing a sequence number twice.
 """
 
-import hashlib
 import logging
-import os
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -24,6 +22,7 @@ from fastapi.responses import FileResponse
 
 from central.settings import CentralSettings
 from central.storage.base import EventQuery, Storage, TokenRecord
+from central.uploads import receive_checked
 from wire.event import SEQ_MAX
 
 log = logging.getLogger("central.backups")
@@ -74,27 +73,14 @@ def install_backups(
         folder.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(clock()))
         final = folder / f"{stamp}-{claimed[:8]}.db"
-        tmp = folder / f".{final.name}.partial"
-        digest, size = hashlib.sha256(), 0
-        try:
-            with tmp.open("wb") as out:
-                async for chunk in request.stream():
-                    size += len(chunk)
-                    if size > settings.max_backup_bytes:
-                        raise HTTPException(
-                            413, f"backup over {settings.max_backup_bytes} bytes refused"
-                        )
-                    digest.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            if digest.hexdigest() != claimed:
-                raise HTTPException(
-                    422, "the upload does not match X-Backup-SHA256 (cut short?): send it again"
-                )
-            os.replace(tmp, final)
-        finally:
-            tmp.unlink(missing_ok=True)
+        size = await receive_checked(
+            request,
+            final,
+            claimed,
+            settings.max_backup_bytes,
+            too_big=f"backup over {settings.max_backup_bytes} bytes refused",
+            mismatch="the upload does not match X-Backup-SHA256 (cut short?): send it again",
+        )
         final.with_suffix(".sha256").write_text(claimed + "\n")
         await run_in_threadpool(_prune, folder, settings.backup_keep)
         log.info("backup of %s stored: %s (%d bytes)", who.subject, final.name, size)

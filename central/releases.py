@@ -12,7 +12,6 @@ from the rollouts and reports (`target_for`), so there is no state to keep in st
 
 import hashlib
 import logging
-import os
 import secrets
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from pydantic import ValidationError
 
 from central.settings import CentralSettings
 from central.storage.base import Storage, TokenRecord, UnknownStation
+from central.uploads import receive_checked
 from wire.batch import StationId
 from wire.bundle import describe_errors
 from wire.releases import FileName, Manifest, RolloutRequest, Target, UpdateReport, Version
@@ -166,25 +166,14 @@ def install_releases(
             raise HTTPException(422, "send the file's SHA-256 in X-File-SHA256")
         folder = _folder(settings, version)
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{name}.partial"
-        digest, size = hashlib.sha256(), 0
-        try:
-            with tmp.open("wb") as out:
-                async for chunk in request.stream():
-                    size += len(chunk)
-                    if size > settings.max_release_bytes:
-                        raise HTTPException(
-                            413, f"file over {settings.max_release_bytes} bytes refused"
-                        )
-                    digest.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            if digest.hexdigest() != claimed:
-                raise HTTPException(422, "the upload does not match X-File-SHA256: send it again")
-            os.replace(tmp, folder / name)
-        finally:
-            tmp.unlink(missing_ok=True)
+        size = await receive_checked(
+            request,
+            folder / name,
+            claimed,
+            settings.max_release_bytes,
+            too_big=f"file over {settings.max_release_bytes} bytes refused",
+            mismatch="the upload does not match X-File-SHA256: send it again",
+        )
         return {"version": version, "file": name, "bytes": size}
 
     @router.put("/api/v1/releases/{version}", status_code=201, tags=["releases"])
