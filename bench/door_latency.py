@@ -6,6 +6,10 @@ driven by the daemon's real pyserial driver, its answers taking their wire time 
 case's baud; this process is the client. Each opening waits a random part of the poll period
 first (so openings land at random phases of the board's polling), POSTs the open, and notes:
 
+- when the POST was sent: just before its bytes are written to the socket (a request built
+  in advance on one keep-alive connection), so no client library's own work is in the
+  figure; `--client httpx` times `httpx.AsyncClient.post` instead, as earlier runs did,
+
 - when the simulator heard the unlock frame (its own clock: CLOCK_MONOTONIC is one clock for
   every process of the machine), and
 - when the live stream (what the touchscreen sees) reported `door_opened`.
@@ -17,12 +21,14 @@ unlock). The pty carries the request bytes at once; the simulator adds each exch
 wire time (request and answer) before its answer, so that is what is subtracted.
 
     python bench/door_latency.py [--opens 200] [--poll-ms 100] [--case cu-ack ...]
+        [--client raw|httpx]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -33,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -270,13 +277,15 @@ an opening before its frame can do, with what this machine's scheduler, HTTP, fs
 pty cost at this load."""
 
 
-def measure_floor(opens: int, poll_ms: int, seed: int = 21) -> dict[str, float]:
+def measure_floor(
+    opens: int, poll_ms: int, seed: int = 21, client: str = "raw"
+) -> dict[str, float]:
     """POST to unlock frame heard for the bare app, at the same random pacing; and what of it
     is the durable commit alone (timed inside the app) and what the same app costs with no
     audit at all (HTTP, the loop and the pty: the frame only)."""
     out: dict[str, float] = {}
     for variant in ("audit", "frame"):
-        lags, commits = _bare_run(variant, opens, poll_ms, seed)
+        lags, commits = _bare_run(variant, opens, poll_ms, seed, client)
         key = "" if variant == "audit" else "frame_only_"
         out[f"{key}median"] = statistics.median(lags)
         out[f"{key}p99"] = pct(lags, 99)
@@ -286,7 +295,9 @@ def measure_floor(opens: int, poll_ms: int, seed: int = 21) -> dict[str, float]:
     return out
 
 
-def _bare_run(variant: str, opens: int, poll_ms: int, seed: int) -> tuple[list[float], list[float]]:
+def _bare_run(
+    variant: str, opens: int, poll_ms: int, seed: int, client: str
+) -> tuple[list[float], list[float]]:
     with tempfile.TemporaryDirectory(prefix="bench-door-floor-") as tmp_name:
         sim = Sim(CASES[0], Path(tmp_name) / "board")
         port = free_port()
@@ -296,7 +307,7 @@ def _bare_run(variant: str, opens: int, poll_ms: int, seed: int) -> tuple[list[f
         )
         try:
             sent, commits = asyncio.run(
-                post_bare(f"http://127.0.0.1:{port}", proc, opens, poll_ms, seed)
+                post_bare(f"http://127.0.0.1:{port}", proc, opens, poll_ms, seed, client)
             )
         finally:
             proc.terminate()
@@ -308,7 +319,7 @@ def _bare_run(variant: str, opens: int, poll_ms: int, seed: int) -> tuple[list[f
 
 
 async def post_bare(
-    url: str, proc: subprocess.Popen[bytes], opens: int, poll_ms: int, seed: int
+    url: str, proc: subprocess.Popen[bytes], opens: int, poll_ms: int, seed: int, client: str
 ) -> tuple[list[float], list[float]]:
     rng = random.Random(seed)
     sent: list[float] = []
@@ -321,13 +332,70 @@ async def post_bare(
                 if proc.poll() is not None:
                     raise RuntimeError("the bare app exited") from None
                 await asyncio.sleep(0.02)
-        for n in range(opens):
-            await asyncio.sleep(rng.uniform(0, poll_ms / 1000))
-            t0 = time.monotonic()
-            (await c.post(f"/open/{n % 16 + 1}")).raise_for_status()
-            sent.append(t0)
+        async with poster(client, url, {}) as post:
+            for n in range(opens):
+                await asyncio.sleep(rng.uniform(0, poll_ms / 1000))
+                sent.append(await post(f"/open/{n % 16 + 1}", None))
         commits = (await c.get("/commits")).json()
     return sent, commits
+
+
+Post = Callable[[str, "dict[str, Any] | None"], Awaitable[float]]
+CLIENTS = ("raw", "httpx")
+
+
+@contextlib.asynccontextmanager
+async def poster(client: str, url: str, headers: dict[str, str]) -> AsyncIterator[Post]:
+    """A POST that returns when it was sent (monotonic seconds) and raises unless answered 2xx.
+
+    `raw` (the default) writes a request built in advance on one keep-alive connection and
+    takes the time just before the write: the moment the request leaves the client, so the
+    figure holds nothing but the daemon, the loopback and the board. `httpx` takes the time
+    before `AsyncClient.post`, so it also holds httpx's own work of building and sending the
+    request (about 1.2 ms a request here): the figure a Python client library sees, kept to
+    compare with earlier runs. Either client times the daemon and the floor alike."""
+    if client == "httpx":
+        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as c:
+
+            async def post_httpx(path: str, body: dict[str, Any] | None) -> float:
+                t0 = time.monotonic()
+                (await c.post(path, json=body)).raise_for_status()
+                return t0
+
+            yield post_httpx
+        return
+    host, _, port = url.removeprefix("http://").partition(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    fixed = "".join(f"{k}: {v}\r\n" for k, v in {"Host": host, **headers}.items())
+
+    async def post_raw(path: str, body: dict[str, Any] | None) -> float:
+        data = json.dumps(body).encode() if body is not None else b""
+        request = (
+            f"POST {path} HTTP/1.1\r\n{fixed}Content-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\n\r\n"
+        ).encode() + data
+        t0 = time.monotonic()
+        writer.write(request)
+        await writer.drain()
+        status, *lines = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        length = next(
+            (
+                int(v)
+                for k, _, v in (h.partition(":") for h in lines)
+                if k.lower() == "content-length"
+            ),
+            0,
+        )
+        answer = await reader.readexactly(length)
+        if not status.split(" ")[1].startswith("2"):
+            raise RuntimeError(f"POST {path}: {status}: {answer[:200]!r}")
+        return t0
+
+    try:
+        yield post_raw
+    finally:
+        writer.close()
+        await writer.wait_closed()
 
 
 def start_daemon(
@@ -363,7 +431,7 @@ async def stream_until(ws: Any, kind: str, locker: str) -> float:
 
 
 async def open_doors(
-    url: str, sim: Sim, opens: int, poll_ms: int, seed: int
+    url: str, sim: Sim, opens: int, poll_ms: int, seed: int, client: str
 ) -> list[tuple[float, float]]:
     """(POST sent, door_opened on the stream) per opening, in monotonic seconds."""
     rng = random.Random(seed)
@@ -372,16 +440,14 @@ async def open_doors(
     ws_url = url.replace("http://", "ws://") + f"/api/v1/stream?token={TOKEN}"
     out: list[tuple[float, float]] = []
     async with (
-        httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as c,
+        poster(client, url, headers) as post,
         websockets.connect(ws_url, max_size=None) as ws,
     ):
         await ws.recv()
         for n in range(opens):
             locker = lockers[n % len(lockers)]
             await asyncio.sleep(rng.uniform(0, poll_ms / 1000))  # a random phase of the poll
-            t0 = time.monotonic()
-            r = await c.post(f"/api/v1/lockers/{locker}/open", json={"reason": "bench"})
-            r.raise_for_status()
+            t0 = await post(f"/api/v1/lockers/{locker}/open", {"reason": "bench"})
             seen = await stream_until(ws, "door_opened", locker)
             out.append((t0, seen))
             await asyncio.to_thread(sim.command, f"close {int(locker[1:])}")
@@ -399,7 +465,12 @@ def on_wire_before(t0: float, until: float, reads: list[float], read_s: float) -
 
 
 def measure(
-    case: Case, opens: int, poll_ms: int, seed: int = 21, profile: str | None = None
+    case: Case,
+    opens: int,
+    poll_ms: int,
+    seed: int = 21,
+    profile: str | None = None,
+    client: str = "raw",
 ) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="bench-door-") as tmp_name:
         tmp = Path(tmp_name)
@@ -410,7 +481,7 @@ def measure(
             proc, ready_s = start_daemon(config, tmp, profile)
             try:
                 timings = asyncio.run(
-                    open_doors(f"http://127.0.0.1:{api_port}", sim, opens, poll_ms, seed)
+                    open_doors(f"http://127.0.0.1:{api_port}", sim, opens, poll_ms, seed, client)
                 )
             finally:
                 proc.send_signal(signal.SIGINT if profile else signal.SIGTERM)
@@ -477,9 +548,15 @@ def main() -> None:
     ap.add_argument("--poll-ms", type=int, default=100)
     ap.add_argument("--case", action="append", choices=[c.name for c in CASES])
     ap.add_argument("--profile", metavar="FILE", help="py-spy the daemon (first case) into FILE")
+    ap.add_argument(
+        "--client",
+        choices=CLIENTS,
+        default="raw",
+        help="raw: time a prebuilt request's write (default); httpx: time AsyncClient.post",
+    )
     args = ap.parse_args()
     cases = [c for c in CASES if not args.case or c.name in args.case]
-    floor = measure_floor(args.opens, args.poll_ms)
+    floor = measure_floor(args.opens, args.poll_ms, client=args.client)
     print(
         f"floor: bare FastAPI + uvicorn POST committing an audit row and writing the frame, "
         f"POST to frame heard: median "
@@ -500,7 +577,13 @@ def main() -> None:
         f"{'read after POST':>15}  note"
     )
     for n, case in enumerate(cases):
-        r = measure(case, args.opens, args.poll_ms, profile=args.profile if n == 0 else None)
+        r = measure(
+            case,
+            args.opens,
+            args.poll_ms,
+            profile=args.profile if n == 0 else None,
+            client=args.client,
+        )
         print(
             f"{case.name:12} {case.baud:>6} "
             f"{r['frame_median']:>9.1f} / {r['frame_p99']:>6.1f} "
