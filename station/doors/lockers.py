@@ -92,6 +92,11 @@ class _Board:
     readings_taken: int = 0
     readings_applied: int = 0
     """Readings are numbered as they come off the bus; an older one is never applied last."""
+    last_answer: float | None = None
+    """Monotonic time of the board's last reading."""
+    blind_since: float | None = None
+    """While the board is offline, its last reading's time: a door found open when it answers
+    again may have opened at any moment since."""
 
 
 class LockerService:
@@ -249,6 +254,7 @@ class LockerService:
     ) -> None:
         board = self._boards[board_id]
         board.failures = 0
+        board.last_answer = self._clock.monotonic()
         readings: dict[str, DoorState] = {
             lk.cfg.id: _reading(status.doors.get(lk.cfg.channel)) for lk in board.lockers
         }
@@ -355,6 +361,8 @@ class LockerService:
 
         await self._store.write(write)
         board.online = False
+        if board.blind_since is None:
+            board.blind_since = board.last_answer or self._clock.monotonic()
         for lk in board.lockers:
             self._commit_door(lk, "unknown")
         await self._notify()
@@ -378,9 +386,7 @@ class LockerService:
                 lk = self._lockers[lid]
                 cause = "reconcile" if reconcile else "sensor"
                 if new == "open" and lk.last_known != "open":
-                    expected = lk.last_unlock_mono is not None and (
-                        now - lk.last_unlock_mono <= self._t.expected_open_s
-                    )
+                    expected = self._expected_opening(lk, board, now, came_online)
                     cause = "unlock" if expected else cause
                     if not expected:
                         detail = (
@@ -405,6 +411,8 @@ class LockerService:
 
         await self._store.write(write)
         board.online = True
+        if came_online:
+            board.blind_since = None
         for lk in jams_ended:
             lk.faulty, lk.fault_reason = False, None
         for lid, new in changes.items():
@@ -413,6 +421,28 @@ class LockerService:
                 lk.pending = None
             self._commit_door(lk, new)
         await self._notify()
+
+    def _expected_opening(self, lk: _Locker, board: _Board, now: float, came_online: bool) -> bool:
+        """Whether a door seen opening now is its last unlock's opening rather than a forced one.
+
+        Seen within `expected_open_s` of the unlock, it is. Seen when its board answers again
+        after it was offline, it is too if the board's last reading before that came within
+        the window of an unlock whose opening had not yet been seen (still pending): the door
+        may have opened at any moment in the dark, and calling it forced would page the
+        office for a door staff opened."""
+        unlocked = lk.last_unlock_mono
+        if unlocked is None:
+            return False
+        if now - unlocked <= self._t.expected_open_s:
+            return True
+        dark = board.blind_since
+        return (
+            came_online
+            and dark is not None
+            and dark <= unlocked + self._t.expected_open_s
+            and lk.pending is not None
+            and lk.pending.seq == lk.last_unlock_seq
+        )
 
     def _set_door(self, tx: Tx, lk: _Locker, new: DoorState, cause: str) -> None:
         lid = lk.cfg.id

@@ -119,6 +119,47 @@ async def test_adapter_unplugged_mid_unlock_then_replugged(tmp_path: Path) -> No
         await open_and_see(hw, c, "C04", "the replugged bus serves again")
 
 
+async def test_a_door_unlocked_then_unseen_for_longer_than_its_window_is_not_forced(
+    tmp_path: Path,
+) -> None:
+    """Staff open C02 and the adapter is pulled before its answer; the bus stays dark longer
+    than `expected_open_s`. C02 found open when the bus is back is that unlock's opening (its
+    board last answered within the window); D03, opened in the dark with no unlock, is forced.
+    """
+    config = two_bus_config(tmp_path, expected_open_s=1.5)
+    async with hw_station(config) as hw, hw.st.client("staff") as c:
+        first = hw.last_seq()
+        hw.bus2.set_answer_delay(0.2, address=1)
+        opening = asyncio.create_task(timed_open(c, "C02", "hand out a pump"))
+        assert await sleep_until(lambda: hw.unlocks("C02") == 1, within=PROMPT_S)
+        hw.bus2.unplug()
+        r, _ = await opening
+        assert r.status_code == 200 and r.json()["confirmed"] is False, r.text
+        hw.bus2.set_answer_delay(0.0, address=1)
+        await hw.wait(lambda: _bus2_doors(hw) == {"unknown"})
+        hw.bus2.force_open(3, address=2)
+        await asyncio.sleep(2.0)  # dark for longer than expected_open_s after the unlock
+
+        hw.bus2.replug()
+        assert await hw.lockers.wait_door("C02", "open", within=5)
+        assert await hw.lockers.wait_door("D03", "open", within=5)
+        assert hw.alarms("forced_open", "C02") == []
+        assert _raised_once(hw, "forced_open", "D03")["state"] == "raised"
+        log = hw.events(first)
+        unlocked = next(e for e in log if e.type == "door_unlocked" and e.locker == "C02")
+        opened = next(e for e in log if e.type == "door_opened" and e.locker == "C02")
+        assert opened.payload["cause"] == "unlock" and opened.payload["unlock_seq"] == unlocked.seq
+        forced = next(e for e in log if e.type == "door_opened" and e.locker == "D03")
+        assert forced.payload["cause"] == "sensor" and "unlock_seq" not in forced.payload
+        assert outcomes_missing(log) == []
+
+        # The unlock is spent: opened again later with no unlock, C02 is forced.
+        hw.close("C02")
+        assert await hw.lockers.wait_door("C02", "closed", within=PROMPT_S)
+        hw.bus2.force_open(2, address=1)
+        await hw.wait(lambda: len(hw.alarms("forced_open", "C02")) == 1)
+
+
 def _bus_stats(hw: HwStation) -> object:
     assert hw.st.daemon.boards is not None and hw.st.daemon.boards.buses is not None
     return hw.st.daemon.boards.buses.buses[hw.bus2.path].stats
