@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from station.api.auth import Authenticator, Principal
 from station.api.errors import install_error_handlers
 from station.api.routes import ROUTERS
-from station.api.routes.core import Reader
+from station.api.routes.core import OPEN_PATH, Reader
 from station.api.text import unstorable
 from station.runtime import Station
 from wire.headers import NoStore
@@ -91,7 +91,7 @@ class UnlockNotice:
             release()
 
 
-_OPEN_PREFIX, _OPEN_SUFFIX = "/api/v1/lockers/", "/open"
+_OPEN_PREFIX, _, _OPEN_SUFFIX = OPEN_PATH.partition("{locker_id}")
 
 
 def _opened_locker(scope: Scope) -> str | None:

@@ -76,8 +76,12 @@ async def get_locker(request: Request, locker_id: str, _: Reader) -> dict:
     return station_of(request).lockers.view(locker_id)
 
 
+OPEN_PATH = "/api/v1/lockers/{locker_id}/open"
+"""Staff's door opening: also what the app's outermost middleware watches for (UnlockNotice)."""
+
+
 @router.post(
-    "/api/v1/lockers/{locker_id}/open",
+    OPEN_PATH,
     response_model=OpenResponse,
     responses={**ERRORS, 404: documented(Problem), 409: documented(Problem)},
     tags=["lockers"],
