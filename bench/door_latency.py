@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from drivers.lockboard import cu, dip8  # noqa: E402
+from drivers.lockboard import cu, dip8, modbus  # noqa: E402
 from drivers.lockboard.spec import wire_time_s  # noqa: E402
 from launcher.demo import demo_config  # noqa: E402
 
@@ -538,8 +538,14 @@ def measure(
 
 
 def is_unlock(command: str) -> bool:
-    """The simulator's `heard` names each command by its record type."""
-    return command.startswith(("UnlockCommand", "WriteSingle"))
+    """The simulator's `heard` names each command by its record type. A Modbus coil unlock is
+    two writes, the coil on and, after the pulse, off: only the first opens the door."""
+    if command.startswith("WriteSingle"):
+        coil_off = f"function={modbus.FC_WRITE_COIL}," in command and command.endswith(
+            f"value={modbus.COIL_OFF})"
+        )
+        return not coil_off
+    return command.startswith("UnlockCommand")
 
 
 def main() -> None:
