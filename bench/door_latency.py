@@ -8,8 +8,7 @@ first (so openings land at random phases of the board's polling), POSTs the open
 
 - when the POST was sent: just before its bytes are written to the socket (a request built
   in advance on one keep-alive connection), so no client library's own work is in the
-  figure; `--client httpx` times `httpx.AsyncClient.post` instead, as earlier runs did,
-
+  figure (`--client httpx` times `httpx.AsyncClient.post` instead, as earlier runs did);
 - when the simulator heard the unlock frame (its own clock: CLOCK_MONOTONIC is one clock for
   every process of the machine), and
 - when the live stream (what the touchscreen sees) reported `door_opened`.

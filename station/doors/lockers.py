@@ -93,10 +93,9 @@ class _Board:
     readings_applied: int = 0
     """Readings are numbered as they come off the bus; an older one is never applied last."""
     last_answer: float | None = None
-    """Monotonic time of the board's last reading."""
-    blind_since: float | None = None
-    """While the board is offline, its last reading's time: a door found open when it answers
-    again may have opened at any moment since."""
+    """Monotonic time of the board's last reading applied; while the board is offline, when it
+    was last read: a door found open when it answers again may have opened at any moment
+    since."""
 
 
 class LockerService:
@@ -254,7 +253,6 @@ class LockerService:
     ) -> None:
         board = self._boards[board_id]
         board.failures = 0
-        board.last_answer = self._clock.monotonic()
         readings: dict[str, DoorState] = {
             lk.cfg.id: _reading(status.doors.get(lk.cfg.channel)) for lk in board.lockers
         }
@@ -263,6 +261,7 @@ class LockerService:
         await self._apply(
             board_id, readings, came_online=board.online is not True, reconcile=reconcile
         )
+        board.last_answer = self._clock.monotonic()  # after: _apply judges by the one before
 
     # --- item sensors -----------------------------------------------------------------------
 
@@ -361,8 +360,6 @@ class LockerService:
 
         await self._store.write(write)
         board.online = False
-        if board.blind_since is None:
-            board.blind_since = board.last_answer or self._clock.monotonic()
         for lk in board.lockers:
             self._commit_door(lk, "unknown")
         await self._notify()
@@ -411,8 +408,6 @@ class LockerService:
 
         await self._store.write(write)
         board.online = True
-        if came_online:
-            board.blind_since = None
         for lk in jams_ended:
             lk.faulty, lk.fault_reason = False, None
         for lid, new in changes.items():
@@ -435,7 +430,7 @@ class LockerService:
             return False
         if now - unlocked <= self._t.expected_open_s:
             return True
-        dark = board.blind_since
+        dark = board.last_answer
         return (
             came_online
             and dark is not None
